@@ -1,0 +1,109 @@
+using Microsoft.ML.Runtime;
+using TorchSharp;
+
+namespace Microsoft.ML.DiffNft.Torch;
+
+/// <summary>Which device DiffNft components run their networks on.</summary>
+public enum DiffNftDevice
+{
+    /// <summary>CUDA when the native backend supports it, otherwise CPU.</summary>
+    Auto,
+    /// <summary>Always the CPU.</summary>
+    Cpu,
+    /// <summary>The first CUDA device; an error when none is available.</summary>
+    Cuda,
+}
+
+/// <summary>
+/// The one place that decides the torch device, the thread count and the torch seed for every DiffNft component.
+/// </summary>
+public static class TorchRuntime
+{
+    private static readonly object Gate = new();
+    private static bool _threadsSet;
+
+    /// <summary>
+    /// Loads the TorchSharp native library, or throws an <see cref="InvalidOperationException"/> that says what to do.
+    /// </summary>
+    public static void EnsureLoaded()
+    {
+        try
+        {
+            torch.InitializeDeviceType(DeviceType.CPU);
+        }
+        catch (Exception ex) when (ex is not InvalidOperationException)
+        {
+            throw new InvalidOperationException(
+                "TorchSharp's native library could not be loaded. The application must reference a native backend " +
+                "package (libtorch-cpu-linux-x64 for CPU, TorchSharp-cuda-linux for NVIDIA GPUs). On Debian 12 or " +
+                "Ubuntu 22.04, build the application (not just restore it) so that the DiffNft build step can apply " +
+                "the libstdc++ fix; see docs/troubleshooting.md. Inner error: " + ex.Message, ex);
+        }
+        lock (Gate)
+        {
+            if (!_threadsSet)
+            {
+                // One intra-op thread per core; TorchSharp's default can oversubscribe small containers.
+                torch.set_num_threads(Math.Max(1, Environment.ProcessorCount));
+                _threadsSet = true;
+            }
+        }
+    }
+
+    /// <summary>Resolves a device request to a concrete torch device.</summary>
+    /// <param name="device">The requested device.</param>
+    public static torch.Device Resolve(DiffNftDevice device)
+    {
+        EnsureLoaded();
+        switch (device)
+        {
+            case DiffNftDevice.Cpu:
+                return torch.CPU;
+            case DiffNftDevice.Cuda:
+                if (!torch.cuda.is_available())
+                    throw new InvalidOperationException(
+                        "DiffNftDevice.Cuda was requested but no CUDA device is available. Reference TorchSharp-cuda-linux " +
+                        "in the application (build with -p:DiffNftTorchBackend=cuda in this repository) and check the driver.");
+                return torch.CUDA;
+            default:
+                return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+        }
+    }
+
+    /// <summary>Sets the number of intra-op threads torch uses (at least 1).</summary>
+    /// <param name="threads">Thread count.</param>
+    public static void SetThreads(int threads)
+    {
+        if (threads < 1)
+            throw new ArgumentOutOfRangeException(nameof(threads), threads, "The thread count must be at least 1.");
+        EnsureLoaded();
+        lock (Gate)
+        {
+            torch.set_num_threads(threads);
+            _threadsSet = true;
+        }
+    }
+
+    /// <summary>
+    /// Seeds torch from an ML.NET host, so that a seeded <see cref="MLContext"/> gives deterministic networks.
+    /// Returns the seed used.
+    /// </summary>
+    /// <param name="host">A host registered from the user's <see cref="MLContext"/>.</param>
+    public static long SeedFrom(IHost host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        long seed = host.Rand.Next();
+        Seed(seed);
+        return seed;
+    }
+
+    /// <summary>Seeds torch's global generators (CPU and, when present, CUDA).</summary>
+    /// <param name="seed">The seed.</param>
+    public static void Seed(long seed)
+    {
+        EnsureLoaded();
+        torch.manual_seed(seed);
+        if (torch.cuda.is_available())
+            torch.cuda.manual_seed_all(seed);
+    }
+}
