@@ -1,14 +1,29 @@
 using System.CommandLine;
+using DiffNft.Cli.Commands;
 
 namespace DiffNft.Cli;
 
-/// <summary>Builds the diffnft command tree.</summary>
+/// <summary>Builds the diffnft command tree and runs it.</summary>
 public static class CliApp
 {
-    /// <summary>Runs the command line and returns the exit code.</summary>
-    public static int Run(string[] args)
+    /// <summary>Builds the root command with every sub-command.</summary>
+    public static RootCommand Build()
     {
-        var root = new RootCommand("diffnft — generate, score and evaluate rare NFT collections with diffusion models (Microsoft.ML.DiffNft).");
-        return root.Parse(args).Invoke();
+        var root = new RootCommand(
+            "diffnft — generate, score and evaluate rare NFT collections with diffusion models (Microsoft.ML.DiffNft).");
+        // One factory per command group; each lives in its own file under Commands/.
+        root.Subcommands.Add(CollectionCommand.Create());
+        root.Subcommands.Add(NounsCommand.Create());
+        return root;
+    }
+
+    /// <summary>Runs the command line and returns the process exit code.</summary>
+    public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null)
+    {
+        var config = new InvocationConfiguration();
+        if (output is not null) config.Output = output;
+        if (error is not null) config.Error = error;
+        // Our actions report expected failures themselves (CliErrors); let unexpected ones surface with a trace.
+        return Build().Parse(args).Invoke(config);
     }
 }
