@@ -1,0 +1,136 @@
+using System.Text.Json;
+using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.DiffNft.Rarity;
+
+/// <summary>
+/// Saves and loads a fitted <see cref="TraitRarityTransformer"/> as a versioned JSON model file: the frequency table of
+/// every trait, the collection in rarity order (its distinct scores with token counts) and the output settings.
+/// </summary>
+/// <remarks>
+/// This is how trait rarity persists; <c>mlContext.Model.Save</c> cannot store a third-party transformer's state (see
+/// <see cref="TraitRarityTransformer"/>). Files are written atomically (a temporary file renamed over the target) and
+/// fully validated on load: a damaged or hand-edited file gives an <see cref="InvalidDataException"/> that names the file
+/// and the field. A loaded transformer produces exactly the outputs of the one that was saved.
+/// </remarks>
+public static class TraitRarityModel
+{
+    /// <summary>The value of the file's <c>format</c> field.</summary>
+    public const string FormatName = "Microsoft.ML.DiffNft.TraitRarityModel";
+
+    /// <summary>The file format version this build writes and reads.</summary>
+    public const int FormatVersion = 1;
+
+    /// <summary>Saves <paramref name="transformer"/> to <paramref name="path"/> (atomically).</summary>
+    public static void Save(TraitRarityTransformer transformer, string path)
+    {
+        ArgumentNullException.ThrowIfNull(transformer);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        AtomicFile.Write(path, stream => Save(transformer, stream));
+    }
+
+    /// <summary>Writes <paramref name="transformer"/> to <paramref name="stream"/> as UTF-8 JSON; the stream stays open.</summary>
+    public static void Save(TraitRarityTransformer transformer, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(transformer);
+        ArgumentNullException.ThrowIfNull(stream);
+        var table = transformer.Table;
+        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        w.WriteStartObject();
+        w.WriteString("format", FormatName);
+        w.WriteNumber("version", FormatVersion);
+        w.WriteString("method", table.Method.ToString());
+        w.WriteNumber("tokenCount", table.TokenCount);
+        w.WriteNumber("rareQuantile", table.RareQuantile);
+        w.WriteNumber("entropy", table.Entropy);
+        w.WriteStartObject("columns");
+        w.WriteString("score", transformer.ScoreColumnName);
+        w.WriteString("rank", transformer.RankColumnName);
+        w.WriteString("isRare", transformer.IsRareColumnName);
+        if (transformer.ProbabilitiesColumnName is null) w.WriteNull("probabilities");
+        else w.WriteString("probabilities", transformer.ProbabilitiesColumnName);
+        w.WriteBoolean("doublePrecision", transformer.UseDoublePrecision);
+        w.WriteEndObject();
+
+        w.WriteStartArray("traits");
+        foreach (var t in table.Traits)
+        {
+            w.WriteStartObject();
+            w.WriteString("column", t.ColumnName);
+            w.WriteString("traitType", t.TraitType);
+            w.WriteBoolean("numeric", t.IsNumeric);
+            w.WriteNumber("nullCount", t.NullCount);
+            w.WriteStartArray("values");
+            foreach (string v in t.Values) w.WriteStringValue(v);
+            w.WriteEndArray();
+            w.WriteStartArray("counts");
+            foreach (int c in t.Counts) w.WriteNumberValue(c);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+
+        if (table.IncludesTraitCount)
+        {
+            w.WriteStartArray("traitCountCounts");
+            foreach (int c in table.TraitCountCounts) w.WriteNumberValue(c);
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteNull("traitCountCounts");
+        }
+
+        // The fitted collection in rarity order, as distinct (unique count, score) pairs with how many tokens share each.
+        var ranking = table.Ranking;
+        w.WriteStartObject("ranking");
+        w.WriteStartArray("uniqueCounts");
+        foreach (int u in ranking.DistinctUnique) w.WriteNumberValue(u);
+        w.WriteEndArray();
+        w.WriteStartArray("scores");
+        foreach (double key in ranking.DistinctKeys) w.WriteNumberValue(table.HigherIsRarer ? key : -key);
+        w.WriteEndArray();
+        w.WriteStartArray("tokenCounts");
+        foreach (int c in ranking.DistinctCounts) w.WriteNumberValue(c);
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    /// <summary>Loads a transformer saved with <see cref="Save(TraitRarityTransformer, string)"/> into <paramref name="mlContext"/>.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a valid trait rarity model; the message names the field.</exception>
+    public static TraitRarityTransformer Load(MLContext mlContext, string path)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Trait rarity model file '{path}' does not exist.", path);
+        using var stream = File.OpenRead(path);
+        return Load(mlContext, stream, path);
+    }
+
+    /// <summary>Loads a transformer from a stream written by <see cref="Save(TraitRarityTransformer, Stream)"/>.</summary>
+    /// <param name="mlContext">The context the transformer will belong to.</param>
+    /// <param name="stream">The model; read to its end, left open.</param>
+    /// <param name="sourceName">A name for the stream in error messages (for example its file name).</param>
+    /// <exception cref="InvalidDataException">The stream is not a valid trait rarity model; the message names the field.</exception>
+    public static TraitRarityTransformer Load(MLContext mlContext, Stream stream, string sourceName = "stream")
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(stream);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(stream, new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException(
+                $"Trait rarity model '{sourceName}' is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}): {ex.Message}", ex);
+        }
+        using (document)
+            return TraitRarityModelReader.Read(mlContext, document.RootElement, sourceName);
+    }
+}

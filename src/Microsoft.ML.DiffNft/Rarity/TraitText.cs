@@ -1,0 +1,32 @@
+namespace Microsoft.ML.DiffNft.Rarity;
+
+/// <summary>OpenRarity's text rules for trait names and values.</summary>
+internal static class TraitText
+{
+    /// <summary>The name of OpenRarity's synthetic trait that holds a token's number of traits.</summary>
+    public const string TraitCountName = "meta_trait:trait_count";
+
+    /// <summary>Longest value normalised on the stack; longer ones (rare) get a heap buffer.</summary>
+    public const int StackLimit = 256;
+
+    /// <summary>
+    /// OpenRarity's <c>value.lower().strip()</c>: trims white space and lower-cases (invariant culture, simple case
+    /// mapping) into <paramref name="buffer"/>, which must be at least as long as the trimmed text.
+    /// </summary>
+    public static ReadOnlySpan<char> Normalize(ReadOnlySpan<char> raw, Span<char> buffer)
+    {
+        var trimmed = raw.Trim();
+        int n = trimmed.ToLowerInvariant(buffer);
+        return buffer[..n];
+    }
+
+    /// <summary>Normalises a whole string (trait names, values read from a model file).</summary>
+    public static string Normalize(string raw) => raw.Trim().ToLowerInvariant();
+
+    /// <summary>
+    /// True when a normalised value counts towards <c>meta_trait:trait_count</c>: OpenRarity counts every attribute whose
+    /// value is neither "none" nor empty.
+    /// </summary>
+    public static bool CountsAsTrait(ReadOnlySpan<char> normalized) =>
+        normalized.Length != 0 && !normalized.SequenceEqual("none");
+}
