@@ -31,7 +31,7 @@ public sealed class TraitFrequency
     /// <summary>True when the column was marked numeric and scored as text (<see cref="NumericTraitHandling.TreatAsString"/>).</summary>
     public bool IsNumeric { get; }
 
-    /// <summary>The distinct values (trimmed and lower-cased), in order of first appearance.</summary>
+    /// <summary>The distinct values (trimmed and lower-cased), in ordinal order.</summary>
     public IReadOnlyList<string> Values => Index.Values;
 
     /// <summary>The number of tokens with each value, parallel to <see cref="Values"/>.</summary>

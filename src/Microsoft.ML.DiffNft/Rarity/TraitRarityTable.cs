@@ -15,6 +15,7 @@ namespace Microsoft.ML.DiffNft.Rarity;
 public sealed class TraitRarityTable
 {
     private readonly int[]? _traitCountCounts;
+    private readonly TraitValueIndex[] _indexes;
     private readonly Dictionary<string, int> _traitByName;
 
     internal TraitRarityTable(RarityMethod method, int tokenCount, IReadOnlyList<TraitFrequency> traits, int[]? traitCountCounts,
@@ -26,6 +27,7 @@ public sealed class TraitRarityTable
         _traitCountCounts = traitCountCounts;
         Scorer = scorer;
         Ranking = ranking;
+        _indexes = traits.Select(t => t.Index).ToArray();
         _traitByName = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int j = 0; j < traits.Count; j++)
             _traitByName[traits[j].Name] = j;
@@ -128,7 +130,7 @@ public sealed class TraitRarityTable
         if (raw.IsEmpty) return Scorer.NullSlot(trait);
         if (raw.Length > buffer.Length) buffer = new char[raw.Length];
         var normalized = TraitText.Normalize(raw, buffer);
-        int id = Traits[trait].Index.Find(normalized);
+        int id = _indexes[trait].Find(normalized);
         return id >= 0 ? id : Scorer.UnseenSlot(trait, TraitText.CountsAsTrait(normalized));
     }
 }

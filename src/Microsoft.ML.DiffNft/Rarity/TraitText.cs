@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Microsoft.ML.DiffNft.Rarity;
 
 /// <summary>OpenRarity's text rules for trait names and values.</summary>
@@ -11,11 +13,20 @@ internal static class TraitText
 
     /// <summary>
     /// OpenRarity's <c>value.lower().strip()</c>: trims white space and lower-cases (invariant culture, simple case
-    /// mapping) into <paramref name="buffer"/>, which must be at least as long as the trimmed text.
+    /// mapping). Returns a slice of <paramref name="raw"/> when that is already normalised, else the normalised text in
+    /// <paramref name="buffer"/>, which must be at least as long as <paramref name="raw"/>.
     /// </summary>
     public static ReadOnlySpan<char> Normalize(ReadOnlySpan<char> raw, Span<char> buffer)
     {
         var trimmed = raw.Trim();
+        // Trait values are nearly always ASCII, often already lower case: two vectorised scans then spare the copy,
+        // and ASCII lower-casing is cheaper than the culture-aware path (which gives the same result for ASCII).
+        if (Ascii.IsValid(trimmed))
+        {
+            if (!trimmed.ContainsAnyInRange('A', 'Z')) return trimmed;
+            Ascii.ToLower(trimmed, buffer, out int written);
+            return buffer[..written];
+        }
         int n = trimmed.ToLowerInvariant(buffer);
         return buffer[..n];
     }

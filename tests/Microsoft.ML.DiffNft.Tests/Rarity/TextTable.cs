@@ -22,6 +22,12 @@ internal sealed class TextTable : IDataView
 
     public long? GetRowCount() => _rows.Length;
 
+    /// <summary>When true, <see cref="GetRowCursorSet"/> splits the rows into contiguous ranges, one cursor each.</summary>
+    public bool Splits { get; init; }
+
+    /// <summary>The same rows, with cursor sets that split.</summary>
+    public TextTable Splitting() => new(Schema, _rows) { Splits = true };
+
     /// <summary>
     /// Builds a table from tokens given as trait maps (a missing key or null = the token lacks the trait). Columns are the
     /// union of the trait types in order of first appearance; token ids are list positions unless given.
@@ -78,22 +84,32 @@ internal sealed class TextTable : IDataView
     {
         var active = new bool[Schema.Count];
         foreach (var c in columnsNeeded) active[c.Index] = true;
-        return new Cursor(this, active);
+        return new Cursor(this, active, 0, _rows.Length);
     }
 
-    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
-        [GetRowCursor(columnsNeeded, rand)];
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
+    {
+        if (!Splits || n <= 1) return [GetRowCursor(columnsNeeded, rand)];
+        var active = new bool[Schema.Count];
+        foreach (var c in columnsNeeded) active[c.Index] = true;
+        return Enumerable.Range(0, n)
+            .Select(i => (DataViewRowCursor)new Cursor(this, active, (long)_rows.Length * i / n, (long)_rows.Length * (i + 1) / n))
+            .ToArray();
+    }
 
     private sealed class Cursor : DataViewRowCursor
     {
         private readonly TextTable _table;
         private readonly bool[] _active;
-        private long _position = -1;
+        private readonly long _end;
+        private long _position;
 
-        public Cursor(TextTable table, bool[] active)
+        public Cursor(TextTable table, bool[] active, long start, long end)
         {
             _table = table;
             _active = active;
+            _position = start - 1;
+            _end = end;
         }
 
         public override DataViewSchema Schema => _table.Schema;
@@ -102,7 +118,7 @@ internal sealed class TextTable : IDataView
 
         public override long Batch => 0;
 
-        public override bool MoveNext() => ++_position < _table._rows.Length;
+        public override bool MoveNext() => ++_position < _end;
 
         public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId v) => v = new DataViewRowId((ulong)_position, 0);
 

@@ -162,13 +162,14 @@ public class TraitRarityPipelineTests
         var ml = new MLContext();
         var rng = new Random(5);
         var tokens = TraitRarityPropertyTests.RandomCollection(rng, 2000, 5);
-        var view = ml.Data.Cache(TextTable.FromTokens(tokens));
+        var view = TextTable.FromTokens(tokens).Splitting();
         var rarity = ml.Transforms.DiffNft.ComputeTraitRarity(new TraitRarityOptions { UseDoublePrecision = true }).Fit(view);
         var output = rarity.Transform(view);
         var serial = ReadScores(output).OrderBy(r => r.TokenId, StringComparer.Ordinal).ToList();
 
         var cols = new[] { output.Schema["TokenId"], output.Schema["RarityScore"], output.Schema["RarityRank"] };
         var cursors = output.GetRowCursorSet(cols, 2);
+        Assert.Equal(2, cursors.Length);
         var parallel = new System.Collections.Concurrent.ConcurrentBag<(string, double, int)>();
         Parallel.ForEach(cursors, cursor =>
         {
@@ -195,6 +196,27 @@ public class TraitRarityPipelineTests
     // SchemaShape.Create is internal to ML.NET; build the shape column by column.
     private static SchemaShape ShapeOf(DataViewSchema schema) =>
         new(schema.Select(c => SchemaShapeOracle.Column(c.Name, c.Type)));
+
+    [Theory]
+    [InlineData(RarityMethod.OpenRarity)]
+    [InlineData(RarityMethod.Average)]
+    public void FittingFromSplitCursorsLearnsTheSameTable(RarityMethod method)
+    {
+        var tokens = TraitRarityPropertyTests.RandomCollection(new Random(3), 3000, 6);
+        var serialView = TextTable.FromTokens(tokens);
+        var splitView = serialView.Splitting();
+        Assert.True(splitView.GetRowCursorSet(splitView.Schema, 2).Length == 2);
+        var options = new TraitRarityOptions { Method = method, UseDoublePrecision = true };
+        var serial = new MLContext().Transforms.DiffNft.ComputeTraitRarity(options).Fit(serialView);
+        var split = new MLContext().Transforms.DiffNft.ComputeTraitRarity(options).Fit(splitView);
+
+        using var a = new MemoryStream();
+        using var b = new MemoryStream();
+        TraitRarityModel.Save(serial, a);
+        TraitRarityModel.Save(split, b);
+        Assert.Equal(a.ToArray(), b.ToArray());
+        Assert.Equal(ReadScores(serial.Transform(serialView)), ReadScores(split.Transform(serialView)));
+    }
 
     private static List<(double, int, bool)> ReadScoresWithoutId(IDataView view) =>
         new MLContext().Data.CreateEnumerable<ScoreRow>(view, reuseRowObject: false).Select(r => (r.RarityScore, r.RarityRank, r.IsRare)).ToList();
