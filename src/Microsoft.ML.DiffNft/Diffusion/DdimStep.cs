@@ -68,11 +68,11 @@ public static class DdimStep
     /// <param name="prevT">Next (smaller) timestep; negative values are clamped to 0.</param>
     /// <param name="eta">η: 0 is deterministic DDIM, 1 is the DDPM-like stochastic policy used for RL.</param>
     /// <param name="type">What the network predicts.</param>
-    /// <param name="generator">Random generator for the step noise (deterministic sampling per seed).</param>
+    /// <param name="noise">Standard-normal noise for the step (drawn from torch's global generator when null).</param>
     /// <param name="prevSample">A stored x_{t−1} to score instead of sampling.</param>
     /// <param name="clipX0">Clip x̂₀ to [−1, 1].</param>
     public static DdimStepResult Step(NoiseSchedule schedule, Tensor modelOutput, Tensor xt, int t, int prevT, double eta,
-        PredictionType type, Generator? generator = null, Tensor? prevSample = null, bool clipX0 = true)
+        PredictionType type, Tensor? noise = null, Tensor? prevSample = null, bool clipX0 = true)
     {
         ArgumentNullException.ThrowIfNull(schedule);
         double a = schedule.AlphaBar(t), ap = schedule.AlphaBar(prevT);
@@ -84,7 +84,7 @@ public static class DdimStep
         if (prevSample is not null)
             sample = prevSample.alias();
         else if (sigma > 0)
-            sample = mean + randn(mean.shape, dtype: mean.dtype, device: mean.device, generator: generator) * sigma;
+            sample = mean + (noise ?? randn(mean.shape, dtype: mean.dtype, device: mean.device)) * sigma;
         else
             sample = mean.alias();
         Tensor? logProb = sigma > 0 ? GaussianLogProb(sample, mean, sigma) : null;

@@ -3,7 +3,7 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// <summary>Named model sizes. State parameters and FLOPs per image for each are in docs/performance.md.</summary>
 public enum DiffusionPreset
 {
-    /// <summary>For tests: 8-16 channels, one attention level, a one-layer text encoder (tens of thousands of parameters).</summary>
+    /// <summary>For tests: 8-16 channels at 32×32, a one-layer prompt encoder (tens of thousands of parameters).</summary>
     Tiny,
     /// <summary>The CPU default: 16-32-64 channels, one residual block per level (about 0.7 M parameters).</summary>
     Small,
@@ -52,7 +52,7 @@ public sealed record UNetOptions
     {
         DiffusionPreset.Tiny => new UNetOptions
         {
-            ImageSize = 16, BaseChannels = 8, ChannelMultipliers = new[] { 1, 2 }, AttentionHeads = 2, Groups = 4,
+            BaseChannels = 8, ChannelMultipliers = new[] { 1, 2, 2 }, AttentionHeads = 2, Groups = 4,
             TextDim = 16, TextLayers = 1, TextHeads = 2, MaxTokens = 24,
         },
         DiffusionPreset.Small => new UNetOptions(),
@@ -67,12 +67,17 @@ public sealed record UNetOptions
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
+        if (TextLayers < 0 || AttentionHeads < 1 || TextHeads < 1 || Groups < 1) throw new ArgumentException("TextLayers, AttentionHeads, TextHeads and Groups must be positive.");
         if (ImageSize < 4) throw new ArgumentException($"ImageSize must be at least 4, got {ImageSize}.");
         if (ChannelMultipliers is null || ChannelMultipliers.Length == 0) throw new ArgumentException("ChannelMultipliers must have at least one entry.");
         int factor = 1 << (ChannelMultipliers.Length - 1);
         if (ImageSize % factor != 0)
             throw new ArgumentException($"ImageSize {ImageSize} must be divisible by {factor} for {ChannelMultipliers.Length} levels.");
         if (BaseChannels <= 0 || ChannelMultipliers.Any(m => m <= 0)) throw new ArgumentException("Channel counts must be positive.");
+        // Upper bounds guard against absurd sizes from a corrupted model file allocating gigabytes before shape checks.
+        if (ImageSize > 1024 || BaseChannels > 1024 || ChannelMultipliers.Length > 8 || ChannelMultipliers.Any(m => m > 16)
+            || TextDim > 4096 || TextLayers > 64 || MaxTokens > 1024 || ResBlocksPerLevel > 16 || ImageChannels is < 1 or > 4)
+            throw new ArgumentException("The architecture is outside the supported range (ImageSize ≤ 1024, BaseChannels ≤ 1024, ≤ 8 levels, multipliers ≤ 16, TextDim ≤ 4096, TextLayers ≤ 64, MaxTokens ≤ 1024, ResBlocksPerLevel ≤ 16, 1–4 image channels).");
         foreach (int m in ChannelMultipliers)
             if (BaseChannels * m % Groups != 0)
                 throw new ArgumentException($"Channels {BaseChannels * m} are not a multiple of Groups = {Groups}.");

@@ -52,7 +52,7 @@ public class DdimStepTests
         var gen = new Generator(5);
         var xt = randn(new long[] { 4, 3, 8, 8 }, generator: gen);
         var output = randn(new long[] { 4, 3, 8, 8 }, generator: gen) * 0.5;
-        var first = DdimStep.Step(s, output, xt, 699, 649, 1.0, PredictionType.V, gen);
+        var first = DdimStep.Step(s, output, xt, 699, 649, 1.0, PredictionType.V, randn(new long[] { 4, 3, 8, 8 }, generator: gen));
         var again = DdimStep.Step(s, output, xt, 699, 649, 1.0, PredictionType.V, prevSample: first.Sample);
         var ratio = (again.LogProb! - first.LogProb!).exp().data<float>().ToArray();
         Assert.All(ratio, r => Assert.InRange(r, 1 - 1e-6, 1 + 1e-6));
@@ -66,8 +66,8 @@ public class DdimStepTests
         var gen = new Generator(9);
         var xt = randn(new long[] { 2, 3, 8, 8 }, generator: gen);
         var output = randn(new long[] { 2, 3, 8, 8 }, generator: gen);
-        var a = DdimStep.Step(s, output, xt, 999, 949, 0.0, PredictionType.Epsilon, new Generator(1));
-        var b = DdimStep.Step(s, output, xt, 999, 949, 0.0, PredictionType.Epsilon, new Generator(2));
+        var a = DdimStep.Step(s, output, xt, 999, 949, 0.0, PredictionType.Epsilon, randn(2, 3, 8, 8));
+        var b = DdimStep.Step(s, output, xt, 999, 949, 0.0, PredictionType.Epsilon, randn(2, 3, 8, 8));
         Assert.Null(a.LogProb);
         Assert.Equal(a.Sample.data<float>().ToArray(), b.Sample.data<float>().ToArray());
         Assert.Equal(a.Mean.data<float>().ToArray(), a.Sample.data<float>().ToArray());
