@@ -46,7 +46,7 @@ public sealed class TrainDiffusionEstimator : IEstimator<DiffusionGeneratorTrans
         var userProgress = Options.Progress;
         var bridged = Options with
         {
-            Progress = new SyncProgress<DiffusionTrainingProgress>(p =>
+            Progress = new InlineProgress<DiffusionTrainingProgress>(p =>
             {
                 ch.Info(MessageSensitivity.None, $"step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} elapsed {p.Elapsed:hh\\:mm\\:ss}");
                 userProgress?.Report(p);
@@ -67,11 +67,5 @@ public sealed class TrainDiffusionEstimator : IEstimator<DiffusionGeneratorTrans
             throw _host.Process(new ArgumentOutOfRangeException(nameof(inputSchema), $"Schema mismatch for prompt column '{GeneratorOptions.PromptColumnName}': expected String, got {prompt.ItemType}"));
         int size = Options.ResolveUNet().ImageSize;
         return SchemaShapes.AddImage(inputSchema, GeneratorOptions.ImageColumnName, size, size);
-    }
-
-    /// <summary>Reports synchronously on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
     }
 }

@@ -40,15 +40,15 @@ internal sealed class AttentionBlock : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
-        var seq = norm.forward(x).flatten(2).transpose(1, 2); // [B, N, C]
-        var parts = qkv.forward(seq).chunk(3, -1);
+        var seq = norm.call(x).flatten(2).transpose(1, 2); // [B, N, C]
+        var parts = qkv.call(seq).chunk(3, -1);
         var attn = nn.functional.scaled_dot_product_attention(Heads(parts[0]), Heads(parts[1]), Heads(parts[2]));
-        var tokens = x.flatten(2).transpose(1, 2) + proj.forward(Merge(attn));
+        var tokens = x.flatten(2).transpose(1, 2) + proj.call(Merge(attn));
 
-        var q = crossQ.forward(crossNorm.forward(tokens));
-        var kv = crossKv.forward(text).chunk(2, -1);
+        var q = crossQ.call(crossNorm.call(tokens));
+        var kv = crossKv.call(text).chunk(2, -1);
         var cross = nn.functional.scaled_dot_product_attention(Heads(q), Heads(kv[0]), Heads(kv[1]));
-        tokens = tokens + crossProj.forward(Merge(cross));
+        tokens = tokens + crossProj.call(Merge(cross));
         return tokens.transpose(1, 2).reshape(b, c, h, w).MoveToOuterDisposeScope();
     }
 

@@ -85,10 +85,10 @@ internal sealed class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor, Tensor
     public override Tensor forward(Tensor x, Tensor t, Tensor ids)
     {
         using var scope = NewDisposeScope();
-        var (tokens, pooled) = text.forward(ids);
-        var emb = time.forward(t) + textToEmb.forward(pooled);
+        var (tokens, pooled) = text.call(ids);
+        var emb = time.call(t) + textToEmb.call(pooled);
 
-        var h = convIn.forward(x);
+        var h = convIn.call(x);
         var skips = new Stack<Tensor>();
         skips.Push(h);
         int levels = _options.ChannelMultipliers.Length, block = 0;
@@ -96,32 +96,32 @@ internal sealed class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor, Tensor
         {
             for (int r = 0; r < _options.ResBlocksPerLevel; r++)
             {
-                h = downBlocks[block++].forward(h, emb);
+                h = downBlocks[block++].call(h, emb);
                 skips.Push(h);
             }
             if (i < levels - 1)
             {
-                h = downSamples[i].forward(h);
+                h = downSamples[i].call(h);
                 skips.Push(h);
             }
         }
-        h = mid1.forward(h, emb);
-        h = midAttn.forward(h, tokens);
-        h = mid2.forward(h, emb);
+        h = mid1.call(h, emb);
+        h = midAttn.call(h, tokens);
+        h = mid2.call(h, emb);
 
         block = 0;
         int upIndex = 0;
         for (int i = levels - 1; i >= 0; i--)
         {
             for (int r = 0; r < _options.ResBlocksPerLevel + 1; r++)
-                h = upBlocks[block++].forward(cat(new[] { h, skips.Pop() }, 1), emb);
+                h = upBlocks[block++].call(cat(new[] { h, skips.Pop() }, 1), emb);
             if (i > 0)
             {
                 h = nn.functional.interpolate(h, scale_factor: new[] { 2.0, 2.0 }, mode: InterpolationMode.Nearest);
-                h = upSamples[upIndex++].forward(h);
+                h = upSamples[upIndex++].call(h);
             }
         }
-        var output = convOut.forward(nn.functional.silu(normOut.forward(h)));
+        var output = convOut.call(nn.functional.silu(normOut.call(h)));
         return output.MoveToOuterDisposeScope();
     }
 }

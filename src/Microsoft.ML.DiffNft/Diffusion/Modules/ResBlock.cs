@@ -30,11 +30,11 @@ internal sealed class ResBlock : nn.Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor emb)
     {
         using var scope = NewDisposeScope();
-        var h = conv1.forward(nn.functional.silu(norm1.forward(x)));
-        var ss = film.forward(nn.functional.silu(emb)).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
-        h = norm2.forward(h) * (ss[0] + 1) + ss[1];
-        h = conv2.forward(nn.functional.silu(h));
-        var res = (skip is null ? x : skip.forward(x)) + h;
+        var h = conv1.call(nn.functional.silu(norm1.call(x)));
+        var ss = film.call(nn.functional.silu(emb)).unsqueeze(-1).unsqueeze(-1).chunk(2, 1);
+        h = norm2.call(h) * (ss[0] + 1) + ss[1];
+        h = conv2.call(nn.functional.silu(h));
+        var res = (skip is null ? x : skip.call(x)) + h;
         return res.MoveToOuterDisposeScope();
     }
 }

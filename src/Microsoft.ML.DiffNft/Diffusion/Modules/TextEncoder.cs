@@ -31,10 +31,10 @@ internal sealed class TextEncoder : nn.Module<Tensor, (Tensor Tokens, Tensor Poo
     {
         using var scope = NewDisposeScope();
         long len = ids.shape[1];
-        var h = tokenEmbedding.forward(ids) + positionEmbedding.narrow(1, 0, len);
+        var h = tokenEmbedding.call(ids) + positionEmbedding.narrow(1, 0, len);
         foreach (var block in blocks)
-            h = block.forward(h);
-        h = finalNorm.forward(h);
+            h = block.call(h);
+        h = finalNorm.call(h);
         var mask = ids.ne(_padId).unsqueeze(-1).to_type(h.dtype);
         var pooled = (h * mask).sum(1) / mask.sum(1).clamp_min(1);
         return (h.MoveToOuterDisposeScope(), pooled.MoveToOuterDisposeScope());
@@ -69,11 +69,11 @@ internal sealed class TransformerBlock : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], n = x.shape[1], d = x.shape[2];
-        var parts = qkv.forward(norm1.forward(x)).chunk(3, -1);
+        var parts = qkv.call(norm1.call(x)).chunk(3, -1);
         Tensor Heads(Tensor t) => t.reshape(b, n, _heads, d / _heads).transpose(1, 2);
         var attn = nn.functional.scaled_dot_product_attention(Heads(parts[0]), Heads(parts[1]), Heads(parts[2]));
-        x = x + proj.forward(attn.transpose(1, 2).reshape(b, n, d));
-        x = x + fc2.forward(nn.functional.gelu(fc1.forward(norm2.forward(x))));
+        x = x + proj.call(attn.transpose(1, 2).reshape(b, n, d));
+        x = x + fc2.call(nn.functional.gelu(fc1.call(norm2.call(x))));
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -27,6 +27,6 @@ internal sealed class TimestepEmbedding : nn.Module<Tensor, Tensor>
         var freqs = exp(arange(half, dtype: float32, device: t.device) * (-Math.Log(10000.0) / half));
         var args = t.to_type(float32).unsqueeze(1) * freqs.unsqueeze(0);
         var emb = cat(new[] { sin(args), cos(args) }, 1);
-        return fc2.forward(nn.functional.silu(fc1.forward(emb))).MoveToOuterDisposeScope();
+        return fc2.call(nn.functional.silu(fc1.call(emb))).MoveToOuterDisposeScope();
     }
 }
