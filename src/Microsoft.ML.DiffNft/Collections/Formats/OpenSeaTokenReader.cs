@@ -100,7 +100,8 @@ internal static class OpenSeaTokenReader
     private static IReadOnlyList<NftAttribute> ReadAttributes(JsonElement attrs, string field, SourceLocation where)
     {
         var result = new List<NftAttribute>();
-        // Trait type → the field that first held it, to name both places when a type repeats.
+        // Trait type → where it first appeared (array index or map key), to name both places when a type repeats.
+        // Field names are built only for error messages: this loop runs once per attribute of a whole collection.
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
         switch (attrs.ValueKind)
         {
@@ -110,23 +111,26 @@ internal static class OpenSeaTokenReader
                 int i = 0;
                 foreach (var item in attrs.EnumerateArray())
                 {
-                    string itemField = $"{field}[{i++}]";
+                    int index = i++;
                     if (item.ValueKind != JsonValueKind.Object)
-                        throw FormatErrors.Field(where, itemField, "an object with 'trait_type' and 'value'", FormatErrors.Describe(item));
-                    string? traitType = ReadTraitType(item, itemField, where);
-                    if (!TryReadValue(item, "value", itemField, where, out var value, out var kind)) continue;
-                    string? display = ReadOptionalString(item, "display_type", where, itemField);
-                    string? maxValue = ReadMaxValue(item, itemField, where);
-                    Add(result, seen, traitType, new NftAttribute("", value, kind, display, maxValue), itemField, where);
+                        throw FormatErrors.Field(where, ItemField(field, index), "an object with 'trait_type' and 'value'", FormatErrors.Describe(item));
+                    string? traitType = ReadTraitType(item, field, index, where);
+                    if (!item.TryGetProperty("value"u8, out var v))
+                        throw FormatErrors.Field(where, ItemField(field, index) + ".value", "a string, number or boolean (null when the trait is absent)", "no such field");
+                    if (!TryReadScalar(v, field, index, where, out var value, out var kind)) continue;
+                    string? display = ReadDisplayType(item, field, index, where);
+                    string? maxValue = ReadMaxValue(item, field, index, where);
+                    traitType = Claim(seen, traitType, field, index, null, where);
+                    result.Add(new NftAttribute(traitType, value, kind, display, maxValue));
                 }
                 break;
             case JsonValueKind.Object:
                 // A trait map {"background": "red", …}: the key is the trait type.
                 foreach (var prop in attrs.EnumerateObject())
                 {
-                    string itemField = $"{field}.{prop.Name}";
-                    if (!TryReadScalar(prop.Value, itemField, where, out var value, out var kind)) continue;
-                    Add(result, seen, string.IsNullOrWhiteSpace(prop.Name) ? null : prop.Name, new NftAttribute("", value, kind), itemField, where);
+                    if (!TryReadScalar(prop.Value, field, -1, where, out var value, out var kind, prop.Name)) continue;
+                    string traitType = Claim(seen, string.IsNullOrWhiteSpace(prop.Name) ? null : prop.Name, field, -1, prop.Name, where);
+                    result.Add(new NftAttribute(traitType, value, kind));
                 }
                 break;
             default:
@@ -136,12 +140,16 @@ internal static class OpenSeaTokenReader
         return result;
     }
 
-    private static void Add(List<NftAttribute> result, Dictionary<string, string> seen, string? traitType, NftAttribute attribute,
-        string field, SourceLocation where)
+    // "attributes[3]" for arrays (index ≥ 0), "traits.background" for maps.
+    private static string ItemField(string field, int index, string? key = null) =>
+        index >= 0 ? field + "[" + index.ToString(CultureInfo.InvariantCulture) + "]" : field + "." + key;
+
+    // Records a trait type for this token, or throws when it was already there. Untyped values (OpenSea shows them as
+    // generic properties) become "(untyped)", then "(untyped) 2", … so none is lost.
+    private static string Claim(Dictionary<string, string> seen, string? traitType, string field, int index, string? key, SourceLocation where)
     {
         if (traitType is null)
         {
-            // Bare values (OpenSea shows them as generic properties): "(untyped)", then "(untyped) 2", … so none is lost.
             traitType = NftAttribute.UntypedTraitType;
             for (int n = 2; seen.ContainsKey(traitType); n++)
                 traitType = NftAttribute.UntypedTraitType + " " + n.ToString(CultureInfo.InvariantCulture);
@@ -149,31 +157,24 @@ internal static class OpenSeaTokenReader
         else if (seen.TryGetValue(traitType, out var firstField))
         {
             throw FormatErrors.At(where,
-                $"field '{field}': trait type {FormatErrors.Quote(traitType)} already appeared in '{firstField}'; a token can hold each trait type once.");
+                $"field '{ItemField(field, index, key)}': trait type {FormatErrors.Quote(traitType)} already appeared in '{firstField}'; a token can hold each trait type once.");
         }
-        seen.Add(traitType, field);
-        result.Add(attribute with { TraitType = traitType });
+        seen.Add(traitType, index >= 0 ? ItemField(field, index) : ItemField(field, index, key));
+        return traitType;
     }
 
-    private static string? ReadTraitType(JsonElement item, string itemField, SourceLocation where)
+    private static string? ReadTraitType(JsonElement item, string field, int index, SourceLocation where)
     {
-        if (!item.TryGetProperty("trait_type", out var t) && !item.TryGetProperty("traitType", out t)) return null;
+        if (!item.TryGetProperty("trait_type"u8, out var t) && !item.TryGetProperty("traitType"u8, out t)) return null;
         if (t.ValueKind == JsonValueKind.Null) return null;
         if (t.ValueKind != JsonValueKind.String)
-            throw FormatErrors.Field(where, itemField + ".trait_type", "a string", FormatErrors.Describe(t));
+            throw FormatErrors.Field(where, ItemField(field, index) + ".trait_type", "a string", FormatErrors.Describe(t));
         string s = t.GetString()!;
         return string.IsNullOrWhiteSpace(s) ? null : s;
     }
 
-    private static bool TryReadValue(JsonElement item, string name, string itemField, SourceLocation where, out string value, out NftValueKind kind)
-    {
-        if (!item.TryGetProperty(name, out var v))
-            throw FormatErrors.Field(where, itemField + "." + name, "a string, number or boolean (null when the trait is absent)", "no such field");
-        return TryReadScalar(v, itemField + "." + name, where, out value, out kind);
-    }
-
     // Null means "trait absent": returns false.
-    private static bool TryReadScalar(JsonElement v, string field, SourceLocation where, out string value, out NftValueKind kind)
+    private static bool TryReadScalar(JsonElement v, string field, int index, SourceLocation where, out string value, out NftValueKind kind, string? key = null)
     {
         switch (v.ValueKind)
         {
@@ -182,26 +183,27 @@ internal static class OpenSeaTokenReader
             case JsonValueKind.True: value = "true"; kind = NftValueKind.Boolean; return true;
             case JsonValueKind.False: value = "false"; kind = NftValueKind.Boolean; return true;
             case JsonValueKind.Null: value = ""; kind = NftValueKind.String; return false;
-            default: throw FormatErrors.Field(where, field, "a string, number or boolean", FormatErrors.Describe(v));
+            default:
+                throw FormatErrors.Field(where, ItemField(field, index, key) + (index >= 0 ? ".value" : ""), "a string, number or boolean", FormatErrors.Describe(v));
         }
     }
 
-    private static string? ReadOptionalString(JsonElement obj, string name, SourceLocation where, string itemField)
+    private static string? ReadDisplayType(JsonElement item, string field, int index, SourceLocation where)
     {
-        if (!obj.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        if (!item.TryGetProperty("display_type"u8, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         if (v.ValueKind != JsonValueKind.String)
-            throw FormatErrors.Field(where, itemField + "." + name, "a string", FormatErrors.Describe(v));
+            throw FormatErrors.Field(where, ItemField(field, index) + ".display_type", "a string", FormatErrors.Describe(v));
         return v.GetString();
     }
 
-    private static string? ReadMaxValue(JsonElement item, string itemField, SourceLocation where)
+    private static string? ReadMaxValue(JsonElement item, string field, int index, SourceLocation where)
     {
-        if (!item.TryGetProperty("max_value", out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        if (!item.TryGetProperty("max_value"u8, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         return v.ValueKind switch
         {
             JsonValueKind.Number => v.GetRawText(),
             JsonValueKind.String => v.GetString(),
-            _ => throw FormatErrors.Field(where, itemField + ".max_value", "a number", FormatErrors.Describe(v)),
+            _ => throw FormatErrors.Field(where, ItemField(field, index) + ".max_value", "a number", FormatErrors.Describe(v)),
         };
     }
 
@@ -213,9 +215,20 @@ internal static class OpenSeaTokenReader
             if (KnownFields.Contains(prop.Name) && (prop.Name is not ("attributes" or "traits") || prop.Name == attributesField)) continue;
             if (prop.Name == alsoSkip) continue;
             extra ??= new JsonObject();
-            // A parsed copy: the JsonDocument behind the element is disposed once the token is read.
-            extra[prop.Name] = JsonNode.Parse(prop.Value.GetRawText());
+            extra[prop.Name] = ToNode(prop.Value);
         }
         return extra;
     }
+
+    // A detached copy: the JsonDocument behind the element is disposed once the token is read. Strings and booleans
+    // (the usual extras, e.g. external_url) are copied directly; numbers, objects and arrays are re-parsed, which keeps
+    // a number's exact text.
+    private static JsonNode? ToNode(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => JsonValue.Create(value.GetString()),
+        JsonValueKind.True => JsonValue.Create(true),
+        JsonValueKind.False => JsonValue.Create(false),
+        JsonValueKind.Null => null,
+        _ => JsonNode.Parse(value.GetRawText()),
+    };
 }
