@@ -38,6 +38,23 @@ public class FormatTests
     }
 
     [Fact]
+    public void PerTokenFilesNotNamedByIdNeedTheExplicitFormat()
+    {
+        using var tmp = new TempDir();
+        tmp.File("TOADZ_2.json", "{\"name\": \"CrypToadz #2\", \"attributes\": [{\"trait_type\": \"Body\", \"value\": \"Lasagna\"}]}");
+        tmp.File("TOADZ_10.json", "{\"token_id\": 10, \"attributes\": []}");
+        var e = Assert.Throws<InvalidDataException>(() => NftCollectionLoader.Load(tmp.Path));
+        Assert.Contains("set Format = TokenFiles", e.Message);
+        tmp.File("_metadata.json", "[]"); // skipped when reading per-token files
+        var c = NftCollectionLoader.Load(tmp.Path, new NftCollectionLoadOptions { Format = NftCollectionFormat.TokenFiles });
+        Assert.Equal(["2", "10"], c.Tokens.Select(t => t.TokenId));
+        tmp.File("TOADZ_x.json", "{\"name\": \"CrypToadz #10\"}");
+        e = Assert.Throws<InvalidDataException>(() => NftCollectionLoader.Load(tmp.Path, new NftCollectionLoadOptions { Format = NftCollectionFormat.TokenFiles }));
+        Assert.Contains("Token id 10 appears twice", e.Message);
+        Assert.Contains("TOADZ_x.json", e.Message);
+    }
+
+    [Fact]
     public void NumbersKeepTheirExactJsonText()
     {
         using var tmp = new TempDir();

@@ -40,6 +40,8 @@ internal sealed record CollectionSource(string MetadataPath, NftCollectionFormat
                 string candidate = Path.Combine(dir, sub);
                 if (TokenFilesFormat.HasTokenFiles(candidate)) return new(candidate, NftCollectionFormat.TokenFiles, images, name);
             }
+            if (format == NftCollectionFormat.TokenFiles && TokenFilesFormat.OtherJsonFiles(dir).Count > 0)
+                return new(dir, NftCollectionFormat.TokenFiles, images, name); // ids from the files' fields
             if (format == NftCollectionFormat.TokenFiles)
                 throw new InvalidDataException(
                     $"'{dir}' holds no per-token metadata files: expected '{{id}}.json' or '{{id}}' files in it or in its metadata/ folder.");
@@ -63,7 +65,15 @@ internal sealed record CollectionSource(string MetadataPath, NftCollectionFormat
         string what = format == NftCollectionFormat.Auto ? "collection metadata" : $"{format} metadata";
         throw new InvalidDataException(
             $"'{dir}' holds no {what} it can pick: expected per-token files ('{{id}}.json'), a metadata/ folder of them, _metadata.json, metadata.jsonl, " +
-            $"or exactly one .json/.jsonl/.csv file; found {(candidates.Count == 0 ? "none" : string.Join(", ", candidates.Select(Path.GetFileName)))}. Pass the file's path instead.");
+            $"or exactly one .json/.jsonl/.csv file; found {Describe(candidates)}. Pass the file's path instead" +
+            (format == NftCollectionFormat.Auto ? $", or set Format = {nameof(NftCollectionFormat.TokenFiles)} for a folder of per-token files not named by id." : "."));
+    }
+
+    private static string Describe(List<string> files)
+    {
+        if (files.Count == 0) return "none";
+        string shown = string.Join(", ", files.Take(8).Select(Path.GetFileName));
+        return files.Count <= 8 ? shown : $"{shown} and {files.Count - 8} more";
     }
 
     private static bool Compatible(NftCollectionFormat wanted, NftCollectionFormat detected) =>

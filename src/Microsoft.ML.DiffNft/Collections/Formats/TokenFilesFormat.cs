@@ -32,17 +32,40 @@ internal static partial class TokenFilesFormat
     public static bool HasTokenFiles(string directory) =>
         Directory.Exists(directory) && Directory.EnumerateFiles(directory).Any(p => TokenFileName().IsMatch(Path.GetFileName(p)));
 
-    /// <summary>Reads every per-token file of a folder.</summary>
+    /// <summary>
+    /// Reads every per-token file of a folder. A folder without id-named files (for example <c>TOADZ_1.json</c>, …) is
+    /// read file by file with ids from the files' fields or names, which <see cref="NftCollectionFormat.TokenFiles"/>
+    /// asks for explicitly; <c>_metadata.json</c> is skipped.
+    /// </summary>
     public static List<NftToken> ReadDirectory(string directory)
     {
         var files = FindTokenFiles(directory);
-        if (files.Count == 0)
+        if (files.Count > 0)
+        {
+            var tokens = new List<NftToken>(files.Count);
+            for (int i = 0; i < files.Count; i++)
+                tokens.Add(ReadFile(files[i].Path, files[i].Id, i));
+            return tokens;
+        }
+        var jsonFiles = OtherJsonFiles(directory);
+        if (jsonFiles.Count == 0)
             throw new InvalidDataException($"'{directory}' holds no per-token metadata files: expected files named '{{id}}.json' or '{{id}}' (for example '1.json').");
-        var tokens = new List<NftToken>(files.Count);
-        for (int i = 0; i < files.Count; i++)
-            tokens.Add(ReadFile(files[i].Path, files[i].Id, i));
-        return tokens;
+        var accumulator = new TokenAccumulator();
+        foreach (var path in jsonFiles)
+        {
+            var token = ReadFile(path, null);
+            accumulator.Add(token, new SourceLocation(path, TokenId: token.TokenId));
+        }
+        var result = accumulator.Tokens;
+        result.Sort((a, b) => TokenIds.CompareNumeric(a.TokenId, b.TokenId));
+        return result;
     }
+
+    /// <summary>The .json files of a folder other than <c>_metadata.json</c>, in name order.</summary>
+    public static List<string> OtherJsonFiles(string directory) =>
+        Directory.EnumerateFiles(directory, "*.json")
+            .Where(p => !string.Equals(Path.GetFileName(p), "_metadata.json", StringComparison.OrdinalIgnoreCase))
+            .Order(StringComparer.Ordinal).ToList();
 
     /// <summary>Reads one token file; the id comes from <paramref name="idFromFileName"/> or, when null, from its fields.</summary>
     public static NftToken ReadFile(string path, string? idFromFileName, int index = 0)
