@@ -130,3 +130,32 @@ internal sealed class TempDir : IDisposable
         try { Directory.Delete(Path, true); } catch (IOException) { }
     }
 }
+
+public class DiffusionLearningTests
+{
+    [Fact]
+    public void TinyPresetLossAtLeastHalvesOn64BuiltInTokens()
+    {
+        var generated = Microsoft.ML.DiffNft.Collections.Nouns.NounsCollectionGenerator.Generate(new Microsoft.ML.DiffNft.Collections.Nouns.NounsCollectionOptions
+        {
+            Count = 64, Seed = 7, Parts = Microsoft.ML.DiffNft.Collections.Nouns.NounsSubset.Parse("bodies=4,accessories=4,heads=4,glasses=4"),
+        });
+        var tokens = generated.Collection.Tokens;
+        var losses = new List<double>();
+        var options = new DiffusionTrainerOptions
+        {
+            Preset = DiffusionPreset.Tiny, BatchSize = 16, MaxSteps = 150, Seed = 1, Device = DiffNftDevice.Cpu, ReportEvery = 5,
+            LearningRate = 3e-3, Progress = new InlineReport<DiffusionTrainingProgress>(p => losses.Add(p.Loss)),
+        };
+        using var model = new DiffusionTrainer(options).Train(tokens.Select(t => t.Image!).ToList(), tokens.Select(t => t.Caption!).ToList());
+        Console.WriteLine("losses: " + string.Join(" ", losses.Select(l => l.ToString("F4"))));
+        Assert.True(losses.Count >= 6);
+        double first = losses[0], last = losses.TakeLast(3).Average();
+        Assert.True(last <= first / 2, $"loss went from {first:F4} to {last:F4}; expected at least a halving");
+    }
+
+    private sealed class InlineReport<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
