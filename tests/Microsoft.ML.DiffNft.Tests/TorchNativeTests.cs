@@ -67,3 +67,42 @@ public class TorchNativeTests
         Assert.Equal(a.data<float>().ToArray(), b.data<float>().ToArray());
     }
 }
+
+/// <summary>The device and seed policy of <see cref="TorchRuntime"/>.</summary>
+public class TorchRuntimeTests
+{
+    [Fact]
+    public void SeededMLContextsGiveTheSameTorchNumbers()
+    {
+        float[] Draw(int seed)
+        {
+            var host = ((Microsoft.ML.Runtime.IHostEnvironment)new MLContext(seed)).Register("test");
+            TorchRuntime.SeedFrom(host);
+            using var t = randn(16);
+            return t.data<float>().ToArray();
+        }
+
+        Assert.Equal(Draw(5), Draw(5));
+        Assert.NotEqual(Draw(5), Draw(6));
+    }
+
+    [Fact]
+    public void CpuResolvesToCpuAndCudaFailsClearlyWithoutADevice()
+    {
+        Assert.Equal(DeviceType.CPU, TorchRuntime.Resolve(DiffNftDevice.Cpu).type);
+        if (cuda.is_available())
+        {
+            Assert.Equal(DeviceType.CUDA, TorchRuntime.Resolve(DiffNftDevice.Cuda).type);
+            return;
+        }
+        var ex = Assert.Throws<InvalidOperationException>(() => TorchRuntime.Resolve(DiffNftDevice.Cuda));
+        Assert.Contains("TorchSharp-cuda-linux", ex.Message);
+        Assert.Equal(DeviceType.CPU, TorchRuntime.Resolve(DiffNftDevice.Auto).type);
+    }
+
+    [Fact]
+    public void ThreadCountMustBePositive()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => TorchRuntime.SetThreads(0));
+    }
+}

@@ -28,6 +28,12 @@ public sealed record NftAttribute(
     string? DisplayType = null,
     string? MaxValue = null)
 {
+    /// <summary>
+    /// The trait type given to values written without one (OpenSea shows <c>{"value": "x"}</c> as a generic property).
+    /// A second untyped value of the same token becomes "(untyped) 2", and so on.
+    /// </summary>
+    public const string UntypedTraitType = "(untyped)";
+
     /// <summary>True when the value is numeric (a JSON number or a <c>display_type</c> that OpenSea renders as a number).</summary>
     public bool IsNumeric => Kind == NftValueKind.Number;
 }

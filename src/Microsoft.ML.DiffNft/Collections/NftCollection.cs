@@ -1,3 +1,5 @@
+using Microsoft.ML;
+
 namespace Microsoft.ML.DiffNft.Collections;
 
 /// <summary>
@@ -43,4 +45,33 @@ public sealed class NftCollection
 
     /// <summary>True when every token has an image.</summary>
     public bool HasImages => Tokens.Count > 0 && Tokens.All(t => t.Image is not null);
+
+    /// <summary>
+    /// The trait columns <see cref="ToDataView"/> makes, in <see cref="TraitTypes"/> order: each trait type with a column
+    /// name of letters, digits and '_' ("Accessory II" → "Accessory_II", "# Traits" → "Traits"; a name taken by an earlier
+    /// trait or by TokenId, Image or Caption gets "_2", "_3", …), and whether any token's value for it is a number.
+    /// </summary>
+    public IReadOnlyList<NftTraitColumn> GetTraitColumns()
+    {
+        var numeric = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var token in Tokens)
+            foreach (var a in token.Attributes)
+                if (a.Kind == NftValueKind.Number) numeric.Add(a.TraitType);
+        var names = TraitColumnNaming.Assign(TraitTypes);
+        var columns = new NftTraitColumn[names.Length];
+        for (int i = 0; i < names.Length; i++)
+            columns[i] = new NftTraitColumn(names[i], TraitTypes[i], numeric.Contains(TraitTypes[i]));
+        return columns;
+    }
+
+    /// <summary>
+    /// Exposes the collection as an ML.NET <see cref="IDataView"/> with columns <c>TokenId</c> (text), one text column per
+    /// trait type (see <see cref="GetTraitColumns"/>; a token without the trait has empty text, numbers keep their exact
+    /// text), <c>Caption</c> (text) when tokens have captions and <c>Image</c> (<c>ImageDataViewType</c> of
+    /// <see cref="Microsoft.ML.Data.MLImage"/>, RGBA32) when every token has an image of one size. Each trait column is
+    /// annotated with <see cref="NftSchema.TraitTypeAnnotation"/> and <see cref="NftSchema.TraitIsNumericAnnotation"/>,
+    /// which <see cref="NftSchema.GetTraitColumns"/> reads back. The view reflects the tokens at the time of the call.
+    /// </summary>
+    public IDataView ToDataView(NftCollectionDataViewOptions? options = null) =>
+        new NftCollectionDataView(this, options ?? new NftCollectionDataViewOptions());
 }

@@ -1,0 +1,60 @@
+using System.CommandLine;
+using Microsoft.ML.DiffNft.Collections;
+using Microsoft.ML.DiffNft.Diffusion;
+
+namespace DiffNft.Cli.Commands;
+
+/// <summary><c>diffnft train-diffusion</c>: train a text-to-image diffusion model on a collection.</summary>
+internal static class TrainDiffusionCommand
+{
+    public static Command Create()
+    {
+        var collection = new Option<string>("--collection") { Description = "Collection folder or file with images (anything the collection loader reads).", Required = true };
+        var preset = new Option<DiffusionPreset>("--preset") { Description = "Model size: tiny, small (CPU default) or base (GPU).", DefaultValueFactory = _ => DiffusionPreset.Small };
+        var steps = new Option<int?>("--steps") { Description = "Training steps (default 2000 when --minutes is not given)." };
+        var minutes = new Option<double?>("--minutes") { Description = "Wall-time budget in minutes." };
+        var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
+        var lr = new Option<double>("--lr") { Description = "AdamW learning rate.", DefaultValueFactory = _ => 1e-3 };
+        var seed = new Option<int>("--seed") { Description = "Seed of all random choices.", DefaultValueFactory = _ => 0 };
+        var subject = new Option<string>("--subject") { Description = "Opening words of captions built from traits when the collection has none.", DefaultValueFactory = _ => "an nft" };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (OUT.ckpt); a rerun resumes from it.", DefaultValueFactory = _ => 200 };
+        var output = new Option<string>("--out") { Description = "Model file to write.", Required = true };
+        var command = new Command("train-diffusion", "Train a text-to-image diffusion model on a collection's images and captions (resumable; Ctrl+C stops cleanly).")
+        {
+            collection, preset, steps, minutes, batch, lr, seed, subject, checkpointEvery, output,
+        };
+        command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
+        {
+            var err = parse.InvocationConfiguration.Error;
+            string path = parse.GetValue(collection)!;
+            var c = NftCollectionLoader.Load(path);
+            if (!c.HasImages)
+                throw new InvalidDataException($"Collection '{path}' has no images for every token; train-diffusion needs one image per token.");
+            var captions = NftCaptions.ForCollection(c, path, parse.GetValue(subject)!);
+            double? mins = parse.GetValue(minutes);
+            int? stepLimit = parse.GetValue(steps);
+            string outPath = parse.GetValue(output)!;
+            using var cancel = new CliCancellation();
+            var options = new DiffusionTrainerOptions
+            {
+                Preset = parse.GetValue(preset),
+                BatchSize = parse.GetValue(batch),
+                LearningRate = parse.GetValue(lr),
+                Seed = parse.GetValue(seed),
+                MaxSteps = stepLimit ?? (mins is null ? 2000 : int.MaxValue),
+                MaxTime = mins is null ? null : TimeSpan.FromMinutes(mins.Value),
+                CheckpointPath = outPath + ".ckpt",
+                CheckpointEvery = parse.GetValue(checkpointEvery),
+                Progress = new InlineProgress<DiffusionTrainingProgress>(p =>
+                    err.WriteLine($"step {p.Step}{(p.TotalSteps == int.MaxValue ? "" : "/" + p.TotalSteps)}  loss {p.Loss:F4}  {p.Elapsed:hh\\:mm\\:ss}")),
+                CancellationToken = cancel.Token,
+            };
+            err.WriteLine($"training {options.Preset} on {c.Count} images from '{path}' (checkpoint {options.CheckpointPath})");
+            using var model = new DiffusionTrainer(options).Train(c.Tokens.Select(t => t.Image!).ToList(), captions);
+            model.Save(outPath);
+            parse.InvocationConfiguration.Output.WriteLine($"wrote {outPath} ({model.ParameterCount:N0} parameters)");
+            return 0;
+        }));
+        return command;
+    }
+}

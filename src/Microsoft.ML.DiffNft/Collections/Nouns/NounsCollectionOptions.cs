@@ -1,0 +1,53 @@
+namespace Microsoft.ML.DiffNft.Collections.Nouns;
+
+/// <summary>
+/// Options of <see cref="NounsCollectionGenerator"/>: how many tokens, which parts, how each layer is weighted, which
+/// part pairs are incompatible or forced, and whether every token must be unique — the knobs HashLips users know,
+/// applied to the CC0 Nouns parts.
+/// </summary>
+public sealed class NounsCollectionOptions
+{
+    /// <summary>Number of tokens (ids 0 … Count − 1). Default 1,000.</summary>
+    public int Count { get; set; } = 1000;
+
+    /// <summary>Seed of the random generator; the same options and seed give the same collection. Default 0.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Which parts take part: the first k of each layer (default: all).</summary>
+    public NounsSubset Parts { get; set; } = NounsSubset.All;
+
+    /// <summary>The distribution used for every layer without its own entry in <see cref="LayerWeights"/>. Default uniform.</summary>
+    public NounsLayerWeights Weights { get; set; } = NounsLayerWeights.Uniform;
+
+    /// <summary>Per-layer distributions that override <see cref="Weights"/>.</summary>
+    public IDictionary<NounsLayer, NounsLayerWeights> LayerWeights { get; } = new Dictionary<NounsLayer, NounsLayerWeights>();
+
+    /// <summary>Part pairs that never appear together in one token.</summary>
+    public IList<NounsPartPair> IncompatiblePairs { get; } = new List<NounsPartPair>();
+
+    /// <summary>"If First then Second" rules: a token that draws the first part gets the second one.</summary>
+    public IList<NounsPartPair> ForcedPairs { get; } = new List<NounsPartPair>();
+
+    /// <summary>No two tokens share the same five parts (default true).</summary>
+    public bool UniqueDna { get; set; } = true;
+
+    /// <summary>Render each token's 32×32 image into <see cref="NftToken.Image"/> (default true).</summary>
+    public bool RenderImages { get; set; } = true;
+
+    /// <summary>The part library; the built-in Nouns art when null.</summary>
+    public NounsArt? Art { get; set; }
+
+    /// <summary>Prefix of token names: "Noun " gives "Noun 0", "Noun 1", …</summary>
+    public string NamePrefix { get; set; } = "Noun ";
+
+    /// <summary>
+    /// How many consecutive draws one token may reject (duplicate or rule-breaking) before the generator gives up with
+    /// an explanation, or — when the combination space is small enough — switches to drawing from the list of the
+    /// combinations still unused. Default 10,000.
+    /// </summary>
+    public int MaxAttemptsPerToken { get; set; } = 10_000;
+
+    /// <summary>The distribution of one layer (its override, else <see cref="Weights"/>).</summary>
+    public NounsLayerWeights WeightsFor(NounsLayer layer) =>
+        LayerWeights.TryGetValue(layer, out var w) && w is not null ? w : Weights;
+}

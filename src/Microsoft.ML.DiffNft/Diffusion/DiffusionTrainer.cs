@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.DiffNft.Diffusion;
+
+/// <summary>
+/// Trains a <see cref="DiffusionModel"/> on images and captions: DDPM with v- (default) or ε-prediction, classifier-free
+/// guidance dropout, AdamW with gradient clipping, an EMA of the weights, atomic checkpoints and bit-exact resume.
+/// </summary>
+/// <remarks>
+/// Every random draw of step s comes from a generator seeded by (Seed, s) alone, so a run resumed at step s draws
+/// exactly what the uninterrupted run drew: no generator state needs saving, and resume is exact by construction.
+/// </remarks>
+public sealed class DiffusionTrainer
+{
+    private const string CheckpointFormat = "diffnft.diffusion-checkpoint";
+    private readonly DiffusionTrainerOptions _options;
+
+    /// <summary>Creates a trainer.</summary>
+    public DiffusionTrainer(DiffusionTrainerOptions options)
+    {
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _options.Validate();
+    }
+
+    /// <summary>Trains on images (one size, square) and their captions; returns the EMA model.</summary>
+    public DiffusionModel Train(IReadOnlyList<RgbaImage> images, IReadOnlyList<string> captions)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(captions);
+        if (images.Count == 0) throw new ArgumentException("Training needs at least one image.", nameof(images));
+        if (images.Count != captions.Count)
+            throw new ArgumentException($"{images.Count} images but {captions.Count} captions.", nameof(captions));
+        var unet = _options.ResolveUNet();
+        if (images[0].Width != unet.ImageSize || images[0].Height != unet.ImageSize)
+            throw new ArgumentException($"The model expects {unet.ImageSize}×{unet.ImageSize} images; the first image is {images[0].Width}×{images[0].Height}. Resize first or choose ImageSize.", nameof(images));
+
+        var device = TorchRuntime.Resolve(_options.Device);
+        TorchRuntime.Seed(_options.Seed);
+        var modelOptions = new DiffusionModelOptions { UNet = unet, Prediction = _options.Prediction, Schedule = _options.Schedule };
+        var tokenizer = PromptTokenizer.FromCaptions(captions);
+        var model = new DiffusionModel(modelOptions, tokenizer, device);
+        var ema = new DiffusionModel(modelOptions, tokenizer, device);
+        CopyWeights(model, ema);
+        var adam = new AdamW(model.Network.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), _options.LearningRate, weightDecay: _options.WeightDecay);
+        try
+        {
+            int step = 0;
+            if (_options.CheckpointPath is not null && _options.Resume && File.Exists(_options.CheckpointPath))
+                step = LoadCheckpoint(_options.CheckpointPath, model, ema, adam);
+            using var data = ImageTensors.ToTensor(images, device);
+            using var ids = model.EncodePrompts(captions);
+            Loop(model, ema, adam, data, ids, step);
+            model.Dispose();
+            return ema;
+        }
+        catch
+        {
+            model.Dispose();
+            ema.Dispose();
+            throw;
+        }
+        finally
+        {
+            adam.Dispose();
+        }
+    }
+
+    private void Loop(DiffusionModel model, DiffusionModel ema, AdamW adam, Tensor data, Tensor ids, int step)
+    {
+        var o = _options;
+        var sched = model.Schedule;
+        using var alphaBar = tensor(sched.AlphasCumprod, dtype: float32, device: model.Device);
+        var clock = Stopwatch.StartNew();
+        double lossSum = 0;
+        int lossCount = 0;
+        model.Network.train();
+        long n = data.shape[0];
+        while (step < o.MaxSteps)
+        {
+            if (o.CancellationToken.IsCancellationRequested)
+            {
+                if (o.CheckpointPath is not null) SaveCheckpoint(o.CheckpointPath, model, ema, adam, step);
+                o.CancellationToken.ThrowIfCancellationRequested();
+            }
+            if (o.MaxTime is { } limit && clock.Elapsed >= limit) break;
+            using (var scope = NewDisposeScope())
+            {
+                using var gen = new Generator(StepSeed(o.Seed, step), model.Device);
+                var idx = randint(n, new long[] { o.BatchSize }, generator: gen, device: model.Device);
+                var x0 = data.index_select(0, idx);
+                var cond = ids.index_select(0, idx);
+                var t = randint(sched.Timesteps, new long[] { o.BatchSize }, generator: gen, device: model.Device);
+                var eps = randn(x0.shape, generator: gen, device: model.Device);
+                var keep = rand(new long[] { o.BatchSize, 1 }, generator: gen, device: model.Device).ge(o.ConditionDropout);
+                cond = cond * keep.to_type(int64);
+                var ab = alphaBar.index_select(0, t).view(-1, 1, 1, 1);
+                var sa = ab.sqrt();
+                var sb = (1 - ab).sqrt();
+                var xt = x0 * sa + eps * sb;
+                var target = o.Prediction == PredictionType.V ? eps * sa - x0 * sb : eps;
+                var loss = nn.functional.mse_loss(model.Network.forward(xt, t, cond), target);
+                adam.ZeroGrad();
+                loss.backward();
+                if (o.GradientClip > 0) adam.ClipGradNorm(o.GradientClip);
+                adam.StepUpdate();
+                UpdateEma(model, ema, Math.Min(o.EmaDecay, (1.0 + step) / (10.0 + step)));
+                lossSum += loss.item<float>();
+                lossCount++;
+            }
+            step++;
+            if (step % o.ReportEvery == 0 || step == o.MaxSteps)
+            {
+                o.Progress?.Report(new DiffusionTrainingProgress(step, o.MaxSteps, lossSum / Math.Max(1, lossCount), clock.Elapsed));
+                lossSum = 0;
+                lossCount = 0;
+            }
+            if (o.CheckpointPath is not null && o.CheckpointEvery > 0 && step % o.CheckpointEvery == 0)
+                SaveCheckpoint(o.CheckpointPath, model, ema, adam, step);
+        }
+        if (lossCount > 0)
+            o.Progress?.Report(new DiffusionTrainingProgress(step, o.MaxSteps, lossSum / lossCount, clock.Elapsed));
+        if (o.CheckpointPath is not null) SaveCheckpoint(o.CheckpointPath, model, ema, adam, step);
+        model.Network.eval();
+    }
+
+    /// <summary>SplitMix64 of (seed, step): decorrelated per-step generator seeds.</summary>
+    internal static ulong StepSeed(long seed, long step)
+    {
+        ulong z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)step + 0x632BE59BD9B4E019UL);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        return z ^ (z >> 31);
+    }
+
+    private static void UpdateEma(DiffusionModel model, DiffusionModel ema, double decay)
+    {
+        using var noGrad = no_grad();
+        var src = model.Network.parameters().ToArray();
+        var dst = ema.Network.parameters().ToArray();
+        for (int i = 0; i < src.Length; i++)
+            dst[i].lerp_(src[i], 1 - decay);
+    }
+
+    private static void CopyWeights(DiffusionModel from, DiffusionModel to)
+    {
+        using var noGrad = no_grad();
+        var src = from.Network.parameters().ToArray();
+        var dst = to.Network.parameters().ToArray();
+        for (int i = 0; i < src.Length; i++) dst[i].copy_(src[i]);
+    }
+
+    private void SaveCheckpoint(string path, DiffusionModel model, DiffusionModel ema, AdamW adam, int step)
+    {
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (k, v) in model.Network.state_dict()) tensors["model." + k] = v;
+        foreach (var (k, v) in ema.Network.state_dict()) tensors["ema." + k] = v;
+        var adamState = adam.StateDict();
+        foreach (var (k, v) in adamState) tensors[k] = v;
+        var manifest = new CheckpointManifest(CheckpointFormat, DiffusionModel.FormatVersion, step, _options.Seed,
+            model.Options, model.Tokenizer.Vocabulary.ToArray());
+        ModelArchive.Write(path, new Dictionary<string, byte[]>
+        {
+            ["checkpoint.json"] = JsonSerializer.SerializeToUtf8Bytes(manifest, DiffusionModel.JsonOptions),
+            ["state.safetensors"] = ModelArchive.SaveTensors(tensors),
+        });
+        foreach (var v in adamState.Values) v.Dispose();
+    }
+
+    private int LoadCheckpoint(string path, DiffusionModel model, DiffusionModel ema, AdamW adam)
+    {
+        var entries = ModelArchive.Read(path);
+        CheckpointManifest? m;
+        try
+        {
+            m = JsonSerializer.Deserialize<CheckpointManifest>(ModelArchive.Require(entries, "checkpoint.json", path), DiffusionModel.JsonOptions);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}': checkpoint.json is not valid ({ex.Message}).", ex);
+        }
+        if (m is null || m.Format != CheckpointFormat || m.Version != DiffusionModel.FormatVersion)
+            throw new InvalidDataException($"'{path}' is not a version-{DiffusionModel.FormatVersion} DiffNft diffusion checkpoint.");
+        if (m.Seed != _options.Seed)
+            throw new InvalidOperationException($"Checkpoint '{path}' was written with seed {m.Seed}, but this run uses seed {_options.Seed}; delete it or use the same seed.");
+        if (!m.Vocabulary.SequenceEqual(model.Tokenizer.Vocabulary) || JsonSerializer.Serialize(m.Options, DiffusionModel.JsonOptions) != JsonSerializer.Serialize(model.Options, DiffusionModel.JsonOptions))
+            throw new InvalidOperationException($"Checkpoint '{path}' belongs to a different model (options or caption vocabulary differ); delete it to start afresh.");
+        var state = ModelArchive.LoadTensors(ModelArchive.Require(entries, "state.safetensors", path), path);
+        try
+        {
+            using var noGrad = no_grad();
+            foreach (var (prefix, net) in new[] { ("model.", model.Network), ("ema.", ema.Network) })
+            {
+                foreach (var (k, v) in net.state_dict())
+                {
+                    if (!state.TryGetValue(prefix + k, out var src) || !src.shape.SequenceEqual(v.shape))
+                        throw new InvalidDataException($"Checkpoint '{path}' lacks tensor '{prefix + k}' or its shape differs.");
+                    v.copy_(src);
+                }
+            }
+            adam.LoadStateDict(state);
+        }
+        finally
+        {
+            foreach (var v in state.Values) v.Dispose();
+        }
+        return m.Step;
+    }
+
+    private sealed record CheckpointManifest(string Format, int Version, int Step, int Seed, DiffusionModelOptions Options, string[] Vocabulary);
+}

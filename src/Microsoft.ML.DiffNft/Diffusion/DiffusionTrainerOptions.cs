@@ -1,0 +1,96 @@
+using Microsoft.ML.DiffNft.Torch;
+
+namespace Microsoft.ML.DiffNft.Diffusion;
+
+/// <summary>One progress report of diffusion training.</summary>
+/// <param name="Step">Steps completed.</param>
+/// <param name="TotalSteps">Step budget (or the current step when training is limited by time only).</param>
+/// <param name="Loss">Mean loss since the previous report.</param>
+/// <param name="Elapsed">Wall time since training (or resuming) started.</param>
+public sealed record DiffusionTrainingProgress(int Step, int TotalSteps, double Loss, TimeSpan Elapsed);
+
+/// <summary>Options of <see cref="DiffusionTrainer"/> and of <c>mlContext.Transforms.DiffNft.TrainDiffusion</c>.</summary>
+public sealed record DiffusionTrainerOptions
+{
+    /// <summary>Name of the image column (MLImage or a text path) when training from an <c>IDataView</c>.</summary>
+    public string ImageColumnName { get; init; } = "Image";
+
+    /// <summary>Name of the caption (prompt) column when training from an <c>IDataView</c>.</summary>
+    public string CaptionColumnName { get; init; } = "Caption";
+
+    /// <summary>Model size; ignored when <see cref="UNet"/> is set.</summary>
+    public DiffusionPreset Preset { get; init; } = DiffusionPreset.Small;
+
+    /// <summary>An explicit architecture instead of a preset.</summary>
+    public UNetOptions? UNet { get; init; }
+
+    /// <summary>What the network predicts: v (default) learns pixel art much faster than ε at CPU budgets.</summary>
+    public PredictionType Prediction { get; init; } = PredictionType.V;
+
+    /// <summary>Noise schedule shape.</summary>
+    public NoiseScheduleKind Schedule { get; init; } = NoiseScheduleKind.Linear;
+
+    /// <summary>Images per step.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>AdamW learning rate.</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>AdamW decoupled weight decay.</summary>
+    public double WeightDecay { get; init; }
+
+    /// <summary>Global gradient-norm clip (0 disables).</summary>
+    public double GradientClip { get; init; } = 1.0;
+
+    /// <summary>EMA decay of the weights the returned model uses (warmed up as min(decay, (1+s)/(10+s))).</summary>
+    public double EmaDecay { get; init; } = 0.999;
+
+    /// <summary>Probability of replacing a caption by the empty prompt, which trains the unconditional branch for guidance.</summary>
+    public double ConditionDropout { get; init; } = 0.1;
+
+    /// <summary>Step budget. Training stops at whichever of <see cref="MaxSteps"/> and <see cref="MaxTime"/> comes first.</summary>
+    public int MaxSteps { get; init; } = 2000;
+
+    /// <summary>Wall-time budget (null: steps only). Time-limited runs are not reproducible step for step; step budgets are.</summary>
+    public TimeSpan? MaxTime { get; init; }
+
+    /// <summary>Write a checkpoint every this many steps (0: only at the end when <see cref="CheckpointPath"/> is set).</summary>
+    public int CheckpointEvery { get; init; }
+
+    /// <summary>Checkpoint file; when it exists and <see cref="Resume"/> is true, training continues from it bit for bit.</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>Resume from <see cref="CheckpointPath"/> when it exists.</summary>
+    public bool Resume { get; init; } = true;
+
+    /// <summary>Seed of every random choice (initial weights, batches, timesteps, noise, condition dropout).</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Device.</summary>
+    public DiffNftDevice Device { get; init; } = DiffNftDevice.Auto;
+
+    /// <summary>Steps between progress reports.</summary>
+    public int ReportEvery { get; init; } = 50;
+
+    /// <summary>Receives progress reports.</summary>
+    public IProgress<DiffusionTrainingProgress>? Progress { get; init; }
+
+    /// <summary>Stops training (a checkpoint is written first when a path is set).</summary>
+    public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>The architecture to train.</summary>
+    public UNetOptions ResolveUNet() => UNet ?? UNetOptions.For(Preset);
+
+    /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be positive.");
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be positive.");
+        if (EmaDecay is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(EmaDecay), EmaDecay, "Must lie in [0, 1).");
+        if (ConditionDropout is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(ConditionDropout), ConditionDropout, "Must lie in [0, 1].");
+        if (MaxSteps < 1) throw new ArgumentOutOfRangeException(nameof(MaxSteps), MaxSteps, "Must be positive.");
+        if (CheckpointEvery < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, "Must be non-negative.");
+        if (ReportEvery < 1) throw new ArgumentOutOfRangeException(nameof(ReportEvery), ReportEvery, "Must be positive.");
+        ResolveUNet().Validate();
+    }
+}
