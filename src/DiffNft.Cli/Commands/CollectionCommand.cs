@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Collections.Nouns;
 
 namespace DiffNft.Cli.Commands;
@@ -30,7 +31,7 @@ internal static class CollectionCommand
             Description = "Use only the first parts of some layers, e.g. 'bodies=8,accessories=10,heads=12,glasses=8' (default: all parts).",
             DefaultValueFactory = _ => "",
         };
-        var output = new Option<string>("--out") { Description = "Output folder: images/, metadata/, _metadata.json, captions.csv.", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder: images/, metadata/, _metadata.json, captions.csv (a collection already there is replaced).", Required = true };
 
         var command = new Command("nouns", "Generate a Nouns collection (32×32 PNGs + OpenSea metadata + captions) with chosen trait weights.");
         command.Options.Add(count);
@@ -69,7 +70,8 @@ internal static class CollectionCommand
                         stderr.WriteLine($"diffnft: wrote {n:N0}/{options.Count:N0} tokens");
                     }
                 });
-                NounsCollectionWriter.Write(collection.Collection, dir, progress);
+                // Rerunning into the same folder replaces the collection there, leaving no files of tokens the new one lacks.
+                NftCollectionWriter.Write(collection.Collection, dir, new NftCollectionWriteOptions { ReplaceExisting = true }, progress);
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Wrote {options.Count:N0} Nouns to {dir} in {clock.Elapsed.TotalSeconds:F1} s ({collection.CombinationCount:N0} unique combinations possible with these parts)."));
                 return 0;

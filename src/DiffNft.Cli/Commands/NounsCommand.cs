@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Collections.Nouns;
 using Microsoft.ML.DiffNft.Imaging;
 
@@ -144,11 +145,11 @@ internal static class NounsCommand
         for (int i = 0; i < files.Length; i++)
         {
             var r = results[i];
-            csv.Append(NounsCollectionWriter.CsvField(files[i]));
-            foreach (var layer in NounsLayers.DrawOrder)
-                csv.Append(',').Append(NounsCollectionWriter.CsvField(r.Value(layer)));
-            csv.Append(',').Append(r.MaxDistance.ToString("0.######", CultureInfo.InvariantCulture))
-               .Append(',').Append(r.IsDecodable ? "true" : "false").Append('\n');
+            CsvFormat.AppendRecord(csv,
+            [
+                files[i], .. NounsLayers.DrawOrder.Select(r.Value),
+                r.MaxDistance.ToString("0.######", CultureInfo.InvariantCulture), r.IsDecodable ? "true" : "false",
+            ]);
         }
         return csv.ToString();
     }

@@ -30,7 +30,7 @@ internal static class TrainDiffusionCommand
             var c = NftCollectionLoader.Load(path);
             if (!c.HasImages)
                 throw new InvalidDataException($"Collection '{path}' has no images for every token; train-diffusion needs one image per token.");
-            var captions = NftCaptions.ForCollection(c, path, parse.GetValue(subject)!);
+            var captions = NftCaptions.ForCollection(c, parse.GetValue(subject)!);
             double? mins = parse.GetValue(minutes);
             int? stepLimit = parse.GetValue(steps);
             string outPath = parse.GetValue(output)!;

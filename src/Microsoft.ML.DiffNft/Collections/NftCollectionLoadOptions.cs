@@ -20,6 +20,12 @@ public sealed class NftCollectionLoadOptions
     /// </summary>
     public bool LoadImages { get; set; } = true;
 
+    /// <summary>
+    /// Whether to read <c>captions.csv</c> (<c>token_id,caption</c>) beside the metadata, or beside its <c>metadata/</c>
+    /// folder, into <see cref="NftToken.Caption"/>. Not read for a single per-token file. Default true.
+    /// </summary>
+    public bool LoadCaptions { get; set; } = true;
+
     /// <summary>Tile width of an atlas. Default: read from the atlas file name (<c>…-36x36-…</c>) or inferred from the index offsets.</summary>
     public int? AtlasTileWidth { get; set; }
 

@@ -15,6 +15,9 @@ namespace Microsoft.ML.DiffNft.Collections;
 /// <para>Token ids are non-negative integers kept as canonical decimal text (no leading zeros).</para>
 /// <para>Malformed input raises <see cref="InvalidDataException"/> naming the file, the line (1-based) or token, the field
 /// and what was expected; a repeated token id names both places.</para>
+/// <para>A <c>captions.csv</c> (<c>token_id,caption</c>, as <see cref="NftCollectionWriter"/> writes it) beside the
+/// metadata, or beside its <c>metadata/</c> folder, fills <see cref="NftToken.Caption"/>; a caption for a token the
+/// metadata lacks is an error naming the file, line and id.</para>
 /// </remarks>
 public static class NftCollectionLoader
 {
@@ -47,6 +50,8 @@ public static class NftCollectionLoader
             _ => throw new InvalidOperationException($"Unhandled format {source.Format}."),
         };
 
+        // Captions first: a token's caption is fixed when it is made, so a captioned token replaces the one just read.
+        if (options.LoadCaptions && source.FindCaptionsFile() is string captions) CaptionsCsvFormat.Apply(tokens, captions);
         if (options.ImagesPath is not null) ImageSources.AttachExplicit(tokens, options.ImagesPath, options);
         else if (options.LoadImages) ImageSources.AttachAuto(tokens, source.ImageSearchDirectories, options);
 

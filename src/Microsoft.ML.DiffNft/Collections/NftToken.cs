@@ -41,6 +41,17 @@ public sealed class NftToken
     /// <summary>A caption describing the token's traits (used as the text prompt), when one was made.</summary>
     public string? Caption { get; init; }
 
+    /// <summary>A copy of this token with another caption (the caption is fixed once a token is made).</summary>
+    internal NftToken WithCaption(string? caption) => new(TokenId, Attributes)
+    {
+        Name = Name,
+        Description = Description,
+        ImageUri = ImageUri,
+        Extra = Extra,
+        Image = Image,
+        Caption = caption,
+    };
+
     /// <summary>Returns the value of a trait type (compared ordinally), or null when the token lacks it.</summary>
     public NftAttribute? Find(string traitType)
     {

@@ -69,7 +69,7 @@ public class NounsCliTests(ITestOutputHelper output)
             int i = 0;
             foreach (var entry in all.RootElement.EnumerateArray())
             {
-                Assert.Equal(i.ToString(), entry.GetProperty("token_id").GetString());
+                Assert.Equal(i, entry.GetProperty("token_id").GetInt32()); // a JSON number, as OpenSea tools write it
                 string perToken = File.ReadAllText(Path.Combine(dir, "metadata", $"{i}.json"));
                 using var single = JsonDocument.Parse(perToken);
                 var root = single.RootElement;

@@ -2,10 +2,27 @@ namespace Microsoft.ML.DiffNft.Collections.Formats;
 
 /// <summary>
 /// Decides what to read for a path: which file or folder holds the metadata, in which format, and in which folders
-/// to look for images.
+/// to look for images and <c>captions.csv</c> (the metadata's folder, and its parent for a <c>metadata/</c> or
+/// <c>json/</c> folder).
 /// </summary>
 internal sealed record CollectionSource(string MetadataPath, NftCollectionFormat Format, IReadOnlyList<string> ImageSearchDirectories, string DefaultName)
 {
+    /// <summary>
+    /// The collection's <c>captions.csv</c> (as <see cref="NftCollectionWriter"/> writes it beside <c>metadata/</c>), or
+    /// null when there is none. A single per-token file is one token of a collection, not the collection the captions
+    /// describe, so it gets none.
+    /// </summary>
+    public string? FindCaptionsFile()
+    {
+        if (Format == NftCollectionFormat.TokenFiles && File.Exists(MetadataPath)) return null;
+        foreach (var dir in ImageSearchDirectories)
+        {
+            string path = Path.Combine(dir, NftCaptions.CaptionsFileName);
+            if (File.Exists(path) && !string.Equals(path, MetadataPath, StringComparison.Ordinal)) return path;
+        }
+        return null;
+    }
+
     // Single files a collection folder commonly holds, most specific first.
     private static readonly string[] WellKnownFiles =
         ["_metadata.json", "metadata.jsonl", "metadata.ndjson", "metadata.json", "metadata.csv", "traits.json", "traits.jsonl", "traits.csv", "attributes.csv"];
@@ -57,7 +74,7 @@ internal sealed record CollectionSource(string MetadataPath, NftCollectionFormat
                 return new(match, format == NftCollectionFormat.Auto ? detected : format, images, name);
         }
 
-        var candidates = files.Where(f => IsDataFile(f) && !IsAtlasIndex(f))
+        var candidates = files.Where(f => IsDataFile(f) && !IsAtlasIndex(f) && !IsCaptionsFile(f))
             .Where(f => format == NftCollectionFormat.Auto || Compatible(format, DetectFileFormat(f)))
             .Order(StringComparer.Ordinal).ToList();
         if (candidates.Count == 1)
@@ -92,6 +109,9 @@ internal sealed record CollectionSource(string MetadataPath, NftCollectionFormat
 
     private static bool IsDataFile(string path) =>
         Path.GetExtension(path).ToLowerInvariant() is ".json" or ".jsonl" or ".ndjson" or ".csv";
+
+    private static bool IsCaptionsFile(string path) =>
+        string.Equals(Path.GetFileName(path), NftCaptions.CaptionsFileName, StringComparison.OrdinalIgnoreCase);
 
     private static bool IsAtlasIndex(string path)
     {

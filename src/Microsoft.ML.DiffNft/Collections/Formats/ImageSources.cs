@@ -1,5 +1,5 @@
-using System.Runtime.ExceptionServices;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.Threading;
 
 namespace Microsoft.ML.DiffNft.Collections.Formats;
 
@@ -116,14 +116,7 @@ internal static class ImageSources
         foreach (var t in tokens)
             if (files.TryGetValue(t.TokenId, out var p)) work.Add((t, p));
         // Decoding dominates; tokens are independent, so decode in parallel (each task writes only its own token).
-        try
-        {
-            Parallel.ForEach(work, w => w.Token.Image = PngCodec.Load(w.Path));
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
+        ParallelLoop.For(work.Count, i => work[i].Token.Image = PngCodec.Load(work[i].Path));
         return work.Count;
     }
 

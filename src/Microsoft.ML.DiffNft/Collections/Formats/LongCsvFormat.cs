@@ -69,7 +69,7 @@ internal static class LongCsvFormat
         var header = new List<string> { "token_id", "trait_type", "value", "value_type" };
         if (display) header.Add("display_type");
         if (max) header.Add("max_value");
-        CsvText.AppendRecord(sb, header);
+        CsvFormat.AppendRecord(sb, header);
         var row = new List<string>(header.Count);
         foreach (var token in collection.Tokens)
             foreach (var a in token.Attributes)
@@ -87,7 +87,7 @@ internal static class LongCsvFormat
                 });
                 if (display) row.Add(a.DisplayType ?? "");
                 if (max) row.Add(a.MaxValue ?? "");
-                CsvText.AppendRecord(sb, row);
+                CsvFormat.AppendRecord(sb, row);
             }
         return sb.ToString();
     }

@@ -58,7 +58,7 @@ internal static class WideCsvFormat
                 throw new ArgumentException(
                     $"Trait type '{t}' would be read back as the token id column of a wide CSV; write a long CSV or JSON instead.", nameof(collection));
         var sb = new StringBuilder();
-        CsvText.AppendRecord(sb, collection.TraitTypes.Prepend("token_id"));
+        CsvFormat.AppendRecord(sb, collection.TraitTypes.Prepend("token_id"));
         var row = new string[collection.TraitTypes.Count + 1];
         var column = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < collection.TraitTypes.Count; i++) column[collection.TraitTypes[i]] = i + 1;
@@ -67,7 +67,7 @@ internal static class WideCsvFormat
             Array.Fill(row, "");
             row[0] = token.TokenId;
             foreach (var a in token.Attributes) row[column[a.TraitType]] = a.Value;
-            CsvText.AppendRecord(sb, row);
+            CsvFormat.AppendRecord(sb, row);
         }
         return sb.ToString();
     }

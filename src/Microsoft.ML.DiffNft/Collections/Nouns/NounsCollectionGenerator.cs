@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.ML.DiffNft.Threading;
 
 namespace Microsoft.ML.DiffNft.Collections.Nouns;
 
@@ -48,7 +49,7 @@ public static class NounsCollectionGenerator
         var seeds = new Sampler(options, rules, art).Run(cancellationToken);
 
         var tokens = new NftToken[seeds.Length];
-        NounsParallel.For(seeds.Length, i =>
+        ParallelLoop.For(seeds.Length, i =>
         {
             var image = options.RenderImages ? NounsRenderer.Render(seeds[i], art) : null;
             tokens[i] = NounsMetadata.CreateToken(i.ToString(CultureInfo.InvariantCulture), seeds[i], art, image, options.NamePrefix);

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.Threading;
 
 namespace Microsoft.ML.DiffNft.Collections.Nouns;
 
@@ -111,7 +112,7 @@ public sealed class NounsTraitDecoder
         var results = new NounsDecodedTraits[images.Count];
         // One scratch session per worker thread; sessions are small (≈ 60 KB) and reused across images.
         using var sessions = new ThreadLocal<Session>(() => new Session(this));
-        NounsParallel.For(images.Count, i => results[i] = sessions.Value!.Decode(images[i]), cancellationToken);
+        ParallelLoop.For(images.Count, i => results[i] = sessions.Value!.Decode(images[i]), cancellationToken);
         return results;
     }
 
