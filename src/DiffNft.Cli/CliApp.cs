@@ -14,6 +14,7 @@ public static class CliApp
         // One factory per command group; each lives in its own file under Commands/.
         root.Subcommands.Add(CollectionCommand.Create());
         root.Subcommands.Add(NounsCommand.Create());
+        root.Subcommands.Add(RarityCommand.Create());
         root.Subcommands.Add(TrainDiffusionCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());

@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.DiffNft.Rarity;
@@ -12,14 +13,12 @@ internal readonly record struct TraitColumn(string ColumnName, string TraitType,
 /// <summary>Finds and checks the trait columns of an input schema.</summary>
 internal static class TraitColumnSelector
 {
-    /// <summary>Column annotation (text) with the trait type as written in the source; set by a loaded collection's data view.</summary>
-    public const string TraitTypeAnnotation = "TraitType";
-
-    /// <summary>Column annotation (boolean) that marks a trait whose values are numbers.</summary>
-    public const string TraitIsNumericAnnotation = "TraitIsNumeric";
+    private const string TraitTypeAnnotation = NftSchema.TraitTypeAnnotation;
+    private const string TraitIsNumericAnnotation = NftSchema.TraitIsNumericAnnotation;
 
     /// <summary>Columns of a loaded collection that are never traits.</summary>
-    public static readonly IReadOnlyList<string> NonTraitColumns = ["TokenId", "Image", "Caption"];
+    public static readonly IReadOnlyList<string> NonTraitColumns =
+        [NftSchema.TokenIdColumnName, NftSchema.ImageColumnName, NftSchema.CaptionColumnName];
 
     /// <summary>Resolves the trait columns to fit on, applying the numeric-trait rule.</summary>
     public static TraitColumn[] Resolve(IExceptionContext ectx, DataViewSchema schema, TraitRarityOptions options)
