@@ -57,7 +57,7 @@ internal sealed class RarityRanking
         }
 
         RareQuantile = rareQuantile;
-        RareKey = ComputeThreshold(key, count, TokenCount, rareQuantile);
+        RareKey = ComputeThreshold(rareQuantile);
     }
 
     /// <summary>Number of fitted tokens.</summary>
@@ -94,27 +94,27 @@ internal sealed class RarityRanking
         var fill = (int[])start.Clone();
         for (int i = 0; i < n; i++) sorted[fill[maxUnique - unique[i]]++] = key[i];
 
-        var dUnique = new List<int>();
-        var dKey = new List<double>();
-        var dCount = new List<int>();
+        var dUnique = new int[n];
+        var dKey = new double[n];
+        var dCount = new int[n];
+        int d = 0;
         for (int b = 0; b <= maxUnique; b++)
         {
-            int lo = start[b], hi = start[b + 1];
+            int lo = start[b], hi = start[b + 1], u = maxUnique - b;
             Array.Sort(sorted, lo, hi - lo);
             for (int i = hi - 1; i >= lo; i--)   // descending
             {
-                int last = dKey.Count - 1;
-                if (last >= 0 && dUnique[last] == maxUnique - b && dKey[last] == sorted[i])
-                    dCount[last]++;
-                else
+                if (d > 0 && dUnique[d - 1] == u && dKey[d - 1] == sorted[i])
                 {
-                    dUnique.Add(maxUnique - b);
-                    dKey.Add(sorted[i]);
-                    dCount.Add(1);
+                    dCount[d - 1]++;
+                    continue;
                 }
+                dUnique[d] = u;
+                dKey[d] = sorted[i];
+                dCount[d++] = 1;
             }
         }
-        return new RarityRanking(dUnique.ToArray(), dKey.ToArray(), dCount.ToArray(), rareQuantile);
+        return new RarityRanking(dUnique[..d], dKey[..d], dCount[..d], rareQuantile);
     }
 
     /// <summary>
@@ -164,21 +164,26 @@ internal sealed class RarityRanking
     public static bool IsClose(double a, double b) =>
         a == b || Math.Abs(a - b) <= RelativeTolerance * Math.Max(Math.Abs(a), Math.Abs(b));
 
-    private static double ComputeThreshold(double[] key, int[] count, int tokenCount, double quantile)
+    private double ComputeThreshold(double quantile)
     {
-        if (key.Length == 0) return double.PositiveInfinity;
+        if (_key.Length == 0) return double.PositiveInfinity;
         // The ⌈q·N⌉-th rarest key, by key alone (the unique-count step of OpenRarity's ranking does not apply).
         // The small relative slack keeps q·N that is an integer in exact arithmetic from rounding up to the next one.
-        long k = Math.Clamp((long)Math.Ceiling(quantile * tokenCount * (1 - 1e-12)), 1, tokenCount);
-        var keys = (double[])key.Clone();
-        var counts = (int[])count.Clone();
-        Array.Sort(keys, counts);
+        long k = Math.Clamp((long)Math.Ceiling(quantile * TokenCount * (1 - 1e-12)), 1, TokenCount);
+        // Keys descend within each unique count: merge those few runs from the top until k tokens are passed.
+        int buckets = _bucketEnd.Length - 1;
+        var next = new int[buckets];
+        for (int u = 0; u < buckets; u++) next[u] = _bucketEnd[u + 1];
         long seen = 0;
-        for (int i = keys.Length - 1; i >= 0; i--)
+        while (true)
         {
-            seen += counts[i];
-            if (seen >= k) return keys[i];
+            int best = -1;
+            for (int u = 0; u < buckets; u++)
+                if (next[u] < _bucketEnd[u] && (best < 0 || _key[next[u]] > _key[next[best]]))
+                    best = u;
+            int i = next[best]++;
+            seen += _count[i];
+            if (seen >= k) return _key[i];
         }
-        return keys[0];
     }
 }
