@@ -12,10 +12,10 @@ internal sealed class RarityRowState
     private readonly TraitRarityTable _table;
     private readonly ValueGetter<ReadOnlyMemory<char>>[] _getters;
     private readonly int[] _slots;
-    private char[] _buffer = new char[TraitText.StackLimit];
+    private char[] _buffer = new char[TraitText.BufferLength];
     private ReadOnlyMemory<char> _value;
 
-    private long _position = -1;
+    private long _position = long.MinValue;   // the input position the outputs were computed for
     private double _score;
     private int _unique;
     private int _traitCount;

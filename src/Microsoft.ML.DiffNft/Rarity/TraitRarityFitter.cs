@@ -180,7 +180,7 @@ internal static class TraitRarityFitter
             int k = _columns.Length;
             var getters = _columns.Select(c => _cursor.GetGetter<ReadOnlyMemory<char>>(c)).ToArray();
             var value = default(ReadOnlyMemory<char>);
-            var buffer = new char[TraitText.StackLimit];
+            var buffer = new char[TraitText.BufferLength];
             var ids = Ids;
             long rows = 0;
             while (_cursor.MoveNext())

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.ML.DiffNft.Imaging;
-using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.DiffNft.Rarity;
 
@@ -36,7 +35,8 @@ public static class TraitRarityModel
         ArgumentNullException.ThrowIfNull(transformer);
         ArgumentNullException.ThrowIfNull(stream);
         var table = transformer.Table;
-        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        // Not indented: the ranking lists one score per distinct score of the collection (a million tokens → ~20 MB).
+        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false });
         w.WriteStartObject();
         w.WriteString("format", FormatName);
         w.WriteNumber("version", FormatVersion);

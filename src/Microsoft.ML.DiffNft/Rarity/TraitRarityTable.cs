@@ -101,7 +101,7 @@ public sealed class TraitRarityTable
         ArgumentNullException.ThrowIfNull(traits);
         var slots = new int[Traits.Count];
         for (int j = 0; j < slots.Length; j++) slots[j] = Scorer.NullSlot(j);
-        var buffer = new char[TraitText.StackLimit];
+        var buffer = new char[TraitText.BufferLength];
         foreach (var (type, value) in traits)
         {
             if (type is null || !_traitByName.TryGetValue(TraitText.Normalize(type), out int j))

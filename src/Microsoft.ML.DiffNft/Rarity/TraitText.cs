@@ -8,8 +8,8 @@ internal static class TraitText
     /// <summary>The name of OpenRarity's synthetic trait that holds a token's number of traits.</summary>
     public const string TraitCountName = "meta_trait:trait_count";
 
-    /// <summary>Longest value normalised on the stack; longer ones (rare) get a heap buffer.</summary>
-    public const int StackLimit = 256;
+    /// <summary>Initial length of the scratch buffers values are normalised into; they grow for longer values.</summary>
+    public const int BufferLength = 256;
 
     /// <summary>
     /// OpenRarity's <c>value.lower().strip()</c>: trims white space and lower-cases (invariant culture, simple case

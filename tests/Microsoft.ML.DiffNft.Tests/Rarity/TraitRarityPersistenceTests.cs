@@ -91,14 +91,14 @@ public sealed class TraitRarityPersistenceTests : IDisposable
     }
 
     [Theory]
-    [InlineData("\"version\": 1", "\"version\": 2", "field 'version' is 2: the file was written by a newer")]
-    [InlineData("\"format\": \"Microsoft.ML.DiffNft.TraitRarityModel\"", "\"format\": \"other\"", "field 'format' must be")]
-    [InlineData("\"method\": \"OpenRarity\"", "\"method\": \"Magic\"", "field 'method' must be one of")]
-    [InlineData("\"tokenCount\": 5", "\"tokenCount\": 6", "field 'traits[0]' counts 5 tokens")]
-    [InlineData("\"nullCount\": 0", "\"nullCount\": -1", "field 'traits[0].nullCount' must not be negative")]
-    [InlineData("\"rareQuantile\": 0.05", "\"rareQuantile\": 0", "field 'rareQuantile' must be in (0, 1]")]
-    [InlineData("\"values\": [\n        \"blue\"", "\"values\": [\n        \"Blue\"", "field 'traits[0].values[0]' \"Blue\" is not trimmed and lower-cased")]
-    [InlineData("\"rank\": \"RarityRank\",", "", "field 'columns.rank' is missing")]
+    [InlineData("\"version\":1", "\"version\":2", "field 'version' is 2: the file was written by a newer")]
+    [InlineData("\"format\":\"Microsoft.ML.DiffNft.TraitRarityModel\"", "\"format\":\"other\"", "field 'format' must be")]
+    [InlineData("\"method\":\"OpenRarity\"", "\"method\":\"Magic\"", "field 'method' must be one of")]
+    [InlineData("\"tokenCount\":5", "\"tokenCount\":6", "field 'traits[0]' counts 5 tokens")]
+    [InlineData("\"nullCount\":0", "\"nullCount\":-1", "field 'traits[0].nullCount' must not be negative")]
+    [InlineData("\"rareQuantile\":0.05", "\"rareQuantile\":0", "field 'rareQuantile' must be in (0, 1]")]
+    [InlineData("\"values\":[\"blue\"", "\"values\":[\"Blue\"", "field 'traits[0].values[0]' \"Blue\" is not trimmed and lower-cased")]
+    [InlineData("\"rank\":\"RarityRank\",", "", "field 'columns.rank' is missing")]
     public void RejectsEditedFilesNamingTheField(string find, string replace, string expected)
     {
         var tokens = new List<IReadOnlyDictionary<string, string?>>
