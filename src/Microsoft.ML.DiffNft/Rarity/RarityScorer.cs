@@ -5,9 +5,11 @@ namespace Microsoft.ML.DiffNft.Rarity;
 /// </summary>
 /// <remarks>
 /// Each trait type has one slot per fitted value, then a slot for "null" (the token lacks the trait) and two for values
-/// the collection never showed (one for values that count towards the trait count, one for "none" and blank values). A slot holds the value's term of the score sum, its probability and whether it is
-/// unique. Unseen values, and a null for a trait type every fitted token has, are treated as if exactly one fitted token
-/// had them (c = 1, p = 1/N): at least as rare as the collection's rarest value, counted as unique, and always finite.
+/// the collection never showed (one for values that count towards the trait count, one for "none" and blank values).
+/// A slot holds the value's term of the score sum, its probability, whether it is unique and whether it counts towards
+/// the trait count. Unseen values, and a null for a trait type every fitted token has, are treated as if exactly one
+/// fitted token had them (c = 1, p = 1/N): at least as rare as the collection's rarest value, and always finite. An
+/// unseen value counts as a unique trait; a null never does (it is not an attribute, as in OpenRarity).
 /// </remarks>
 internal sealed class RarityScorer
 {

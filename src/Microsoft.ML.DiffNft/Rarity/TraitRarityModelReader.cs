@@ -214,7 +214,13 @@ internal sealed class TraitRarityModelReader
         var a = Array(obj, name, field);
         var result = new int[a.GetArrayLength()];
         int i = 0;
-        foreach (var e in a.EnumerateArray()) result[i] = IntValue(e, $"{field}[{i++}]");
+        foreach (var e in a.EnumerateArray())
+        {
+            // The field name is built only on error: rankings hold a number per distinct score.
+            if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out result[i]))
+                throw Bad($"{field}[{i}]", "a whole number", e);
+            i++;
+        }
         return result;
     }
 
@@ -223,7 +229,12 @@ internal sealed class TraitRarityModelReader
         var a = Array(obj, name, field);
         var result = new double[a.GetArrayLength()];
         int i = 0;
-        foreach (var e in a.EnumerateArray()) result[i] = DoubleValue(e, $"{field}[{i++}]");
+        foreach (var e in a.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.Number || !e.TryGetDouble(out result[i]) || !double.IsFinite(result[i]))
+                throw Bad($"{field}[{i}]", "a finite number", e);
+            i++;
+        }
         return result;
     }
 }
