@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
 
 namespace Microsoft.ML.DiffNft.Catalog;
 
@@ -24,6 +25,8 @@ internal static class SchemaShapeOracle
     /// <summary>A schema-shape column of the given name and type.</summary>
     public static SchemaShape.Column Column(string name, DataViewType type)
     {
+        if (type is ImageDataViewType)
+            return MakeFrom<ImageHolder>(name, type);
         var itemType = type is VectorDataViewType v ? v.ItemType : type;
         bool vector = type is VectorDataViewType;
         return itemType.RawType switch
@@ -37,13 +40,15 @@ internal static class SchemaShapeOracle
         };
     }
 
-    private static SchemaShape.Column Make<T>(string name, DataViewType type)
+    private static SchemaShape.Column Make<T>(string name, DataViewType type) => MakeFrom<Holder<T>>(name, type);
+
+    private static SchemaShape.Column MakeFrom<THolder>(string name, DataViewType type) where THolder : class, new()
     {
-        var definition = SchemaDefinition.Create(typeof(Holder<T>));
+        var definition = SchemaDefinition.Create(typeof(THolder));
         definition[0].ColumnName = name;
         definition[0].ColumnType = type;
         var shape = s_context.Transforms
-            .CustomMapping<Empty, Holder<T>>(static (_, _) => { }, contractName: null, outputSchemaDefinition: definition)
+            .CustomMapping<Empty, THolder>(static (_, _) => { }, contractName: null, outputSchemaDefinition: definition)
             .GetOutputSchema(new SchemaShape([]));
         return shape.Single(c => c.Name == name);
     }
@@ -55,5 +60,12 @@ internal static class SchemaShapeOracle
     private sealed class Holder<T>
     {
         public T Value { get; set; } = default!;
+    }
+
+    // An MLImage property needs a sized [ImageType] before its ColumnType can be replaced by the real size.
+    private sealed class ImageHolder
+    {
+        [ImageType(1, 1)]
+        public MLImage? Value { get; set; }
     }
 }

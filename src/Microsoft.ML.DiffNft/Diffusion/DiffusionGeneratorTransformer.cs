@@ -14,7 +14,7 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// </summary>
 /// <remarks>
 /// <c>mlContext.Model.Save</c> cannot store third-party transformers (ML.NET keeps that API internal); save the model with
-/// <see cref="SaveModel"/> and load it with <see cref="DiffusionGeneratorTransformer.LoadFrom"/>.
+/// <see cref="SaveModel"/> and load it with <c>mlContext.Transforms.DiffNft.LoadDiffusionGenerator(path)</c>.
 /// </remarks>
 public sealed class DiffusionGeneratorTransformer : ITransformer, IDisposable
 {
@@ -73,17 +73,10 @@ public sealed class DiffusionGeneratorTransformer : ITransformer, IDisposable
 
     /// <summary>Always throws: use <see cref="SaveModel"/>.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw new NotSupportedException("ML.NET cannot save third-party transformers through mlContext.Model.Save. Use DiffusionGeneratorTransformer.SaveModel(path) and DiffusionGeneratorTransformer.LoadFrom(mlContext, path).");
+        throw new NotSupportedException("ML.NET cannot save third-party transformers through mlContext.Model.Save. Use DiffusionGeneratorTransformer.SaveModel(path) and mlContext.Transforms.DiffNft.LoadDiffusionGenerator(path).");
 
     /// <summary>Saves the diffusion model to the package's model file (atomic).</summary>
     public void SaveModel(string path) => Model.Save(path);
-
-    /// <summary>Loads a generator saved with <see cref="SaveModel"/>.</summary>
-    public static DiffusionGeneratorTransformer LoadFrom(MLContext mlContext, string path, GeneratorOptions? options = null)
-    {
-        ArgumentNullException.ThrowIfNull(mlContext);
-        return new DiffusionGeneratorTransformer(mlContext, DiffusionModel.Load(path, options?.Device ?? Torch.DiffNftDevice.Auto), options);
-    }
 
     private ImageDataViewType ImageType => new(Model.Options.UNet.ImageSize, Model.Options.UNet.ImageSize);
 

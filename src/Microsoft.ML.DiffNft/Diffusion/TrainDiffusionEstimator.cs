@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
@@ -66,6 +67,6 @@ public sealed class TrainDiffusionEstimator : IEstimator<DiffusionGeneratorTrans
         if (prompt.ItemType is not TextDataViewType || prompt.Kind != SchemaShape.Column.VectorKind.Scalar)
             throw _host.Process(new ArgumentOutOfRangeException(nameof(inputSchema), $"Schema mismatch for prompt column '{GeneratorOptions.PromptColumnName}': expected String, got {prompt.ItemType}"));
         int size = Options.ResolveUNet().ImageSize;
-        return SchemaShapes.AddImage(inputSchema, GeneratorOptions.ImageColumnName, size, size);
+        return SchemaShapeOracle.WithColumns(inputSchema, new (string, DataViewType)[] { (GeneratorOptions.ImageColumnName, new ImageDataViewType(size, size)) });
     }
 }

@@ -1,0 +1,38 @@
+using Microsoft.ML.DiffNft.Diffusion;
+
+namespace Microsoft.ML.DiffNft.Catalog;
+
+/// <summary>Diffusion models in ML.NET pipelines: <c>mlContext.Transforms.DiffNft.TrainDiffusion(…)</c>.</summary>
+public static class DiffusionCatalog
+{
+    /// <summary>
+    /// Creates a <see cref="TrainDiffusionEstimator"/>: <c>Fit</c> trains a text-to-image diffusion model on the image and
+    /// caption columns and returns a <see cref="DiffusionGeneratorTransformer"/> that adds generated images to rows with a prompt.
+    /// </summary>
+    /// <param name="catalog">The DiffNft transforms catalog.</param>
+    /// <param name="options">Training options (columns, preset, steps or time, checkpoints, seed, progress, cancellation).</param>
+    /// <param name="generatorOptions">Settings of the returned generator (prompt, seed and image columns; sampling).</param>
+    /// <example>
+    /// <code>
+    /// var generator = mlContext.Transforms.DiffNft.TrainDiffusion(new DiffusionTrainerOptions { MaxSteps = 2000 }).Fit(collection);
+    /// var images = generator.Transform(mlContext.Data.LoadFromEnumerable(new[] { new { Prompt = "a noun, head goat" } }));
+    /// </code>
+    /// </example>
+    public static TrainDiffusionEstimator TrainDiffusion(this DiffNftCatalog catalog, DiffusionTrainerOptions options, GeneratorOptions? generatorOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        return new TrainDiffusionEstimator(catalog.Environment, options) { GeneratorOptions = generatorOptions ?? new GeneratorOptions() };
+    }
+
+    /// <summary>Loads a generator saved with <see cref="DiffusionGeneratorTransformer.SaveModel"/>.</summary>
+    /// <param name="catalog">The DiffNft transforms catalog.</param>
+    /// <param name="path">The model file.</param>
+    /// <param name="options">Generator settings.</param>
+    public static DiffusionGeneratorTransformer LoadDiffusionGenerator(this DiffNftCatalog catalog, string path, GeneratorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        options ??= new GeneratorOptions();
+        return new DiffusionGeneratorTransformer(catalog.Environment, DiffusionModel.Load(path, options.Device), options);
+    }
+}
