@@ -33,11 +33,11 @@ public sealed record DiffusionBenchmarkResult(DiffusionPreset Preset, long Param
 /// </summary>
 public static class DiffusionBenchmark
 {
-    /// <summary>Runs the benchmark.</summary>
+    /// <summary>Runs the benchmark on a preset, or on an explicit <paramref name="architecture"/>.</summary>
     public static DiffusionBenchmarkResult Run(DiffusionPreset preset, int batchSize = 64, int trainSteps = 12, int samplingSteps = 20,
-        DiffNftDevice device = DiffNftDevice.Auto, TextWriter? log = null)
+        DiffNftDevice device = DiffNftDevice.Auto, TextWriter? log = null, UNetOptions? architecture = null)
     {
-        var unet = UNetOptions.For(preset);
+        var unet = architecture ?? UNetOptions.For(preset);
         var rng = new Random(1);
         var images = Enumerable.Range(0, batchSize).Select(_ =>
         {
@@ -53,7 +53,7 @@ public static class DiffusionBenchmark
         var stamps = new List<TimeSpan>();
         var options = new DiffusionTrainerOptions
         {
-            Preset = preset, BatchSize = batchSize, MaxSteps = warmup + trainSteps, ReportEvery = 1, Device = device,
+            Preset = preset, UNet = architecture, BatchSize = batchSize, MaxSteps = warmup + trainSteps, ReportEvery = 1, Device = device,
             Progress = new InlineProgress<DiffusionTrainingProgress>(p => stamps.Add(p.Elapsed)),
         };
         using var model = new DiffusionTrainer(options).Train(images, captions);

@@ -54,7 +54,7 @@ public sealed class DiffusionTrainer
                 step = LoadCheckpoint(_options.CheckpointPath, model, ema, adam);
             using var data = ImageTensors.ToTensor(images, device);
             using var ids = model.EncodePrompts(captions);
-            Loop(model, ema, adam, data, ids, step);
+            Loop(model, ema, adam, data, ids, captions, step);
             model.Dispose();
             return ema;
         }
@@ -70,7 +70,7 @@ public sealed class DiffusionTrainer
         }
     }
 
-    private void Loop(DiffusionModel model, DiffusionModel ema, AdamW adam, Tensor data, Tensor ids, int step)
+    private void Loop(DiffusionModel model, DiffusionModel ema, AdamW adam, Tensor data, Tensor ids, IReadOnlyList<string> captions, int step)
     {
         var o = _options;
         var sched = model.Schedule;
@@ -93,7 +93,9 @@ public sealed class DiffusionTrainer
                 using var gen = new Generator(StepSeed(o.Seed, step), model.Device);
                 var idx = randint(n, new long[] { o.BatchSize }, generator: gen, device: model.Device);
                 var x0 = data.index_select(0, idx);
-                var cond = ids.index_select(0, idx);
+                var cond = o.PromptPhraseDropout > 0
+                    ? model.EncodePrompts(PartialPrompts(captions, idx, o.PromptPhraseDropout, StepSeed(o.Seed, step)))
+                    : ids.index_select(0, idx);
                 var t = randint(sched.Timesteps, new long[] { o.BatchSize }, generator: gen, device: model.Device);
                 var eps = randn(x0.shape, generator: gen, device: model.Device);
                 var keep = rand(new long[] { o.BatchSize, 1 }, generator: gen, device: model.Device).ge(o.ConditionDropout);
@@ -126,6 +128,26 @@ public sealed class DiffusionTrainer
             o.Progress?.Report(new DiffusionTrainingProgress(step, o.MaxSteps, lossSum / lossCount, clock.Elapsed));
         if (o.CheckpointPath is not null) SaveCheckpoint(o.CheckpointPath, model, ema, adam, step);
         model.Network.eval();
+    }
+
+    /// <summary>
+    /// The captions of a batch with each phrase after the first (the subject) left out with probability
+    /// <paramref name="dropout"/>, so that partial prompts ("a noun", "a noun, head goat") are in the training
+    /// distribution and leave the omitted traits free. Deterministic in (seed, step).
+    /// </summary>
+    internal static List<string> PartialPrompts(IReadOnlyList<string> captions, Tensor indices, double dropout, ulong seed)
+    {
+        var rng = new Random(unchecked((int)seed ^ (int)(seed >> 32)));
+        var prompts = new List<string>((int)indices.shape[0]);
+        foreach (long i in indices.cpu().data<long>().ToArray())
+        {
+            var phrases = captions[(int)i].Split(", ");
+            var kept = new List<string> { phrases[0] };
+            for (int k = 1; k < phrases.Length; k++)
+                if (rng.NextDouble() >= dropout) kept.Add(phrases[k]);
+            prompts.Add(string.Join(", ", kept));
+        }
+        return prompts;
     }
 
     /// <summary>SplitMix64 of (seed, step): decorrelated per-step generator seeds.</summary>

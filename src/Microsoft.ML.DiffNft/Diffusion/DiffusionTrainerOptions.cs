@@ -48,6 +48,13 @@ public sealed record DiffusionTrainerOptions
     /// <summary>Probability of replacing a caption by the empty prompt, which trains the unconditional branch for guidance.</summary>
     public double ConditionDropout { get; init; } = 0.1;
 
+    /// <summary>
+    /// Probability of leaving out each comma-separated phrase of a caption after the first (the subject, e.g. "a noun").
+    /// Captions name every trait, so without this a prompt that names only some traits — or none, like "a noun" — is
+    /// outside the training distribution and collapses onto the most common traits; with it, omitted traits stay free.
+    /// </summary>
+    public double PromptPhraseDropout { get; init; } = 0.5;
+
     /// <summary>Step budget. Training stops at whichever of <see cref="MaxSteps"/> and <see cref="MaxTime"/> comes first.</summary>
     public int MaxSteps { get; init; } = 2000;
 
@@ -88,6 +95,7 @@ public sealed record DiffusionTrainerOptions
         if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be positive.");
         if (EmaDecay is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(EmaDecay), EmaDecay, "Must lie in [0, 1).");
         if (ConditionDropout is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(ConditionDropout), ConditionDropout, "Must lie in [0, 1].");
+        if (PromptPhraseDropout is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(PromptPhraseDropout), PromptPhraseDropout, "Must lie in [0, 1].");
         if (MaxSteps < 1) throw new ArgumentOutOfRangeException(nameof(MaxSteps), MaxSteps, "Must be positive.");
         if (CheckpointEvery < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, "Must be non-negative.");
         if (ReportEvery < 1) throw new ArgumentOutOfRangeException(nameof(ReportEvery), ReportEvery, "Must be positive.");

@@ -50,7 +50,7 @@ public static class FlopCounter
         foreach (var remove in removers) remove();
 
         // Attention matmuls (QKᵀ and AV, 2 FLOPs per multiply-add each).
-        long lowest = o.ImageSize >> (o.ChannelMultipliers.Length - 1);
+        long lowest = o.ImageSize / o.PatchSize >> (o.ChannelMultipliers.Length - 1);
         long n = lowest * lowest, c = (long)o.BaseChannels * o.ChannelMultipliers[^1], l = o.MaxTokens;
         flops += 4.0 * n * n * c + 4.0 * n * l * c;
         flops += o.TextLayers * 4.0 * l * l * o.TextDim;

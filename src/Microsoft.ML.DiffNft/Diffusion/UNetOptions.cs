@@ -5,13 +5,16 @@ public enum DiffusionPreset
 {
     /// <summary>For tests: 8-16 channels at 32×32, a one-layer prompt encoder (tens of thousands of parameters).</summary>
     Tiny,
-    /// <summary>The CPU default: 16-32-64 channels, one residual block per level (about 0.7 M parameters).</summary>
+    /// <summary>
+    /// The CPU default: 2×2 pixel patches, 64-128 channels at 16×16 and 8×8, one residual block per level (about 3 M
+    /// parameters, ~0.5 GFLOP per image; ~70 % of the 2-core matmul rate when training).
+    /// </summary>
     Small,
-    /// <summary>For GPUs: 64-128-256 channels, two residual blocks per level.</summary>
+    /// <summary>For GPUs: 2×2 patches, 128-256-256 channels, two residual blocks per level.</summary>
     Base,
 }
 
-/// <summary>The architecture of the conditional UNet and its prompt encoder.</summary>
+/// <summary>The architecture of the conditional UNet and its prompt encoder; the defaults are the Small preset.</summary>
 public sealed record UNetOptions
 {
     /// <summary>Image side in pixels (square images). Must be divisible by 2^(levels−1).</summary>
@@ -20,11 +23,18 @@ public sealed record UNetOptions
     /// <summary>Image channels (3: RGB).</summary>
     public int ImageChannels { get; init; } = 3;
 
+    /// <summary>
+    /// Side of the square pixel patches folded into channels before the first convolution (pixel unshuffle) and unfolded
+    /// after the last (pixel shuffle). 2 runs the whole network at half resolution with 4× the input channels: on a CPU
+    /// that turns memory-bound 32×32 feature maps with few channels into compute-bound ones, and loses no pixel detail.
+    /// </summary>
+    public int PatchSize { get; init; } = 2;
+
     /// <summary>Channels of the first level.</summary>
-    public int BaseChannels { get; init; } = 16;
+    public int BaseChannels { get; init; } = 64;
 
     /// <summary>Channel multiplier per level; the number of entries is the number of resolutions.</summary>
-    public int[] ChannelMultipliers { get; init; } = { 1, 2, 4 };
+    public int[] ChannelMultipliers { get; init; } = { 1, 2 };
 
     /// <summary>Residual blocks per level on the way down (the way up has one more, for the skip connection).</summary>
     public int ResBlocksPerLevel { get; init; } = 1;
@@ -52,13 +62,13 @@ public sealed record UNetOptions
     {
         DiffusionPreset.Tiny => new UNetOptions
         {
-            BaseChannels = 8, ChannelMultipliers = new[] { 1, 2, 2 }, AttentionHeads = 2, Groups = 4,
+            PatchSize = 1, BaseChannels = 8, ChannelMultipliers = new[] { 1, 2, 2 }, AttentionHeads = 2, Groups = 4,
             TextDim = 16, TextLayers = 1, TextHeads = 2, MaxTokens = 24,
         },
         DiffusionPreset.Small => new UNetOptions(),
         DiffusionPreset.Base => new UNetOptions
         {
-            BaseChannels = 64, ChannelMultipliers = new[] { 1, 2, 4 }, ResBlocksPerLevel = 2, AttentionHeads = 4,
+            PatchSize = 2, BaseChannels = 128, ChannelMultipliers = new[] { 1, 2, 2 }, ResBlocksPerLevel = 2, AttentionHeads = 8,
             Groups = 32, TextDim = 128, TextLayers = 4, TextHeads = 4,
         },
         _ => throw new ArgumentOutOfRangeException(nameof(preset), preset, "Unknown preset."),
@@ -70,9 +80,10 @@ public sealed record UNetOptions
         if (TextLayers < 0 || AttentionHeads < 1 || TextHeads < 1 || Groups < 1) throw new ArgumentException("TextLayers, AttentionHeads, TextHeads and Groups must be positive.");
         if (ImageSize < 4) throw new ArgumentException($"ImageSize must be at least 4, got {ImageSize}.");
         if (ChannelMultipliers is null || ChannelMultipliers.Length == 0) throw new ArgumentException("ChannelMultipliers must have at least one entry.");
-        int factor = 1 << (ChannelMultipliers.Length - 1);
+        if (PatchSize is < 1 or > 8) throw new ArgumentException($"PatchSize must lie in 1 … 8, got {PatchSize}.");
+        int factor = PatchSize << (ChannelMultipliers.Length - 1);
         if (ImageSize % factor != 0)
-            throw new ArgumentException($"ImageSize {ImageSize} must be divisible by {factor} for {ChannelMultipliers.Length} levels.");
+            throw new ArgumentException($"ImageSize {ImageSize} must be divisible by {factor} (PatchSize {PatchSize}, {ChannelMultipliers.Length} levels).");
         if (BaseChannels <= 0 || ChannelMultipliers.Any(m => m <= 0)) throw new ArgumentException("Channel counts must be positive.");
         // Upper bounds guard against absurd sizes from a corrupted model file allocating gigabytes before shape checks.
         if (ImageSize > 1024 || BaseChannels > 1024 || ChannelMultipliers.Length > 8 || ChannelMultipliers.Any(m => m > 16)

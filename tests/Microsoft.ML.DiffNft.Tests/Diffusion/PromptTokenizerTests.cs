@@ -49,3 +49,24 @@ public class PromptTokenizerTests
         Assert.Throws<InvalidDataException>(() => PromptTokenizer.FromVocabulary(new[] { "[PAD]", "[UNK]", "a", "a" }));
     }
 }
+
+public class PartialPromptTests
+{
+    [Fact]
+    public void PhraseDropoutKeepsTheSubjectIsDeterministicAndCoversPartialPrompts()
+    {
+        Microsoft.ML.DiffNft.Torch.TorchRuntime.EnsureLoaded();
+        var captions = new[] { "a noun, body teal, accessory none, head goat, glasses square red" };
+        using var idx = TorchSharp.torch.zeros(new long[] { 400 }, TorchSharp.torch.int64);
+        var a = DiffusionTrainer.PartialPrompts(captions, idx, 0.5, 42);
+        var b = DiffusionTrainer.PartialPrompts(captions, idx, 0.5, 42);
+        Assert.Equal(a, b);
+        Assert.All(a, p => Assert.StartsWith("a noun", p));
+        Assert.Contains("a noun", a);
+        Assert.Contains(captions[0], a);
+        // Each phrase survives about half the time.
+        double headRate = a.Count(p => p.Contains("head goat")) / 400.0;
+        Assert.InRange(headRate, 0.4, 0.6);
+        Assert.All(DiffusionTrainer.PartialPrompts(captions, idx, 0.0, 1), p => Assert.Equal(captions[0], p));
+    }
+}

@@ -34,7 +34,8 @@ internal sealed class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor, Tensor
         text = new TextEncoder(vocabSize, options.MaxTokens, options.TextDim, options.TextLayers, options.TextHeads, padId);
         time = new TimestepEmbedding(b, embDim);
         textToEmb = nn.Linear(options.TextDim, embDim);
-        convIn = nn.Conv2d(options.ImageChannels, b, 3, padding: 1);
+        int patchChannels = options.ImageChannels * options.PatchSize * options.PatchSize;
+        convIn = nn.Conv2d(patchChannels, b, 3, padding: 1);
 
         var down = new List<ResBlock>();
         var downS = new List<TorchSharp.Modules.Conv2d>();
@@ -78,7 +79,7 @@ internal sealed class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor, Tensor
         upBlocks = nn.ModuleList(up.ToArray());
         upSamples = nn.ModuleList(upS.ToArray());
         normOut = Norms.GroupNorm(g, ch);
-        convOut = Norms.Zero(nn.Conv2d(ch, options.ImageChannels, 3, padding: 1));
+        convOut = Norms.Zero(nn.Conv2d(ch, patchChannels, 3, padding: 1));
         RegisterComponents();
     }
 
@@ -88,7 +89,8 @@ internal sealed class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor, Tensor
         var (tokens, pooled) = text.call(ids);
         var emb = time.call(t) + textToEmb.call(pooled);
 
-        var h = convIn.call(x);
+        int p = _options.PatchSize;
+        var h = convIn.call(p > 1 ? nn.functional.pixel_unshuffle(x, p) : x);
         var skips = new Stack<Tensor>();
         skips.Push(h);
         int levels = _options.ChannelMultipliers.Length, block = 0;
@@ -122,6 +124,7 @@ internal sealed class ConditionalUNet : nn.Module<Tensor, Tensor, Tensor, Tensor
             }
         }
         var output = convOut.call(nn.functional.silu(normOut.call(h)));
+        if (p > 1) output = nn.functional.pixel_shuffle(output, p);
         return output.MoveToOuterDisposeScope();
     }
 }
