@@ -27,9 +27,3 @@ internal sealed class CliCancellation : IDisposable
         _cts.Dispose();
     }
 }
-
-/// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread, so lines come out in order.</summary>
-internal sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
-}

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Collections.Nouns;
 
@@ -61,7 +62,7 @@ internal static class CollectionCommand
 
                 int step = Math.Max(1, options.Count / 4), reported = 0;
                 var gate = new object();
-                var progress = new SyncProgress(n =>
+                var progress = new SynchronousProgress<int>(n =>
                 {
                     lock (gate)
                     {
@@ -81,8 +82,4 @@ internal static class CollectionCommand
     }
 
     /// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
-    private sealed class SyncProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
-    }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.Imaging;
 
@@ -31,7 +32,7 @@ internal static class GenerateCommand
             var seeds = Enumerable.Range(0, n).Select(i => first + i).ToList();
             var err = parse.InvocationConfiguration.Error;
             var images = m.Generate(prompts, seeds, new GenerationOptions { Steps = parse.GetValue(steps), GuidanceScale = parse.GetValue(guidance) },
-                new InlineProgress<int>(done => err.WriteLine($"generated {done}/{n}")));
+                new SynchronousProgress<int>(done => err.WriteLine($"generated {done}/{n}")));
             for (int i = 0; i < images.Length; i++)
                 PngCodec.Save(images[i], Path.Combine(dir, "images", $"{i}.png"));
             PngCodec.Save(ContactSheet.Build(images.Take(256).ToList(), scale: 3), Path.Combine(dir, "grid.png"));

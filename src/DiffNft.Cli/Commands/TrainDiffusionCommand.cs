@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.ML.DiffNft.Collections;
+using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Diffusion;
 
 namespace DiffNft.Cli.Commands;
@@ -45,7 +46,7 @@ internal static class TrainDiffusionCommand
                 MaxTime = mins is null ? null : TimeSpan.FromMinutes(mins.Value),
                 CheckpointPath = outPath + ".ckpt",
                 CheckpointEvery = parse.GetValue(checkpointEvery),
-                Progress = new InlineProgress<DiffusionTrainingProgress>(p =>
+                Progress = new SynchronousProgress<DiffusionTrainingProgress>(p =>
                     err.WriteLine($"step {p.Step}{(p.TotalSteps == int.MaxValue ? "" : "/" + p.TotalSteps)}  loss {p.Loss:F4}  {p.Elapsed:hh\\:mm\\:ss}")),
                 CancellationToken = cancel.Token,
             };

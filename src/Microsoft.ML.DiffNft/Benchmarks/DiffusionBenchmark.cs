@@ -54,7 +54,7 @@ public static class DiffusionBenchmark
         var options = new DiffusionTrainerOptions
         {
             Preset = preset, UNet = architecture, BatchSize = batchSize, MaxSteps = warmup + trainSteps, ReportEvery = 1, Device = device,
-            Progress = new InlineProgress<DiffusionTrainingProgress>(p => stamps.Add(p.Elapsed)),
+            Progress = new SynchronousProgress<DiffusionTrainingProgress>(p => stamps.Add(p.Elapsed)),
         };
         using var model = new DiffusionTrainer(options).Train(images, captions);
         var stepTimes = stamps.Skip(warmup).Zip(stamps.Skip(warmup - 1), (a, b) => (a - b).TotalSeconds).OrderBy(x => x).ToList();

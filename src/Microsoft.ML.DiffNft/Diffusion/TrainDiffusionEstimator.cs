@@ -47,7 +47,7 @@ public sealed class TrainDiffusionEstimator : IEstimator<DiffusionGeneratorTrans
         var userProgress = Options.Progress;
         var bridged = Options with
         {
-            Progress = new InlineProgress<DiffusionTrainingProgress>(p =>
+            Progress = new SynchronousProgress<DiffusionTrainingProgress>(p =>
             {
                 ch.Info(MessageSensitivity.None, $"step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} elapsed {p.Elapsed:hh\\:mm\\:ss}");
                 userProgress?.Report(p);

@@ -97,7 +97,7 @@ public class CaptionsFileTests
             Image = new RgbaImage(4, 4),
         }).ToList());
         var reports = new System.Collections.Concurrent.ConcurrentBag<int>();
-        NftCollectionWriter.Write(collection, Path.Combine(tmp.Path, "all"), progress: new SyncProgress(reports.Add));
+        NftCollectionWriter.Write(collection, Path.Combine(tmp.Path, "all"), progress: new SynchronousProgress<int>(reports.Add));
         Assert.Equal(Enumerable.Range(1, 40), reports.Order()); // every count once, whatever the thread order
 
         using var cancel = new CancellationTokenSource();
@@ -116,8 +116,4 @@ public class CaptionsFileTests
     }
 
     /// <summary>Reports on the worker thread (Progress&lt;T&gt; would post to the thread pool and arrive late).</summary>
-    private sealed class SyncProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
-    }
 }

@@ -145,7 +145,7 @@ public class DiffusionLearningTests
         var options = new DiffusionTrainerOptions
         {
             Preset = DiffusionPreset.Tiny, BatchSize = 16, MaxSteps = 150, Seed = 1, Device = DiffNftDevice.Cpu, ReportEvery = 5,
-            LearningRate = 3e-3, Progress = new InlineReport<DiffusionTrainingProgress>(p => losses.Add(p.Loss)),
+            LearningRate = 3e-3, Progress = new SynchronousProgress<DiffusionTrainingProgress>(p => losses.Add(p.Loss)),
         };
         using var model = new DiffusionTrainer(options).Train(tokens.Select(t => t.Image!).ToList(), tokens.Select(t => t.Caption!).ToList());
         Console.WriteLine("losses: " + string.Join(" ", losses.Select(l => l.ToString("F4"))));
@@ -154,8 +154,4 @@ public class DiffusionLearningTests
         Assert.True(last <= first / 2, $"loss went from {first:F4} to {last:F4}; expected at least a halving");
     }
 
-    private sealed class InlineReport<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }
