@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.DiffNft.Tests;
 
 /// <summary>Proof that the TorchSharp native library loads on this machine and computes correct numbers.</summary>
+[Collection(TorchGlobalRngCollection.Name)]
 public class TorchNativeTests
 {
     [Fact]
@@ -69,6 +70,7 @@ public class TorchNativeTests
 }
 
 /// <summary>The device and seed policy of <see cref="TorchRuntime"/>.</summary>
+[Collection(TorchGlobalRngCollection.Name)]
 public class TorchRuntimeTests
 {
     [Fact]

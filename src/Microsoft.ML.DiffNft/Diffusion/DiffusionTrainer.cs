@@ -40,10 +40,9 @@ public sealed class DiffusionTrainer
             throw new ArgumentException($"The model expects {unet.ImageSize}×{unet.ImageSize} images; the first image is {images[0].Width}×{images[0].Height}. Resize first or choose ImageSize.", nameof(images));
 
         var device = TorchRuntime.Resolve(_options.Device);
-        TorchRuntime.Seed(_options.Seed);
         var modelOptions = new DiffusionModelOptions { UNet = unet, Prediction = _options.Prediction, Schedule = _options.Schedule };
         var tokenizer = PromptTokenizer.FromCaptions(captions);
-        var model = new DiffusionModel(modelOptions, tokenizer, device);
+        var model = TorchRuntime.Seeded(_options.Seed, () => new DiffusionModel(modelOptions, tokenizer, device));
         var ema = new DiffusionModel(modelOptions, tokenizer, device);
         CopyWeights(model, ema);
         var adam = new AdamW(model.Network.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), _options.LearningRate, weightDecay: _options.WeightDecay);

@@ -97,6 +97,24 @@ public static class TorchRuntime
         return seed;
     }
 
+    /// <summary>
+    /// Seeds torch's global generators and runs <paramref name="create"/> (typically a network constructor, whose
+    /// initial weights come from the global generator) while holding a process-wide lock, so that two DiffNft
+    /// components initialising networks on different threads cannot interleave their draws. Code outside DiffNft
+    /// that draws from torch's global generator at the same moment can still interfere: torch has one global generator.
+    /// </summary>
+    public static T Seeded<T>(long seed, Func<T> create)
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        lock (SeedGate)
+        {
+            Seed(seed);
+            return create();
+        }
+    }
+
+    private static readonly object SeedGate = new();
+
     /// <summary>Seeds torch's global generators (CPU and, when present, CUDA).</summary>
     /// <param name="seed">The seed.</param>
     public static void Seed(long seed)

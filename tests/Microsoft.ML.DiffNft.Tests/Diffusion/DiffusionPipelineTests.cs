@@ -10,6 +10,7 @@ using Xunit;
 
 namespace Microsoft.ML.DiffNft.Tests.Diffusion;
 
+[Collection(TorchGlobalRngCollection.Name)]
 public class DiffusionPipelineTests
 {
     private sealed class PromptRow

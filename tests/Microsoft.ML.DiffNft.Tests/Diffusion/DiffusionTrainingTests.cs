@@ -5,6 +5,7 @@ using Xunit;
 
 namespace Microsoft.ML.DiffNft.Tests.Diffusion;
 
+[Collection(TorchGlobalRngCollection.Name)]
 public class DiffusionTrainingTests
 {
     // Small flat-colour pixel art with a caption that names its colours: enough structure to learn, cheap to make.
@@ -131,6 +132,7 @@ internal sealed class TempDir : IDisposable
     }
 }
 
+[Collection(TorchGlobalRngCollection.Name)]
 public class DiffusionLearningTests
 {
     [Fact]
