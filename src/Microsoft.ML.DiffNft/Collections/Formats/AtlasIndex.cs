@@ -42,8 +42,7 @@ internal sealed class AtlasIndex
         {
             csv.CheckFieldCount(fields, header.Count, line);
             var where = new SourceLocation(path, line);
-            if (!TokenIds.TryCanonical(fields[idCol], out var id))
-                throw FormatErrors.Field(where, header[idCol], TokenIds.Expected, FormatErrors.Quote(fields[idCol]));
+            var id = TokenIds.ParseField(fields[idCol], header[idCol], where);
             if (seen.TryGetValue(id, out int firstLine))
                 throw FormatErrors.At(where.WithTokenId(id), $"token {id} already has a tile on line {firstLine}.");
             seen.Add(id, line);

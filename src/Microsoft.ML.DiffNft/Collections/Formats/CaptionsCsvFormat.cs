@@ -44,8 +44,7 @@ internal static class CaptionsCsvFormat
             var where = new SourceLocation(path, line);
             if (fields.Count != 2)
                 throw FormatErrors.At(where, $"expected 2 fields (token_id,caption), found {fields.Count} (quote captions that contain commas).");
-            if (!TokenIds.TryCanonical(fields[0], out var id))
-                throw FormatErrors.Field(where, "token_id", TokenIds.Expected, FormatErrors.Quote(fields[0]));
+            var id = TokenIds.ParseField(fields[0], "token_id", where);
             where = where.WithTokenId(id);
             if (lineOf.TryGetValue(id, out int first))
                 throw FormatErrors.At(where, $"token {id} already has a caption on line {first}; give each token one caption.");

@@ -33,8 +33,7 @@ internal static class LongCsvFormat
         {
             csv.CheckFieldCount(fields, header.Count, line);
             var where = new SourceLocation(path, line);
-            if (!TokenIds.TryCanonical(fields[idCol], out var id))
-                throw FormatErrors.Field(where, header[idCol], TokenIds.Expected, FormatErrors.Quote(fields[idCol]));
+            var id = TokenIds.ParseField(fields[idCol], header[idCol], where);
             where = where.WithTokenId(id);
             if (!builders.TryGetValue(id, out var b))
             {

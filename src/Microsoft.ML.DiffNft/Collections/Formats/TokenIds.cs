@@ -25,6 +25,10 @@ internal static partial class TokenIds
         return true;
     }
 
+    /// <summary>The canonical id in a CSV field, or a <see cref="InvalidDataException"/> naming the place and the column.</summary>
+    public static string ParseField(string field, string columnName, SourceLocation where) =>
+        TryCanonical(field, out var id) ? id : throw FormatErrors.Field(where, columnName, Expected, FormatErrors.Quote(field));
+
     /// <summary>True when the text is already canonical (what the writer requires, so file names reload to the same id).</summary>
     public static bool IsCanonical(string id) => TryCanonical(id, out var c) && string.Equals(c, id, StringComparison.Ordinal);
 

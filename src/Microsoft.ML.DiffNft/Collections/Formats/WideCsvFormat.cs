@@ -38,8 +38,7 @@ internal static class WideCsvFormat
         {
             csv.CheckFieldCount(fields, header.Count, line);
             var where = new SourceLocation(path, line, index);
-            if (!TokenIds.TryCanonical(fields[idCol], out var id))
-                throw FormatErrors.Field(where, header[idCol], TokenIds.Expected, FormatErrors.Quote(fields[idCol]));
+            var id = TokenIds.ParseField(fields[idCol], header[idCol], where);
             var attributes = new List<NftAttribute>();
             for (int c = 0; c < fields.Count; c++)
                 if (traitTypes[c] is string t && fields[c].Length > 0)

@@ -42,17 +42,13 @@ internal sealed class AttentionBlock : nn.Module<Tensor, Tensor, Tensor>
         long b = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
         var seq = norm.call(x).flatten(2).transpose(1, 2); // [B, N, C]
         var parts = qkv.call(seq).chunk(3, -1);
-        var attn = nn.functional.scaled_dot_product_attention(Heads(parts[0]), Heads(parts[1]), Heads(parts[2]));
-        var tokens = x.flatten(2).transpose(1, 2) + proj.call(Merge(attn));
+        var attn = nn.functional.scaled_dot_product_attention(Heads.Split(parts[0], _heads), Heads.Split(parts[1], _heads), Heads.Split(parts[2], _heads));
+        var tokens = x.flatten(2).transpose(1, 2) + proj.call(Heads.Merge(attn));
 
         var q = crossQ.call(crossNorm.call(tokens));
         var kv = crossKv.call(text).chunk(2, -1);
-        var cross = nn.functional.scaled_dot_product_attention(Heads(q), Heads(kv[0]), Heads(kv[1]));
-        tokens = tokens + crossProj.call(Merge(cross));
+        var cross = nn.functional.scaled_dot_product_attention(Heads.Split(q, _heads), Heads.Split(kv[0], _heads), Heads.Split(kv[1], _heads));
+        tokens = tokens + crossProj.call(Heads.Merge(cross));
         return tokens.transpose(1, 2).reshape(b, c, h, w).MoveToOuterDisposeScope();
     }
-
-    private Tensor Heads(Tensor t) => t.reshape(t.shape[0], t.shape[1], _heads, t.shape[2] / _heads).transpose(1, 2);
-
-    private static Tensor Merge(Tensor t) => t.transpose(1, 2).flatten(2);
 }

@@ -68,11 +68,9 @@ internal sealed class TransformerBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        long b = x.shape[0], n = x.shape[1], d = x.shape[2];
         var parts = qkv.call(norm1.call(x)).chunk(3, -1);
-        Tensor Heads(Tensor t) => t.reshape(b, n, _heads, d / _heads).transpose(1, 2);
-        var attn = nn.functional.scaled_dot_product_attention(Heads(parts[0]), Heads(parts[1]), Heads(parts[2]));
-        x = x + proj.call(attn.transpose(1, 2).reshape(b, n, d));
+        var attn = nn.functional.scaled_dot_product_attention(Heads.Split(parts[0], _heads), Heads.Split(parts[1], _heads), Heads.Split(parts[2], _heads));
+        x = x + proj.call(Heads.Merge(attn));
         x = x + fc2.call(nn.functional.gelu(fc1.call(norm2.call(x))));
         return x.MoveToOuterDisposeScope();
     }
