@@ -16,13 +16,17 @@ internal static class TrainDiffusionCommand
         var minutes = new Option<double?>("--minutes") { Description = "Wall-time budget in minutes." };
         var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => 64 };
         var lr = new Option<double>("--lr") { Description = "AdamW learning rate.", DefaultValueFactory = _ => 1e-3 };
+        var schedule = new Option<LearningRateSchedule>("--lr-schedule") { Description = "Learning-rate schedule: cosine (warm-up, then decay to the end of the budget) or constant.", DefaultValueFactory = _ => LearningRateSchedule.Cosine };
+        var minSnr = new Option<double>("--min-snr") { Description = "Min-SNR-γ loss weighting (0 turns it off).", DefaultValueFactory = _ => 5.0 };
+        var emaDecay = new Option<double>("--ema-decay") { Description = "EMA decay of the saved weights.", DefaultValueFactory = _ => 0.999 };
+        var phraseDropout = new Option<double>("--phrase-dropout") { Description = "Probability of leaving out each trait phrase of a caption while training.", DefaultValueFactory = _ => 0.5 };
         var seed = new Option<int>("--seed") { Description = "Seed of all random choices.", DefaultValueFactory = _ => 0 };
         var subject = new Option<string>("--subject") { Description = "Opening words of captions built from traits when the collection has none.", DefaultValueFactory = _ => "an nft" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (OUT.ckpt); a rerun resumes from it.", DefaultValueFactory = _ => 200 };
         var output = new Option<string>("--out") { Description = "Model file to write.", Required = true };
         var command = new Command("train-diffusion", "Train a text-to-image diffusion model on a collection's images and captions (resumable; Ctrl+C stops cleanly).")
         {
-            collection, preset, steps, minutes, batch, lr, seed, subject, checkpointEvery, output,
+            collection, preset, steps, minutes, batch, lr, schedule, minSnr, emaDecay, phraseDropout, seed, subject, checkpointEvery, output,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
@@ -41,6 +45,10 @@ internal static class TrainDiffusionCommand
                 Preset = parse.GetValue(preset),
                 BatchSize = parse.GetValue(batch),
                 LearningRate = parse.GetValue(lr),
+                LearningRateSchedule = parse.GetValue(schedule),
+                MinSnrGamma = parse.GetValue(minSnr),
+                EmaDecay = parse.GetValue(emaDecay),
+                PromptPhraseDropout = parse.GetValue(phraseDropout),
                 Seed = parse.GetValue(seed),
                 MaxSteps = stepLimit ?? (mins is null ? 2000 : int.MaxValue),
                 MaxTime = mins is null ? null : TimeSpan.FromMinutes(mins.Value),

@@ -47,7 +47,8 @@ public static class DiffusionBenchmark
         }).ToArray();
         var captions = images.Select((_, i) => $"a noun, body {i % 7}, head {i % 5}").ToArray();
         double matmul = MatmulCeiling.MeasureGflops(device: device);
-        log?.WriteLine($"matmul 1024^3: {matmul:F1} GFLOP/s");
+        int n = MatmulCeiling.SizeFor(TorchRuntime.Resolve(device));
+        log?.WriteLine($"matmul {n}^3 float32 on {TorchRuntime.Resolve(device).type}: {matmul:F1} GFLOP/s");
 
         const int warmup = 3;
         var stamps = new List<TimeSpan>();

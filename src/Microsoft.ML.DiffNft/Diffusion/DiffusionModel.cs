@@ -92,7 +92,7 @@ public sealed class DiffusionModel : IDisposable
             int n = Math.Min(options.BatchSize, prompts.Count - start);
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var gens = Enumerable.Range(start, n).Select(i => new Generator((ulong)seeds[i], Device)).ToArray();
+            var gens = Enumerable.Range(start, n).Select(i => SeededRandom.Create((ulong)seeds[i])).ToArray();
             var x = SampleLoop(prompts.Skip(start).Take(n).ToList(), gens, options, cancellationToken);
             result.AddRange(ImageTensors.ToImages(x));
             foreach (var g in gens) g.Dispose();
@@ -123,7 +123,7 @@ public sealed class DiffusionModel : IDisposable
 
     /// <summary>One standard-normal image per generator, stacked into [B, C, S, S].</summary>
     internal Tensor Noise(Generator[] gens, int channels, int size) =>
-        cat(gens.Select(g => randn(new long[] { 1, channels, size, size }, generator: g, device: Device)).ToArray(), 0);
+        cat(gens.Select(g => SeededRandom.Randn(new long[] { 1, channels, size, size }, g, Device)).ToArray(), 0);
 
     /// <summary>Saves the model to one archive file atomically.</summary>
     public void Save(string path)

@@ -19,6 +19,7 @@ public sealed class DiffusionTrainer
 {
     private const string CheckpointFormat = "diffnft.diffusion-checkpoint";
     private readonly DiffusionTrainerOptions _options;
+    private Func<TimeSpan> _elapsed = () => TimeSpan.Zero;
 
     /// <summary>Creates a trainer.</summary>
     public DiffusionTrainer(DiffusionTrainerOptions options)
@@ -49,11 +50,12 @@ public sealed class DiffusionTrainer
         try
         {
             int step = 0;
+            var elapsedBefore = TimeSpan.Zero;
             if (_options.CheckpointPath is not null && _options.Resume && File.Exists(_options.CheckpointPath))
-                step = LoadCheckpoint(_options.CheckpointPath, model, ema, adam);
+                (step, elapsedBefore) = LoadCheckpoint(_options.CheckpointPath, model, ema, adam);
             using var data = ImageTensors.ToTensor(images, device);
             using var ids = model.EncodePrompts(captions);
-            Loop(model, ema, adam, data, ids, captions, step);
+            Loop(model, ema, adam, data, ids, captions, step, elapsedBefore);
             model.Dispose();
             return ema;
         }
@@ -69,12 +71,15 @@ public sealed class DiffusionTrainer
         }
     }
 
-    private void Loop(DiffusionModel model, DiffusionModel ema, AdamW adam, Tensor data, Tensor ids, IReadOnlyList<string> captions, int step)
+    private void Loop(DiffusionModel model, DiffusionModel ema, AdamW adam, Tensor data, Tensor ids, IReadOnlyList<string> captions,
+        int step, TimeSpan elapsedBefore)
     {
         var o = _options;
         var sched = model.Schedule;
         using var alphaBar = tensor(sched.AlphasCumprod, dtype: float32, device: model.Device);
+        using var lossWeight = MinSnrWeights(sched, o, model.Device);
         var clock = Stopwatch.StartNew();
+        _elapsed = () => elapsedBefore + clock.Elapsed;
         double lossSum = 0;
         int lossCount = 0;
         model.Network.train();
@@ -86,25 +91,28 @@ public sealed class DiffusionTrainer
                 if (o.CheckpointPath is not null) SaveCheckpoint(o.CheckpointPath, model, ema, adam, step);
                 o.CancellationToken.ThrowIfCancellationRequested();
             }
-            if (o.MaxTime is { } limit && clock.Elapsed >= limit) break;
+            if (o.MaxTime is { } limit && _elapsed() >= limit) break;
+            adam.LearningRate = o.LearningRate * LearningRateScheduleMath.Factor(o.LearningRateSchedule, step, o.WarmupSteps,
+                Progress(step), o.FinalLearningRateFraction);
             using (var scope = NewDisposeScope())
             {
-                using var gen = new Generator(StepSeed(o.Seed, step), model.Device);
-                var idx = randint(n, new long[] { o.BatchSize }, generator: gen, device: model.Device);
+                using var gen = SeededRandom.Create(StepSeed(o.Seed, step));
+                var idx = SeededRandom.Randint(n, new long[] { o.BatchSize }, gen, model.Device);
                 var x0 = data.index_select(0, idx);
                 var cond = o.PromptPhraseDropout > 0
                     ? model.EncodePrompts(PartialPrompts(captions, idx, o.PromptPhraseDropout, StepSeed(o.Seed, step)))
                     : ids.index_select(0, idx);
-                var t = randint(sched.Timesteps, new long[] { o.BatchSize }, generator: gen, device: model.Device);
-                var eps = randn(x0.shape, generator: gen, device: model.Device);
-                var keep = rand(new long[] { o.BatchSize, 1 }, generator: gen, device: model.Device).ge(o.ConditionDropout);
+                var t = SeededRandom.Randint(sched.Timesteps, new long[] { o.BatchSize }, gen, model.Device);
+                var eps = SeededRandom.Randn(x0.shape, gen, model.Device);
+                var keep = SeededRandom.Rand(new long[] { o.BatchSize, 1 }, gen, model.Device).ge(o.ConditionDropout);
                 cond = cond * keep.to_type(int64);
                 var ab = alphaBar.index_select(0, t).view(-1, 1, 1, 1);
                 var sa = ab.sqrt();
                 var sb = (1 - ab).sqrt();
                 var xt = x0 * sa + eps * sb;
                 var target = o.Prediction == PredictionType.V ? eps * sa - x0 * sb : eps;
-                var loss = nn.functional.mse_loss(model.Network.forward(xt, t, cond), target);
+                var perSample = (model.Network.forward(xt, t, cond) - target).square().mean(new long[] { 1, 2, 3 });
+                var loss = lossWeight is null ? perSample.mean() : (perSample * lossWeight.index_select(0, t)).mean();
                 adam.ZeroGrad();
                 loss.backward();
                 if (o.GradientClip > 0) adam.ClipGradNorm(o.GradientClip);
@@ -116,7 +124,7 @@ public sealed class DiffusionTrainer
             step++;
             if (step % o.ReportEvery == 0 || step == o.MaxSteps)
             {
-                o.Progress?.Report(new DiffusionTrainingProgress(step, o.MaxSteps, lossSum / Math.Max(1, lossCount), clock.Elapsed));
+                o.Progress?.Report(new DiffusionTrainingProgress(step, o.MaxSteps, lossSum / Math.Max(1, lossCount), _elapsed()));
                 lossSum = 0;
                 lossCount = 0;
             }
@@ -124,9 +132,37 @@ public sealed class DiffusionTrainer
                 SaveCheckpoint(o.CheckpointPath, model, ema, adam, step);
         }
         if (lossCount > 0)
-            o.Progress?.Report(new DiffusionTrainingProgress(step, o.MaxSteps, lossSum / lossCount, clock.Elapsed));
+            o.Progress?.Report(new DiffusionTrainingProgress(step, o.MaxSteps, lossSum / lossCount, _elapsed()));
         if (o.CheckpointPath is not null) SaveCheckpoint(o.CheckpointPath, model, ema, adam, step);
         model.Network.eval();
+    }
+
+    /// <summary>
+    /// The fraction of the budget used after <paramref name="step"/> steps: steps over <see cref="DiffusionTrainerOptions.MaxSteps"/>,
+    /// or wall time over <see cref="DiffusionTrainerOptions.MaxTime"/>, whichever is further along. The wall time
+    /// includes the time before a resume (stored in the checkpoint), so a resumed time-limited run keeps its schedule.
+    /// </summary>
+    private double Progress(int step)
+    {
+        double p = (double)step / _options.MaxSteps;
+        if (_options.MaxTime is { } limit && limit > TimeSpan.Zero)
+            p = Math.Max(p, _elapsed().TotalSeconds / limit.TotalSeconds);
+        return p;
+    }
+
+    /// <summary>Min-SNR-γ weight per timestep (null when disabled): min(SNR, γ)/(SNR + 1) for v, min(SNR, γ)/SNR for ε.</summary>
+    internal static Tensor? MinSnrWeights(NoiseSchedule schedule, DiffusionTrainerOptions options, Device device)
+    {
+        if (options.MinSnrGamma <= 0) return null;
+        var w = new float[schedule.Timesteps];
+        for (int t = 0; t < w.Length; t++)
+        {
+            double ab = schedule.AlphasCumprod[t];
+            double snr = ab / (1 - ab);
+            double clipped = Math.Min(snr, options.MinSnrGamma);
+            w[t] = (float)(options.Prediction == PredictionType.V ? clipped / (snr + 1) : clipped / snr);
+        }
+        return tensor(w, device: device);
     }
 
     /// <summary>
@@ -183,7 +219,7 @@ public sealed class DiffusionTrainer
         var adamState = adam.StateDict();
         foreach (var (k, v) in adamState) tensors[k] = v;
         var manifest = new CheckpointManifest(CheckpointFormat, DiffusionModel.FormatVersion, step, _options.Seed,
-            model.Options, model.Tokenizer.Vocabulary.ToArray());
+            model.Options, model.Tokenizer.Vocabulary.ToArray(), _elapsed().TotalSeconds);
         ModelArchive.Write(path, new Dictionary<string, byte[]>
         {
             ["checkpoint.json"] = JsonSerializer.SerializeToUtf8Bytes(manifest, DiffusionModel.JsonOptions),
@@ -192,7 +228,7 @@ public sealed class DiffusionTrainer
         foreach (var v in adamState.Values) v.Dispose();
     }
 
-    private int LoadCheckpoint(string path, DiffusionModel model, DiffusionModel ema, AdamW adam)
+    private (int Step, TimeSpan Elapsed) LoadCheckpoint(string path, DiffusionModel model, DiffusionModel ema, AdamW adam)
     {
         var entries = ModelArchive.Read(path);
         CheckpointManifest? m;
@@ -229,8 +265,10 @@ public sealed class DiffusionTrainer
         {
             foreach (var v in state.Values) v.Dispose();
         }
-        return m.Step;
+        return (m.Step, TimeSpan.FromSeconds(m.ElapsedSeconds));
     }
 
-    private sealed record CheckpointManifest(string Format, int Version, int Step, int Seed, DiffusionModelOptions Options, string[] Vocabulary);
+    // ElapsedSeconds: wall time trained so far, so that a resumed time-limited run keeps its learning-rate schedule.
+    private sealed record CheckpointManifest(string Format, int Version, int Step, int Seed, DiffusionModelOptions Options,
+        string[] Vocabulary, double ElapsedSeconds = 0);
 }

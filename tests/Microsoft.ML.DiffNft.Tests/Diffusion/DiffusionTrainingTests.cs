@@ -44,8 +44,15 @@ public class DiffusionTrainingTests
         using var dir = new TempDir();
         using var straight = new DiffusionTrainer(Tiny(12)).Train(images, captions);
 
+        // Interrupt the same run (same options, so the same learning-rate schedule) after 5 steps, as Ctrl+C would.
         var ckpt = Path.Combine(dir.Path, "run.ckpt");
-        using (new DiffusionTrainer(Tiny(7, ckpt)).Train(images, captions)) { }
+        using var cts = new CancellationTokenSource();
+        var interrupted = Tiny(12, ckpt) with
+        {
+            CancellationToken = cts.Token,
+            Progress = new SynchronousProgress<DiffusionTrainingProgress>(p => { if (p.Step == 5) cts.Cancel(); }),
+        };
+        Assert.ThrowsAny<OperationCanceledException>(() => new DiffusionTrainer(interrupted).Train(images, captions));
         Assert.True(File.Exists(ckpt));
         using var resumed = new DiffusionTrainer(Tiny(12, ckpt)).Train(images, captions);
 
