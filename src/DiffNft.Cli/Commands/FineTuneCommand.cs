@@ -78,8 +78,9 @@ internal static class FineTuneCommand
                 Progress = new SynchronousProgress<FineTuneProgress>(p => err.WriteLine(p.ToString())),
                 CancellationToken = cancel.Token,
             };
+            var tuner = new DiffusionFineTuner(options);
             err.WriteLine($"fine-tuning '{parse.GetValue(baseModel)}' ({options.Mode}, {(options.LoraRank > 0 ? $"LoRA rank {options.LoraRank}" : "full")}) for {composite.Name} on {prompts.Count} prompt(s); checkpoint {options.CheckpointPath}");
-            using var tuned = new DiffusionFineTuner(options).FineTune(model, prompts, composite);
+            using var tuned = tuner.FineTune(model, prompts, composite);
             tuned.Save(outPath);
             parse.InvocationConfiguration.Output.WriteLine($"wrote {outPath} (log {options.LogPath})");
             return 0;

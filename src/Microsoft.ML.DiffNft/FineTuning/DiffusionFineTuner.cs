@@ -84,7 +84,17 @@ public sealed class DiffusionFineTuner
             if (o.MaxTime is { } limit && clock.Elapsed >= limit) break;
 
             double beta = kl.Beta;
-            var stats = RunIteration(policy, adam, reward, tracker, distinct, iteration, beta);
+            IterationStats stats;
+            try
+            {
+                stats = RunIteration(policy, adam, reward, tracker, distinct, iteration, beta);
+            }
+            catch (OperationCanceledException) when (o.CancellationToken.IsCancellationRequested)
+            {
+                // Cancellation is observed only before an iteration changes any state, so the checkpoint is consistent.
+                if (o.CheckpointPath is not null) Save();
+                throw;
+            }
             iteration++;
             queries += stats.RewardQueries;
             var progress = new FineTuneProgress(iteration, o.MaxIterations, stats.RewardMean, stats.RewardStd, stats.Components,
@@ -109,6 +119,7 @@ public sealed class DiffusionFineTuner
         var batchPrompts = iterationPrompts.SelectMany(p => Enumerable.Repeat(p, o.ImagesPerPrompt)).ToArray();
         var seeds = Enumerable.Range(0, batchPrompts.Length).Select(i => DiffusionTrainer.StepSeed((long)iterationSeed, i)).ToArray();
 
+        using var scope = NewDisposeScope();
         if (o.Mode == FineTuneMode.Backprop)
         {
             var (bstats, brewards, components) = RewardBackpropUpdater.Update(policy, adam, reward, batchPrompts, seeds, beta, o, o.CancellationToken);
@@ -116,7 +127,6 @@ public sealed class DiffusionFineTuner
             return new IterationStats(bm, bs, components, bstats.Kl, 0, 0, bstats.Loss, bstats.GradientNorm, batchPrompts.Length);
         }
 
-        using var scope = NewDisposeScope();
         using var rollout = RolloutSampler.Sample(policy.Model, batchPrompts, seeds, o.SamplingSteps, o.Eta, o.GuidanceScale, o.CancellationToken);
         double[] rewards;
         Dictionary<string, double> means;
@@ -131,7 +141,7 @@ public sealed class DiffusionFineTuner
             ? PerPromptStatTracker.GroupAdvantages(batchPrompts, rewards)
             : tracker.Update(batchPrompts, rewards);
         var advantages = tensor(normalised.Select(a => (float)Math.Clamp(a, -o.AdvantageClip, o.AdvantageClip)).ToArray(), device: policy.Model.Device);
-        var stats = PpoUpdater.Update(policy, adam, rollout, advantages, beta, o, iterationSeed, o.CancellationToken);
+        var stats = PpoUpdater.Update(policy, adam, rollout, advantages, beta, o, iterationSeed);
         var (mean, std) = PerPromptStatTracker.MeanStd(rewards);
         return new IterationStats(mean, std, means, stats.Kl, stats.ClipFraction, stats.ApproxKl, stats.Loss, stats.GradientNorm, batchPrompts.Length);
     }
@@ -154,7 +164,7 @@ public sealed class DiffusionFineTuner
         // The same seeds at every iteration, so grids compare the weights and nothing else.
         var seeds = Enumerable.Range(0, gridPrompts.Count).Select(i => (long)(DiffusionTrainer.StepSeed(o.Seed, -1 - i) >> 1)).ToList();
         var images = policy.Model.Generate(gridPrompts, seeds,
-            new GenerationOptions { Steps = o.SamplingSteps, GuidanceScale = o.GuidanceScale, Eta = 0 }, cancellationToken: o.CancellationToken);
+            new GenerationOptions { Steps = o.SamplingSteps, GuidanceScale = o.GuidanceScale, Eta = 0 });
         PngCodec.Save(ContactSheet.Build(images, columns: o.SampleGridImagesPerPrompt, scale: 3),
             Path.Combine(o.SampleGridDirectory!, $"grid-{iteration:D5}.png"));
     }

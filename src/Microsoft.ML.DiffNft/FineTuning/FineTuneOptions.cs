@@ -130,7 +130,10 @@ public sealed record FineTuneOptions
     /// <summary>Receives one report per iteration.</summary>
     public IProgress<FineTuneProgress>? Progress { get; init; }
 
-    /// <summary>Stops fine-tuning between iterations (a checkpoint is written first when a path is set).</summary>
+    /// <summary>
+    /// Stops fine-tuning at the next safe point — between iterations, or during a rollout, before any weight has changed
+    /// — after writing a checkpoint of the last completed iteration when <see cref="CheckpointPath"/> is set.
+    /// </summary>
     public CancellationToken CancellationToken { get; init; }
 
     /// <summary>The LoRA α in effect.</summary>

@@ -35,9 +35,12 @@ internal static class PpoUpdater
         return step.Mean.MoveToOuterDisposeScope();
     }
 
-    /// <summary>Runs the update; returns the diagnostics (rewards are filled in by the caller).</summary>
+    /// <summary>
+    /// Runs the update; returns the diagnostics (rewards are filled in by the caller). It does not observe cancellation:
+    /// stopping between two optimizer steps would leave an iteration half applied, which no checkpoint could describe.
+    /// </summary>
     public static StatsAccumulator Update(FineTunePolicy policy, AdamW adam, Rollout rollout, Tensor advantages, double beta,
-        FineTuneOptions options, ulong iterationSeed, CancellationToken cancellationToken)
+        FineTuneOptions options, ulong iterationSeed)
     {
         var stats = new StatsAccumulator();
         int b = rollout.Count, s = rollout.Steps, ppoSteps = s - options.ExcludedFinalSteps;
@@ -68,7 +71,6 @@ internal static class PpoUpdater
                     double scale = 1.0 / (steps.Length * group.Length);
                     foreach (var (j, ppo) in steps)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
                         using var stepScope = NewDisposeScope();
                         using var noGrad = ppo || beta > 0 ? null : no_grad();
                         var xt = rollout.States[j].index_select(0, idx);

@@ -43,7 +43,8 @@ internal static class RewardBackpropUpdater
                     Tensor? klSum = null;
                     for (int j = 0; j < s; j++)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
+                        // Cancellation is honoured only before the first optimizer step, while the weights are untouched.
+                        if (g == 0) cancellationToken.ThrowIfCancellationRequested();
                         int t = ts[j], prevT = t - stride;
                         if (j < s - k)
                         {
