@@ -49,7 +49,7 @@ public sealed class DiffusionFineTuner
         if (o.Mode == FineTuneMode.Backprop && !reward.IsDifferentiable)
             throw new ArgumentException($"Reward backpropagation needs a differentiable reward, and '{reward.Name}' is not (a component with a non-zero weight is not differentiable). Use FineTuneMode.Ppo.", nameof(reward));
         if (o.SamplingSteps > baseModel.Schedule.Timesteps)
-            throw new ArgumentOutOfRangeException(nameof(prompts), o.SamplingSteps, $"SamplingSteps ({o.SamplingSteps}) exceeds the model's {baseModel.Schedule.Timesteps} timesteps.");
+            throw new ArgumentException($"FineTuneOptions.SamplingSteps ({o.SamplingSteps}) exceeds the base model's {baseModel.Schedule.Timesteps} timesteps.", nameof(baseModel));
         TorchRuntime.EnsureLoaded();
 
         var fingerprint = FineTuneFingerprint.From(o, reward.Name, WeightsSha256(baseModel), Sha256(Encoding.UTF8.GetBytes(string.Join("\n", distinct))));

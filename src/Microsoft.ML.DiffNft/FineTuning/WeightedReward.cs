@@ -40,8 +40,8 @@ public sealed class WeightedReward : IImageReward
     /// <summary>The components and their weights.</summary>
     public IReadOnlyList<(IImageReward Reward, double Weight)> Components => _components;
 
-    /// <summary><c>weighted(name=w, …)</c>.</summary>
-    public string Name => "weighted(" + string.Join(", ", _components.Select(c => FormattableString.Invariant($"{c.Reward.Name}={c.Weight:G4}"))) + ")";
+    /// <summary><c>weighted(name=w, …)</c> with the exact weights (checkpoints compare it to recognise the run's reward).</summary>
+    public string Name => "weighted(" + string.Join(", ", _components.Select(c => FormattableString.Invariant($"{c.Reward.Name}={c.Weight:R}"))) + ")";
 
     /// <summary>True when every component with a non-zero weight is differentiable.</summary>
     public bool IsDifferentiable => _components.Where(c => c.Weight != 0).All(c => c.Reward.IsDifferentiable);

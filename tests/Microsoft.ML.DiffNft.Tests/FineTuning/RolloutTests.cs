@@ -39,8 +39,14 @@ public class RolloutTests(ITestOutputHelper output)
             var step = PpoUpdater.Rescore(policy, rollout, j, rollout.States[j], rollout.States[j + 1], rollout.PromptIds, o);
             var ratio = (step.LogProb!.detach() - rollout.LogProbs[j]).exp().to_type(float64);
             worst = Math.Max(worst, ratio.sub(1).abs().max().item<double>());
+            // And on a minibatch of the trajectories, as PPO re-scores them.
+            var idx = tensor(new long[] { 4, 1, 3 });
+            var sub = PpoUpdater.Rescore(policy, rollout, j, rollout.States[j].index_select(0, idx), rollout.States[j + 1].index_select(0, idx),
+                rollout.PromptIds.index_select(0, idx), o);
+            var subRatio = (sub.LogProb!.detach() - rollout.LogProbs[j].index_select(0, idx)).exp().to_type(float64);
+            worst = Math.Max(worst, subRatio.sub(1).abs().max().item<double>());
         }
-        output.WriteLine($"rank {rank}: max |ratio − 1| over {rollout.Steps} steps × {rollout.Count} trajectories = {worst:E2}");
+        output.WriteLine($"rank {rank}: max |ratio − 1| over {rollout.Steps} steps × ({rollout.Count} trajectories + a minibatch of 3) = {worst:E2}");
         Assert.True(worst <= 1e-6, $"max |ratio − 1| = {worst:E2}");
     }
 
