@@ -40,6 +40,8 @@ internal sealed class AdamW : IDisposable
     /// <summary>Clears the gradients of all parameters.</summary>
     public void ZeroGrad()
     {
+        // Each read of .grad makes a new tensor handle; the scope frees them even when the caller has no scope.
+        using var scope = NewDisposeScope();
         foreach (var (_, p) in _params)
         {
             var g = p.grad;

@@ -1,0 +1,112 @@
+using System.CommandLine;
+using Microsoft.ML.DiffNft;
+using Microsoft.ML.DiffNft.Diffusion;
+using Microsoft.ML.DiffNft.FineTuning;
+using Microsoft.ML.DiffNft.Rewards;
+using static TorchSharp.torch;
+
+namespace DiffNft.Cli.Commands;
+
+/// <summary><c>diffnft finetune</c>: RL fine-tuning of a diffusion model for rarity and fidelity.</summary>
+internal static class FineTuneCommand
+{
+    public static Command Create()
+    {
+        var baseModel = new Option<string>("--base") { Description = "Diffusion model file to fine-tune (from train-diffusion).", Required = true };
+        var reward = new Option<string>("--reward") { Description = "Rarity reward: a reward model file, or builtin:NAME (builtin:fidelity needs no file).", Required = true };
+        var prompt = new Option<string?>("--prompt") { Description = "One prompt, e.g. \"a noun\" (default when --prompts is not given)." };
+        var promptsFile = new Option<string?>("--prompts") { Description = "Text file with one prompt per line (blank lines and lines starting with # are skipped)." };
+        var rarityWeight = new Option<double>("--rarity-weight") { Description = "Weight of the rarity reward (0 skips it).", DefaultValueFactory = _ => 1.0 };
+        var fidelityWeight = new Option<double>("--fidelity-weight") { Description = "Weight of the fidelity reward: the base model's denoising error on the image (0 skips it).", DefaultValueFactory = _ => 0.0 };
+        var klWeight = new Option<double>("--kl-weight") { Description = "β of the exact per-step KL to the base model (the starting β with --kl-target).", DefaultValueFactory = _ => 0.01 };
+        var klTarget = new Option<double?>("--kl-target") { Description = "Adapt β to keep the per-step KL near this budget." };
+        var mode = new Option<FineTuneMode>("--mode") { Description = "ppo (policy gradient, any reward) or backprop (reward backpropagation, differentiable rewards).", DefaultValueFactory = _ => FineTuneMode.Ppo };
+        var iterations = new Option<int?>("--iterations") { Description = "Iteration budget (default 100 when --minutes is not given)." };
+        var minutes = new Option<double?>("--minutes") { Description = "Wall-time budget in minutes." };
+        var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank; 0 fine-tunes every weight.", DefaultValueFactory = _ => 4 };
+        var promptsPerIteration = new Option<int>("--prompts-per-iteration") { Description = "Prompts sampled per iteration.", DefaultValueFactory = _ => 4 };
+        var imagesPerPrompt = new Option<int>("--images-per-prompt") { Description = "Images per prompt per iteration (K).", DefaultValueFactory = _ => 8 };
+        var steps = new Option<int>("--steps") { Description = "DDIM steps per trajectory.", DefaultValueFactory = _ => 20 };
+        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale of the policy.", DefaultValueFactory = _ => 2.0 };
+        var lr = new Option<double>("--lr") { Description = "AdamW learning rate (3e-4 for LoRA; about 1e-5 for a full fine-tune).", DefaultValueFactory = _ => 3e-4 };
+        var backpropSteps = new Option<int>("--backprop-steps") { Description = "Backprop mode: the last K sampler steps the reward gradient flows through.", DefaultValueFactory = _ => 2 };
+        var rarityOutput = new Option<RarityRewardOutput>("--rarity-output") { Description = "Which output of the rarity model is the reward: rarelogit or normalizedscore.", DefaultValueFactory = _ => RarityRewardOutput.RareLogit };
+        var seed = new Option<int>("--seed") { Description = "Seed of all random choices.", DefaultValueFactory = _ => 0 };
+        var sampleEvery = new Option<int>("--sample-every") { Description = "Write a fixed-seed sample grid to OUT.samples/ every N iterations (0: never).", DefaultValueFactory = _ => 10 };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Iterations between checkpoints (OUT.ckpt); a rerun resumes from it.", DefaultValueFactory = _ => 10 };
+        var output = new Option<string>("--out") { Description = "Fine-tuned model file to write (a plain diffusion model, for diffnft generate).", Required = true };
+        var command = new Command("finetune",
+            "Fine-tune a diffusion model for rarity·W + fidelity·F with PPO and the exact KL to the base model, or with reward backpropagation. " +
+            "Writes OUT, a checkpoint OUT.ckpt (rerunning resumes; Ctrl+C stops cleanly), a per-iteration log OUT.log.csv and sample grids in OUT.samples/.")
+        {
+            baseModel, reward, prompt, promptsFile, rarityWeight, fidelityWeight, klWeight, klTarget, mode, iterations, minutes, loraRank,
+            promptsPerIteration, imagesPerPrompt, steps, guidance, lr, backpropSteps, rarityOutput, seed, sampleEvery, checkpointEvery, output,
+        };
+        command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
+        {
+            var err = parse.InvocationConfiguration.Error;
+            var prompts = ReadPrompts(parse.GetValue(prompt), parse.GetValue(promptsFile));
+            string outPath = parse.GetValue(output)!;
+            double? mins = parse.GetValue(minutes);
+            int? iterationLimit = parse.GetValue(iterations);
+            if (mins is { } m && !(m > 0)) throw new ArgumentException($"--minutes must be positive, got {m}.");
+            using var model = DiffusionModel.Load(parse.GetValue(baseModel)!);
+            var rarity = RewardLoader.Load(parse.GetValue(reward)!, new RewardLoadOptions { BaseModel = model, RarityOutput = parse.GetValue(rarityOutput) });
+            var composite = WeightedReward.RarityAndFidelity(new RenamedReward("rarity", rarity), parse.GetValue(rarityWeight),
+                new DenoisingFidelityReward(model), parse.GetValue(fidelityWeight));
+            using var cancel = new CliCancellation();
+            var options = new FineTuneOptions
+            {
+                Mode = parse.GetValue(mode),
+                MaxIterations = iterationLimit ?? (mins is null ? 100 : int.MaxValue),
+                MaxTime = mins is null ? null : TimeSpan.FromMinutes(mins.Value),
+                PromptsPerIteration = parse.GetValue(promptsPerIteration),
+                ImagesPerPrompt = parse.GetValue(imagesPerPrompt),
+                SamplingSteps = parse.GetValue(steps),
+                GuidanceScale = parse.GetValue(guidance),
+                LearningRate = parse.GetValue(lr),
+                KlWeight = parse.GetValue(klWeight),
+                KlTarget = parse.GetValue(klTarget),
+                LoraRank = parse.GetValue(loraRank),
+                BackpropSteps = parse.GetValue(backpropSteps),
+                Seed = parse.GetValue(seed),
+                CheckpointPath = outPath + ".ckpt",
+                CheckpointEvery = parse.GetValue(checkpointEvery),
+                LogPath = outPath + ".log.csv",
+                SampleGridEvery = parse.GetValue(sampleEvery),
+                SampleGridDirectory = outPath + ".samples",
+                Progress = new SynchronousProgress<FineTuneProgress>(p => err.WriteLine(p.ToString())),
+                CancellationToken = cancel.Token,
+            };
+            var tuner = new DiffusionFineTuner(options);
+            err.WriteLine($"fine-tuning '{parse.GetValue(baseModel)}' ({options.Mode}, {(options.LoraRank > 0 ? $"LoRA rank {options.LoraRank}" : "full")}) for {composite.Name} on {prompts.Count} prompt(s); checkpoint {options.CheckpointPath}");
+            using var tuned = tuner.FineTune(model, prompts, composite);
+            tuned.Save(outPath);
+            parse.InvocationConfiguration.Output.WriteLine($"wrote {outPath} (log {options.LogPath})");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static List<string> ReadPrompts(string? prompt, string? file)
+    {
+        if (prompt is not null && file is not null)
+            throw new ArgumentException("Give either --prompt or --prompts, not both.");
+        if (file is null) return new List<string> { prompt ?? "a noun" };
+        if (!File.Exists(file)) throw new FileNotFoundException($"Prompts file '{file}' does not exist.", file);
+        var prompts = File.ReadAllLines(file).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        if (prompts.Count == 0)
+            throw new InvalidDataException($"Prompts file '{file}' has no prompts (expected one prompt per line; blank lines and lines starting with # are skipped).");
+        return prompts;
+    }
+
+    /// <summary>Gives the rarity reward a fixed name, so the log's columns are reward_rarity and reward_fidelity whatever was loaded.</summary>
+    private sealed class RenamedReward(string name, IImageReward inner) : IImageReward
+    {
+        public string Name => name;
+
+        public bool IsDifferentiable => inner.IsDifferentiable;
+
+        public Tensor Score(Tensor images) => inner.Score(images);
+    }
+}

@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.ML.DiffNft.Diffusion;
+using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.Rewards;
+using Microsoft.ML.DiffNft.Torch;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.DiffNft.FineTuning;
+
+/// <summary>
+/// Fine-tunes a <see cref="DiffusionModel"/> to maximise a reward with reinforcement learning (PPO with the exact per-step
+/// KL to the base model: DDPO and DPOK done right) or with reward backpropagation (DRaFT-K), with LoRA or a full
+/// fine-tune, atomic checkpoints with bit-exact resume, a per-iteration log and fixed-seed sample grids.
+/// </summary>
+/// <remarks>
+/// Every random draw of iteration i comes from generators seeded by (Seed, i) alone — the initial noise and the step noise
+/// of every image, the prompts, the minibatch order and the trained timesteps — so a run resumed at iteration i draws
+/// exactly what the uninterrupted run drew. docs/algorithms.md describes the algorithms and their choices.
+/// </remarks>
+public sealed class DiffusionFineTuner
+{
+    private readonly FineTuneOptions _options;
+
+    /// <summary>Creates a fine-tuner.</summary>
+    public DiffusionFineTuner(FineTuneOptions options)
+    {
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _options.Validate();
+    }
+
+    /// <summary>
+    /// Fine-tunes <paramref name="baseModel"/> on <paramref name="prompts"/> (duplicates are ignored) for
+    /// <paramref name="reward"/> and returns a new model with the tuned weights (LoRA merged in). The base model is left as
+    /// it was; while this runs its weights are frozen and, with LoRA, adapted through hooks, so do not use it elsewhere
+    /// concurrently.
+    /// </summary>
+    public DiffusionModel FineTune(DiffusionModel baseModel, IReadOnlyList<string> prompts, IImageReward reward)
+    {
+        ArgumentNullException.ThrowIfNull(baseModel);
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(reward);
+        var o = _options;
+        var distinct = prompts.Distinct(StringComparer.Ordinal).ToArray();
+        if (distinct.Length == 0) throw new ArgumentException("Fine-tuning needs at least one prompt.", nameof(prompts));
+        for (int i = 0; i < distinct.Length; i++)
+            if (distinct[i] is null) throw new ArgumentException($"Prompt {i} is null.", nameof(prompts));
+        if (o.Mode == FineTuneMode.Backprop && !reward.IsDifferentiable)
+            throw new ArgumentException($"Reward backpropagation needs a differentiable reward, and '{reward.Name}' is not (a component with a non-zero weight is not differentiable). Use FineTuneMode.Ppo.", nameof(reward));
+        if (o.SamplingSteps > baseModel.Schedule.Timesteps)
+            throw new ArgumentException($"FineTuneOptions.SamplingSteps ({o.SamplingSteps}) exceeds the base model's {baseModel.Schedule.Timesteps} timesteps.", nameof(baseModel));
+        TorchRuntime.EnsureLoaded();
+
+        var fingerprint = FineTuneFingerprint.From(o, reward.Name, WeightsSha256(baseModel), Sha256(Encoding.UTF8.GetBytes(string.Join("\n", distinct))));
+        using var policy = FineTunePolicy.Create(baseModel, o);
+        using var adam = new AdamW(policy.TrainableParameters, o.LearningRate, weightDecay: o.WeightDecay);
+        var kl = new KlController(o.KlWeight, o.KlTarget);
+        var tracker = new PerPromptStatTracker(o.StatBufferSize, o.StatMinCount);
+        var log = new FineTuneLog(RewardScores.ComponentNames(reward));
+        int iteration = 0;
+        long queries = 0;
+        if (o.CheckpointPath is not null && o.Resume && File.Exists(o.CheckpointPath))
+        {
+            var state = FineTuneCheckpoint.Load(o.CheckpointPath, fingerprint, policy, adam);
+            iteration = state.Iteration;
+            kl.Beta = state.Beta;
+            queries = state.RewardQueries;
+            tracker.Restore(state.Tracker);
+            log.Restore(state.LogRows);
+        }
+        void Save() => FineTuneCheckpoint.Save(o.CheckpointPath!, fingerprint,
+            new FineTuneState(iteration, kl.Beta, queries, tracker.State(), log.Rows.ToList()), policy, adam);
+
+        if (o.SampleGridEvery > 0 && iteration == 0) WriteGrid(policy, distinct, 0);
+        var clock = Stopwatch.StartNew();
+        while (iteration < o.MaxIterations)
+        {
+            if (o.CancellationToken.IsCancellationRequested)
+            {
+                if (o.CheckpointPath is not null) Save();
+                o.CancellationToken.ThrowIfCancellationRequested();
+            }
+            if (o.MaxTime is { } limit && clock.Elapsed >= limit) break;
+
+            double beta = kl.Beta;
+            IterationStats stats;
+            try
+            {
+                stats = RunIteration(policy, adam, reward, tracker, distinct, iteration, beta);
+            }
+            catch (OperationCanceledException) when (o.CancellationToken.IsCancellationRequested)
+            {
+                // Cancellation is observed only before an iteration changes any state, so the checkpoint is consistent.
+                if (o.CheckpointPath is not null) Save();
+                throw;
+            }
+            iteration++;
+            queries += stats.RewardQueries;
+            var progress = new FineTuneProgress(iteration, o.MaxIterations, stats.RewardMean, stats.RewardStd, stats.Components,
+                stats.Kl, beta, stats.ClipFraction, stats.ApproxKl, stats.Loss, stats.GradientNorm, queries, clock.Elapsed);
+            kl.Update(stats.Kl);
+            log.Add(progress);
+            if (o.LogPath is not null) log.Write(o.LogPath);
+            o.Progress?.Report(progress);
+            if (o.SampleGridEvery > 0 && iteration % o.SampleGridEvery == 0) WriteGrid(policy, distinct, iteration);
+            if (o.CheckpointPath is not null && o.CheckpointEvery > 0 && iteration % o.CheckpointEvery == 0) Save();
+        }
+        if (o.CheckpointPath is not null) Save();
+        return policy.Export();
+    }
+
+    private IterationStats RunIteration(FineTunePolicy policy, AdamW adam, IImageReward reward, PerPromptStatTracker tracker,
+        string[] distinct, int iteration, double beta)
+    {
+        var o = _options;
+        ulong iterationSeed = DiffusionTrainer.StepSeed(o.Seed, iteration);
+        var iterationPrompts = ChoosePrompts(distinct, o.PromptsPerIteration, SeededRandom.Create(DiffusionTrainer.StepSeed((long)iterationSeed, -1)));
+        var batchPrompts = iterationPrompts.SelectMany(p => Enumerable.Repeat(p, o.ImagesPerPrompt)).ToArray();
+        var seeds = Enumerable.Range(0, batchPrompts.Length).Select(i => DiffusionTrainer.StepSeed((long)iterationSeed, i)).ToArray();
+
+        using var scope = NewDisposeScope();
+        if (o.Mode == FineTuneMode.Backprop)
+        {
+            var (bstats, brewards, components) = RewardBackpropUpdater.Update(policy, adam, reward, batchPrompts, seeds, beta, o, o.CancellationToken);
+            var (bm, bs) = PerPromptStatTracker.MeanStd(brewards.Select(r => (double)r).ToArray());
+            return new IterationStats(bm, bs, components, bstats.Kl, 0, 0, bstats.Loss, bstats.GradientNorm, batchPrompts.Length);
+        }
+
+        using var rollout = RolloutSampler.Sample(policy.Model, batchPrompts, seeds, o.SamplingSteps, o.Eta, o.GuidanceScale, o.CancellationToken);
+        double[] rewards;
+        Dictionary<string, double> means;
+        using (no_grad())
+        using (policy.ReferenceScope())
+        {
+            var (total, parts) = RewardScores.Score(reward, rollout.FinalImages());
+            rewards = total.cpu().data<float>().ToArray().Select(r => (double)r).ToArray();
+            means = RewardScores.ComponentMeans(parts);
+        }
+        var normalised = o.Advantages == AdvantageNormalization.Group
+            ? PerPromptStatTracker.GroupAdvantages(batchPrompts, rewards)
+            : tracker.Update(batchPrompts, rewards);
+        var advantages = tensor(normalised.Select(a => (float)Math.Clamp(a, -o.AdvantageClip, o.AdvantageClip)).ToArray(), device: policy.Model.Device);
+        var stats = PpoUpdater.Update(policy, adam, rollout, advantages, beta, o, iterationSeed);
+        var (mean, std) = PerPromptStatTracker.MeanStd(rewards);
+        return new IterationStats(mean, std, means, stats.Kl, stats.ClipFraction, stats.ApproxKl, stats.Loss, stats.GradientNorm, batchPrompts.Length);
+    }
+
+    /// <summary>
+    /// The iteration's prompts: all of them (cycled to <paramref name="count"/>) when there are at most
+    /// <paramref name="count"/>, otherwise a random subset without replacement.
+    /// </summary>
+    internal static string[] ChoosePrompts(string[] distinct, int count, Random rng)
+    {
+        if (distinct.Length <= count)
+            return Enumerable.Range(0, count).Select(i => distinct[i % distinct.Length]).ToArray();
+        return SeededRandom.Permutation(distinct.Length, rng).Take(count).Select(i => distinct[i]).ToArray();
+    }
+
+    private void WriteGrid(FineTunePolicy policy, string[] distinct, int iteration)
+    {
+        var o = _options;
+        var gridPrompts = distinct.Take(4).SelectMany(p => Enumerable.Repeat(p, o.SampleGridImagesPerPrompt)).ToList();
+        // The same seeds at every iteration, so grids compare the weights and nothing else.
+        var seeds = Enumerable.Range(0, gridPrompts.Count).Select(i => (long)(DiffusionTrainer.StepSeed(o.Seed, -1 - i) >> 1)).ToList();
+        var images = policy.Model.Generate(gridPrompts, seeds,
+            new GenerationOptions { Steps = o.SamplingSteps, GuidanceScale = o.GuidanceScale, Eta = 0 });
+        PngCodec.Save(ContactSheet.Build(images, columns: o.SampleGridImagesPerPrompt, scale: 3),
+            Path.Combine(o.SampleGridDirectory!, $"grid-{iteration:D5}.png"));
+    }
+
+    private static string WeightsSha256(DiffusionModel model) => Sha256(ModelArchive.SaveTensors(model.Network.state_dict()));
+
+    private static string Sha256(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes));
+}

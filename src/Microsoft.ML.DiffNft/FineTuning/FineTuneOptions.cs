@@ -1,0 +1,187 @@
+namespace Microsoft.ML.DiffNft.FineTuning;
+
+/// <summary>
+/// Options of <see cref="DiffusionFineTuner"/> and of <c>mlContext.Transforms.DiffNft.FineTuneForRarity</c>. The defaults
+/// follow DDPO (η = 1, clip 1e-4 on element-averaged log-probabilities, advantages clipped at ±5, LoRA rank 4,
+/// learning rate 3e-4, gradient clip 1) scaled to a CPU: 4 prompts × 8 images and 20 DDIM steps per iteration, half of
+/// the timesteps trained. docs/algorithms.md explains each choice.
+/// </summary>
+public sealed record FineTuneOptions
+{
+    /// <summary>Name of the prompt column of the <c>IDataView</c> given to <c>Fit</c>.</summary>
+    public string PromptColumnName { get; init; } = "Prompt";
+
+    /// <summary>PPO (any reward) or reward backpropagation (differentiable rewards).</summary>
+    public FineTuneMode Mode { get; init; } = FineTuneMode.Ppo;
+
+    /// <summary>Iteration budget; training stops at whichever of this and <see cref="MaxTime"/> comes first.</summary>
+    public int MaxIterations { get; init; } = 100;
+
+    /// <summary>Wall-time budget (null: iterations only). A time-limited run is not reproducible iteration for iteration.</summary>
+    public TimeSpan? MaxTime { get; init; }
+
+    /// <summary>Distinct prompts sampled per iteration (all of them, cycled, when there are fewer).</summary>
+    public int PromptsPerIteration { get; init; } = 4;
+
+    /// <summary>Images (trajectories) per prompt per iteration: K.</summary>
+    public int ImagesPerPrompt { get; init; } = 8;
+
+    /// <summary>DDIM steps of each trajectory.</summary>
+    public int SamplingSteps { get; init; } = 20;
+
+    /// <summary>DDIM η of the policy (must be positive): 1 makes every step a Gaussian with the DDPM-like σ_t.</summary>
+    public double Eta { get; init; } = 1.0;
+
+    /// <summary>Classifier-free guidance scale of the policy (the same in rollouts and training, so the scored policy is the sampler).</summary>
+    public double GuidanceScale { get; init; } = 2.0;
+
+    /// <summary>PPO clip range ε on the ratio of element-averaged step probabilities.</summary>
+    public double ClipRange { get; init; } = 1e-4;
+
+    /// <summary>Advantages are clipped to ±this.</summary>
+    public double AdvantageClip { get; init; } = 5.0;
+
+    /// <summary>Group (per prompt, per iteration) or running per-prompt statistics.</summary>
+    public AdvantageNormalization Advantages { get; init; } = AdvantageNormalization.Group;
+
+    /// <summary>Rewards kept per prompt by the running statistics.</summary>
+    public int StatBufferSize { get; init; } = 32;
+
+    /// <summary>Rewards a prompt needs before its own running statistics replace the batch statistics.</summary>
+    public int StatMinCount { get; init; } = 16;
+
+    /// <summary>Passes of PPO updates over each iteration's trajectories.</summary>
+    public int InnerEpochs { get; init; } = 1;
+
+    /// <summary>Share of each trajectory's timesteps trained per inner epoch (drawn at random per minibatch).</summary>
+    public double TimestepFraction { get; init; } = 0.5;
+
+    /// <summary>
+    /// PPO leaves the last this many sampling steps out of the policy-gradient term (0: every step, as DDPO). The final
+    /// step's σ_t is tiny (about 0.01, landing on ᾱ_0), so its score-function gradient has a variance of order 1/σ_t² while
+    /// the images hardly depend on its noise: it dominates the gradient of small batches with noise (docs/algorithms.md
+    /// §3). The excluded steps keep their KL term, which is deterministic and adds no noise.
+    /// </summary>
+    public int ExcludedFinalSteps { get; init; } = 1;
+
+    /// <summary>Trajectories per minibatch (one network call per trained timestep covers the whole minibatch).</summary>
+    public int TrainBatchSize { get; init; } = 16;
+
+    /// <summary>Minibatches whose gradients are accumulated into one optimizer step.</summary>
+    public int GradientAccumulationSteps { get; init; } = 1;
+
+    /// <summary>Global gradient-norm clip (0 disables).</summary>
+    public double GradientClipNorm { get; init; } = 1.0;
+
+    /// <summary>AdamW learning rate (3e-4 suits LoRA; use about 1e-5 for a full fine-tune).</summary>
+    public double LearningRate { get; init; } = 3e-4;
+
+    /// <summary>AdamW decoupled weight decay.</summary>
+    public double WeightDecay { get; init; } = 1e-4;
+
+    /// <summary>
+    /// β: weight of the exact per-step KL to the base model, ‖μ_θ − μ_ref‖²/(2σ_t²) averaged over elements and over the
+    /// trained steps (the same unit as the log-probabilities). With <see cref="KlTarget"/> set this is the starting β.
+    /// </summary>
+    public double KlWeight { get; init; } = 0.01;
+
+    /// <summary>
+    /// A KL budget per step (same unit as the logged KL). When set, β doubles after an iteration whose KL exceeds 1.5×
+    /// the target and halves after one below target/1.5 (the adaptive rule of the PPO paper). Null keeps β fixed.
+    /// </summary>
+    public double? KlTarget { get; init; }
+
+    /// <summary>LoRA rank; 0 fine-tunes every weight (the reference is then a frozen copy of the base network).</summary>
+    public int LoraRank { get; init; } = 4;
+
+    /// <summary>LoRA α (the update is scaled by α/rank); null uses the rank (scale 1).</summary>
+    public double? LoraAlpha { get; init; }
+
+    /// <summary>Layers that get LoRA adapters.</summary>
+    public LoraTargets LoraTargets { get; init; } = LoraTargets.Linear;
+
+    /// <summary>Backprop mode: the last K sampler steps through which the reward gradient flows (DRaFT-K).</summary>
+    public int BackpropSteps { get; init; } = 2;
+
+    /// <summary>Checkpoint file; when it exists and <see cref="Resume"/> is true, fine-tuning continues from it bit for bit.</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>Write a checkpoint every this many iterations (0: only at the end and on cancellation).</summary>
+    public int CheckpointEvery { get; init; } = 10;
+
+    /// <summary>Resume from <see cref="CheckpointPath"/> when it exists.</summary>
+    public bool Resume { get; init; } = true;
+
+    /// <summary>CSV file with one row per iteration (rewritten atomically after each iteration); null for none.</summary>
+    public string? LogPath { get; init; }
+
+    /// <summary>Write a fixed-seed sample grid every this many iterations (0: never; needs <see cref="SampleGridDirectory"/>).</summary>
+    public int SampleGridEvery { get; init; }
+
+    /// <summary>Folder for the sample grids <c>grid-{iteration:D5}.png</c> (iteration 0 is the base model).</summary>
+    public string? SampleGridDirectory { get; init; }
+
+    /// <summary>Images per prompt in a sample grid (the first four prompts, the same seeds every time).</summary>
+    public int SampleGridImagesPerPrompt { get; init; } = 4;
+
+    /// <summary>Seed of every random choice (adapter initialisation, prompts, noise, minibatches, timesteps).</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Receives one report per iteration.</summary>
+    public IProgress<FineTuneProgress>? Progress { get; init; }
+
+    /// <summary>
+    /// Stops fine-tuning at the next safe point — between iterations, or during a rollout, before any weight has changed
+    /// — after writing a checkpoint of the last completed iteration when <see cref="CheckpointPath"/> is set.
+    /// </summary>
+    public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>The LoRA α in effect.</summary>
+    public double EffectiveLoraAlpha => LoraAlpha ?? LoraRank;
+
+    /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(PromptColumnName)) throw new ArgumentOutOfRangeException(nameof(PromptColumnName), PromptColumnName, "A prompt column name is required.");
+        if (!Enum.IsDefined(Mode)) throw new ArgumentOutOfRangeException(nameof(Mode), Mode, "Unknown fine-tuning mode.");
+        if (!Enum.IsDefined(Advantages)) throw new ArgumentOutOfRangeException(nameof(Advantages), Advantages, "Unknown advantage normalisation.");
+        if (MaxIterations < 1) throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "Must be positive.");
+        if (MaxTime is { } t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(MaxTime), MaxTime, "Must be positive.");
+        if (PromptsPerIteration < 1) throw new ArgumentOutOfRangeException(nameof(PromptsPerIteration), PromptsPerIteration, "Must be positive.");
+        if (ImagesPerPrompt < 1) throw new ArgumentOutOfRangeException(nameof(ImagesPerPrompt), ImagesPerPrompt, "Must be positive.");
+        if (Mode == FineTuneMode.Ppo && Advantages == AdvantageNormalization.Group && ImagesPerPrompt < 2)
+            throw new ArgumentOutOfRangeException(nameof(ImagesPerPrompt), ImagesPerPrompt, "Group advantages compare the images of a prompt with each other: use at least 2 images per prompt, or running per-prompt statistics.");
+        if (SamplingSteps < 1) throw new ArgumentOutOfRangeException(nameof(SamplingSteps), SamplingSteps, "Must be positive.");
+        if (!(Eta >= 0) || double.IsInfinity(Eta)) throw new ArgumentOutOfRangeException(nameof(Eta), Eta, "Must be a finite non-negative number.");
+        if (!(Eta > 0))
+            throw new ArgumentOutOfRangeException(nameof(Eta), Eta, "Fine-tuning needs a stochastic policy (log-probabilities and the KL are defined only for σ_t > 0): η must be positive; 1 is the DDPO setting.");
+        if (!(GuidanceScale >= 0) || double.IsInfinity(GuidanceScale)) throw new ArgumentOutOfRangeException(nameof(GuidanceScale), GuidanceScale, "Must be a finite non-negative number.");
+        if (!(ClipRange > 0 && ClipRange < 1)) throw new ArgumentOutOfRangeException(nameof(ClipRange), ClipRange, "Must lie in (0, 1).");
+        if (!(AdvantageClip > 0)) throw new ArgumentOutOfRangeException(nameof(AdvantageClip), AdvantageClip, "Must be positive.");
+        if (StatBufferSize < 1) throw new ArgumentOutOfRangeException(nameof(StatBufferSize), StatBufferSize, "Must be positive.");
+        if (StatMinCount < 1 || StatMinCount > StatBufferSize) throw new ArgumentOutOfRangeException(nameof(StatMinCount), StatMinCount, $"Must lie in 1 … StatBufferSize ({StatBufferSize}).");
+        if (InnerEpochs < 1) throw new ArgumentOutOfRangeException(nameof(InnerEpochs), InnerEpochs, "Must be positive.");
+        if (!(TimestepFraction > 0 && TimestepFraction <= 1)) throw new ArgumentOutOfRangeException(nameof(TimestepFraction), TimestepFraction, "Must lie in (0, 1].");
+        if (Mode == FineTuneMode.Ppo && (ExcludedFinalSteps < 0 || ExcludedFinalSteps >= SamplingSteps)) throw new ArgumentOutOfRangeException(nameof(ExcludedFinalSteps), ExcludedFinalSteps, $"Must lie in 0 … SamplingSteps − 1 ({SamplingSteps - 1}).");
+        if (TrainBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(TrainBatchSize), TrainBatchSize, "Must be positive.");
+        if (GradientAccumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(GradientAccumulationSteps), GradientAccumulationSteps, "Must be positive.");
+        if (!(GradientClipNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), GradientClipNorm, "Must be non-negative.");
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be positive.");
+        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Must be non-negative.");
+        if (!(KlWeight >= 0) || double.IsInfinity(KlWeight)) throw new ArgumentOutOfRangeException(nameof(KlWeight), KlWeight, "Must be a finite non-negative number.");
+        if (KlTarget is { } target)
+        {
+            if (!(target > 0) || double.IsInfinity(target)) throw new ArgumentOutOfRangeException(nameof(KlTarget), KlTarget, "Must be a finite positive number.");
+            if (!(KlWeight > 0)) throw new ArgumentOutOfRangeException(nameof(KlWeight), KlWeight, "An adaptive KL (KlTarget set) needs a positive starting β.");
+        }
+        if (LoraRank < 0) throw new ArgumentOutOfRangeException(nameof(LoraRank), LoraRank, "Must be non-negative (0: full fine-tune).");
+        if (LoraAlpha is { } alpha && !(alpha > 0)) throw new ArgumentOutOfRangeException(nameof(LoraAlpha), LoraAlpha, "Must be positive.");
+        if (LoraRank > 0 && LoraTargets == LoraTargets.None) throw new ArgumentOutOfRangeException(nameof(LoraTargets), LoraTargets, "Choose at least one target for LoRA, or LoraRank 0 for a full fine-tune.");
+        if (BackpropSteps < 1 || BackpropSteps > SamplingSteps) throw new ArgumentOutOfRangeException(nameof(BackpropSteps), BackpropSteps, $"Must lie in 1 … SamplingSteps ({SamplingSteps}).");
+        if (CheckpointEvery < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, "Must be non-negative.");
+        if (SampleGridEvery < 0) throw new ArgumentOutOfRangeException(nameof(SampleGridEvery), SampleGridEvery, "Must be non-negative.");
+        if (SampleGridEvery > 0 && string.IsNullOrWhiteSpace(SampleGridDirectory))
+            throw new ArgumentOutOfRangeException(nameof(SampleGridDirectory), SampleGridDirectory, "Sample grids (SampleGridEvery > 0) need a SampleGridDirectory.");
+        if (SampleGridImagesPerPrompt < 1) throw new ArgumentOutOfRangeException(nameof(SampleGridImagesPerPrompt), SampleGridImagesPerPrompt, "Must be positive.");
+    }
+}

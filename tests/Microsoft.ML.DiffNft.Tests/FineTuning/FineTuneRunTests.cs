@@ -1,0 +1,169 @@
+using Microsoft.ML.DiffNft.Diffusion;
+using Microsoft.ML.DiffNft.FineTuning;
+using Microsoft.ML.DiffNft.Tests.Diffusion;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Microsoft.ML.DiffNft.Tests.FineTuning;
+
+[Collection(TorchGlobalRngCollection.Name)]
+public class FineTuneRunTests(ITestOutputHelper output)
+{
+    private List<FineTuneProgress> Run(FineTuneOptions options, Microsoft.ML.DiffNft.Rewards.IImageReward reward, out DiffusionModel tuned)
+    {
+        var reports = new List<FineTuneProgress>();
+        tuned = new DiffusionFineTuner(options with { Progress = new SynchronousProgress<FineTuneProgress>(reports.Add) })
+            .FineTune(FineTuneTestModels.Base, FineTuneTestModels.Prompts, reward);
+        foreach (var p in reports) output.WriteLine(p.ToString());
+        return reports;
+    }
+
+    [Fact]
+    public void PpoRaisesTheRewardStartsWithZeroKlAndTheKlTermHoldsItBack()
+    {
+        double before = FineTuneTestModels.EvaluateRed(FineTuneTestModels.Base);
+        var free = Run(FineTuneTestModels.Fast(12) with { KlWeight = 0 }, new ChannelMeanReward(), out var tuned);
+        double after;
+        using (tuned)
+            after = FineTuneTestModels.EvaluateRed(tuned);
+        var held = Run(FineTuneTestModels.Fast(12) with { KlWeight = 1 }, new ChannelMeanReward(), out var regularised);
+        double afterKl;
+        using (regularised)
+            afterKl = FineTuneTestModels.EvaluateRed(regularised);
+        output.WriteLine($"mean red on held-out seeds: base {before:F4}, PPO β=0 {after:F4} (final KL {free[^1].Kl:E2}), PPO β=1 {afterKl:F4} (final KL {held[^1].Kl:E2})");
+
+        // One optimizer step per iteration: the first iteration's transitions are all scored before any update.
+        Assert.Equal(0, free[0].Kl);
+        Assert.Equal(0, free[0].ClipFraction);
+        Assert.Equal(0, free[0].ApproxKl);
+        Assert.Equal(12 * 8, free[^1].RewardQueries);
+        Assert.True(after > before + 0.05, $"PPO should make images redder: {before:F4} → {after:F4}");
+        // The exact KL penalty keeps the policy nearer the base: smaller KL and a smaller reward gain.
+        Assert.True(held[^1].Kl < free[^1].Kl, $"KL with β = 1 ({held[^1].Kl:E2}) should stay below KL with β = 0 ({free[^1].Kl:E2})");
+        Assert.True(afterKl < after, $"β = 1 should hold the reward gain back: {afterKl:F4} vs {after:F4}");
+    }
+
+    [Fact]
+    public void BackpropRaisesTheReward()
+    {
+        double before = FineTuneTestModels.EvaluateRed(FineTuneTestModels.Base);
+        var reports = Run(FineTuneTestModels.Fast(10, FineTuneMode.Backprop), new ChannelMeanReward(), out var tuned);
+        using (tuned)
+        {
+            double after = FineTuneTestModels.EvaluateRed(tuned);
+            output.WriteLine($"mean red on held-out seeds: base {before:F4}, backprop-tuned {after:F4}");
+            Assert.True(after > before + 0.05, $"reward backpropagation should make images redder: {before:F4} → {after:F4}");
+            Assert.Equal(10 * 8, reports[^1].RewardQueries);
+        }
+    }
+
+    [Fact]
+    public void AZeroWeightRewardIsNeverComputedAndTheRunCompletes()
+    {
+        var red = new ChannelMeanReward();
+        var reward = new WeightedReward((new MustNotBeCalledReward("rarity"), 0.0), (red, 1.0));
+        var reports = Run(FineTuneTestModels.Fast(2), reward, out var tuned);
+        tuned.Dispose();
+        Assert.Equal(2, reports.Count);
+        Assert.Equal(new[] { "red" }, reports[0].RewardComponents.Keys);
+        Assert.Equal(2, red.Calls);
+
+        var nothing = new WeightedReward((new MustNotBeCalledReward("rarity"), 0.0), (new MustNotBeCalledReward("fidelity"), 0.0));
+        var idle = Run(FineTuneTestModels.Fast(2, FineTuneMode.Backprop), nothing, out var untouched);
+        untouched.Dispose();
+        Assert.All(idle, p => Assert.Equal(0, p.RewardMean));
+    }
+
+    [Theory]
+    [InlineData(FineTuneMode.Ppo, 4)]
+    [InlineData(FineTuneMode.Ppo, 0)]
+    [InlineData(FineTuneMode.Backprop, 4)]
+    public void ResumingFromACheckpointReproducesTheUninterruptedRunExactly(FineTuneMode mode, int rank)
+    {
+        using var dir = new TempDir();
+        var options = FineTuneTestModels.Fast(4, mode) with
+        {
+            LoraRank = rank, LearningRate = rank == 0 ? 1e-3 : 3e-3, Advantages = AdvantageNormalization.RunningPerPrompt,
+            StatBufferSize = 8, StatMinCount = 6, KlTarget = 1e-6, TrainBatchSize = 3, GradientAccumulationSteps = 2, TimestepFraction = 0.5,
+        };
+        var straightReports = Run(options, new ChannelMeanReward(), out var straight);
+        string ckpt = Path.Combine(dir.Path, "run.ckpt");
+        Run(options with { MaxIterations = 2, CheckpointPath = ckpt }, new ChannelMeanReward(), out var half);
+        half.Dispose();
+        var resumedReports = Run(options with { CheckpointPath = ckpt, LogPath = Path.Combine(dir.Path, "log.csv") }, new ChannelMeanReward(), out var resumed);
+        using (straight)
+        using (resumed)
+        {
+            Assert.Equal(2, resumedReports.Count);
+            var a = straight.Network.state_dict();
+            var b = resumed.Network.state_dict();
+            foreach (var (k, v) in a)
+                Assert.True(v.eq(b[k]).all().item<bool>(), $"parameter {k} differs after resume");
+            for (int i = 0; i < 2; i++)
+            {
+                var x = straightReports[i + 2];
+                var y = resumedReports[i];
+                Assert.Equal((x.Iteration, x.RewardMean, x.Kl, x.KlWeight, x.Loss, x.RewardQueries), (y.Iteration, y.RewardMean, y.Kl, y.KlWeight, y.Loss, y.RewardQueries));
+            }
+            var log = File.ReadAllLines(Path.Combine(dir.Path, "log.csv"));
+            Assert.Equal(5, log.Length);
+            Assert.StartsWith("iteration,elapsed_s,reward_mean,reward_std,reward_red,kl,beta", log[0]);
+            Assert.Equal(Enumerable.Range(1, 4).Select(i => i.ToString()), log.Skip(1).Select(l => l.Split(',')[0]));
+        }
+    }
+
+    [Fact]
+    public void CancellationWritesACheckpointThatResumesExactly()
+    {
+        using var dir = new TempDir();
+        string ckpt = Path.Combine(dir.Path, "run.ckpt");
+        var options = FineTuneTestModels.Fast(3) with { LearningRate = 3e-3 };
+        Run(options, new ChannelMeanReward(), out var straight);
+        using var cts = new CancellationTokenSource();
+        var seen = new List<int>();
+        var cancelling = options with
+        {
+            CheckpointPath = ckpt, CancellationToken = cts.Token,
+            Progress = new SynchronousProgress<FineTuneProgress>(p => { seen.Add(p.Iteration); if (p.Iteration == 2) cts.Cancel(); }),
+        };
+        Assert.ThrowsAny<OperationCanceledException>(() => { new DiffusionFineTuner(cancelling).FineTune(FineTuneTestModels.Base, FineTuneTestModels.Prompts, new ChannelMeanReward()).Dispose(); });
+        Assert.Equal(new[] { 1, 2 }, seen);
+        var resumedReports = Run(options with { CheckpointPath = ckpt }, new ChannelMeanReward(), out var resumed);
+        using (straight)
+        using (resumed)
+        {
+            Assert.Equal(new[] { 3 }, resumedReports.Select(p => p.Iteration));
+            var b = resumed.Network.state_dict();
+            foreach (var (k, v) in straight.Network.state_dict())
+                Assert.True(v.eq(b[k]).all().item<bool>(), $"parameter {k} differs after a cancelled run was resumed");
+        }
+    }
+
+    [Theory]
+    [InlineData(FineTuneMode.Ppo)]
+    [InlineData(FineTuneMode.Backprop)]
+    public void LiveTensorCountStaysFlatAcrossIterations(FineTuneMode mode)
+    {
+        var counts = new List<long>();
+        var options = FineTuneTestModels.Fast(4, mode) with
+        {
+            Progress = new SynchronousProgress<FineTuneProgress>(_ => counts.Add(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount)),
+        };
+        new DiffusionFineTuner(options).FineTune(FineTuneTestModels.Base, FineTuneTestModels.Prompts, new ChannelMeanReward()).Dispose();
+        output.WriteLine($"live tensors after each iteration: {string.Join(", ", counts)}");
+        Assert.Equal(counts[1], counts[3]);
+    }
+
+    [Fact]
+    public void ACheckpointOfADifferentRunIsRefusedWithTheDifferingSettings()
+    {
+        using var dir = new TempDir();
+        string ckpt = Path.Combine(dir.Path, "run.ckpt");
+        var options = FineTuneTestModels.Fast(1) with { CheckpointPath = ckpt };
+        Run(options, new ChannelMeanReward(), out var first);
+        first.Dispose();
+        var ex = Assert.Throws<InvalidOperationException>(() => Run(options with { MaxIterations = 2, LearningRate = 2e-2 }, new ChannelMeanReward(), out _));
+        Assert.Contains("LearningRate", ex.Message);
+        Assert.Contains(ckpt, ex.Message);
+    }
+}
