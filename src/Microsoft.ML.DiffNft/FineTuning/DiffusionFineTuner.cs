@@ -115,7 +115,7 @@ public sealed class DiffusionFineTuner
     {
         var o = _options;
         ulong iterationSeed = DiffusionTrainer.StepSeed(o.Seed, iteration);
-        var iterationPrompts = ChoosePrompts(distinct, o.PromptsPerIteration, SeededRandom.Create(DiffusionTrainer.StepSeed((long)iterationSeed, -1)));
+        var iterationPrompts = ChoosePrompts(distinct, o.PromptsPerIteration, SeededShuffle.Create(DiffusionTrainer.StepSeed((long)iterationSeed, -1)));
         var batchPrompts = iterationPrompts.SelectMany(p => Enumerable.Repeat(p, o.ImagesPerPrompt)).ToArray();
         var seeds = Enumerable.Range(0, batchPrompts.Length).Select(i => DiffusionTrainer.StepSeed((long)iterationSeed, i)).ToArray();
 
@@ -154,7 +154,7 @@ public sealed class DiffusionFineTuner
     {
         if (distinct.Length <= count)
             return Enumerable.Range(0, count).Select(i => distinct[i % distinct.Length]).ToArray();
-        return SeededRandom.Permutation(distinct.Length, rng).Take(count).Select(i => distinct[i]).ToArray();
+        return SeededShuffle.Permutation(distinct.Length, rng).Take(count).Select(i => distinct[i]).ToArray();
     }
 
     private void WriteGrid(FineTunePolicy policy, string[] distinct, int iteration)

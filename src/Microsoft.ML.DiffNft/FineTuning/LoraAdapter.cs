@@ -1,6 +1,7 @@
 using Microsoft.ML.DiffNft.Diffusion.Modules;
-using TorchSharp;
+using Microsoft.ML.DiffNft.Torch;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.DiffNft.FineTuning;
@@ -59,7 +60,7 @@ internal sealed class LoraAdapter : IDisposable
         var adapter = new LoraAdapter(rank, alpha);
         var modules = network.named_modules().ToList();
         var byName = modules.ToDictionary(m => m.name, m => m.module, StringComparer.Ordinal);
-        using var gen = new Generator((ulong)seed, device);
+        using var gen = SeededRandom.Create((ulong)seed);
         try
         {
             foreach (var (name, module) in modules)
@@ -217,7 +218,7 @@ internal sealed class LoraAdapter : IDisposable
         private static Parameter InitA(long[] shape, long fanIn, Generator gen, Device device)
         {
             double bound = 1.0 / Math.Sqrt(fanIn);
-            var data = rand(shape, generator: gen, device: device);
+            var data = SeededRandom.Rand(shape, gen, device);
             data.mul_(2 * bound).sub_(bound);
             return AsParameter(data);
         }

@@ -50,8 +50,8 @@ internal static class PpoUpdater
         var device = policy.Model.Device;
         for (int epoch = 0; epoch < options.InnerEpochs; epoch++)
         {
-            var rng = SeededRandom.Create(DiffusionTrainer.StepSeed((long)iterationSeed, -2 - epoch));
-            var order = SeededRandom.Permutation(b, rng);
+            var rng = SeededShuffle.Create(DiffusionTrainer.StepSeed((long)iterationSeed, -2 - epoch));
+            var order = SeededShuffle.Permutation(b, rng);
             var minibatches = order.Chunk(options.TrainBatchSize).ToArray();
             for (int g = 0; g < minibatches.Length; g += options.GradientAccumulationSteps)
             {
@@ -59,7 +59,7 @@ internal static class PpoUpdater
                 adam.ZeroGrad();
                 foreach (var mb in group)
                 {
-                    var steps = SeededRandom.Permutation(ppoSteps, rng).Take(trainSteps).Order()
+                    var steps = SeededShuffle.Permutation(ppoSteps, rng).Take(trainSteps).Order()
                         .Select(j => (Step: j, Ppo: true))
                         .Concat(Enumerable.Range(ppoSteps, s - ppoSteps).Select(j => (Step: j, Ppo: false)))
                         .ToArray();

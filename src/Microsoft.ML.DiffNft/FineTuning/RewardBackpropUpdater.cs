@@ -35,7 +35,7 @@ internal static class RewardBackpropUpdater
             foreach (var mb in group)
             {
                 using var scope = NewDisposeScope();
-                var gens = mb.Select(i => new Generator(seeds[i], model.Device)).ToArray();
+                var gens = mb.Select(i => SeededRandom.Create(seeds[i])).ToArray();
                 try
                 {
                     var ids = model.EncodePrompts(mb.Select(i => prompts[i]).ToList());

@@ -1,4 +1,5 @@
 using Microsoft.ML.DiffNft.Diffusion;
+using Microsoft.ML.DiffNft.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -84,7 +85,7 @@ internal static class RolloutSampler
         int stride = model.Schedule.Timesteps / steps;
         var prev = ts.Select(t => t - stride).ToArray();
         var sigmas = new double[steps];
-        var gens = seeds.Select(s => new Generator(s, model.Device)).ToArray();
+        var gens = seeds.Select(s => SeededRandom.Create(s)).ToArray();
         try
         {
             using var noGrad = no_grad();

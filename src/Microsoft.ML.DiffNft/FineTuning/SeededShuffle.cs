@@ -1,7 +1,7 @@
 namespace Microsoft.ML.DiffNft.FineTuning;
 
 /// <summary>Managed random choices (shuffles, subsets) that depend only on a 64-bit seed.</summary>
-internal static class SeededRandom
+internal static class SeededShuffle
 {
     /// <summary>A <see cref="Random"/> seeded from all 64 bits of <paramref name="seed"/> (its seeded algorithm is stable across .NET versions).</summary>
     public static Random Create(ulong seed) => new(unchecked((int)(seed ^ (seed >> 32))));
