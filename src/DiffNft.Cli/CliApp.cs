@@ -17,6 +17,8 @@ public static class CliApp
         root.Subcommands.Add(RarityCommand.Create());
         root.Subcommands.Add(TrainDiffusionCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(TrainRewardCommand.Create());
+        root.Subcommands.Add(ScoreCommand.Create());
         root.Subcommands.Add(FineTuneCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;

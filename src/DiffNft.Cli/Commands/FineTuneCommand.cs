@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.FineTuning;
+using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Rewards;
 using static TorchSharp.torch;
 
@@ -30,7 +31,7 @@ internal static class FineTuneCommand
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale of the policy.", DefaultValueFactory = _ => 2.0 };
         var lr = new Option<double>("--lr") { Description = "AdamW learning rate (3e-4 for LoRA; about 1e-5 for a full fine-tune).", DefaultValueFactory = _ => 3e-4 };
         var backpropSteps = new Option<int>("--backprop-steps") { Description = "Backprop mode: the last K sampler steps the reward gradient flows through.", DefaultValueFactory = _ => 2 };
-        var rarityOutput = new Option<RarityRewardOutput>("--rarity-output") { Description = "Which output of the rarity model is the reward: rarelogit or normalizedscore.", DefaultValueFactory = _ => RarityRewardOutput.RareLogit };
+        var rarityOutput = new Option<RarityRewardKind>("--rarity-output") { Description = "Which output of the rarity model is the reward: zscore (the standardised predicted score), rarelogit or rarelogprobability.", DefaultValueFactory = _ => RarityRewardKind.ZScore };
         var seed = new Option<int>("--seed") { Description = "Seed of all random choices.", DefaultValueFactory = _ => 0 };
         var sampleEvery = new Option<int>("--sample-every") { Description = "Write a fixed-seed sample grid to OUT.samples/ every N iterations (0: never).", DefaultValueFactory = _ => 10 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Iterations between checkpoints (OUT.ckpt); a rerun resumes from it.", DefaultValueFactory = _ => 10 };

@@ -1,19 +1,10 @@
 using System.Text.Json;
 using Microsoft.ML.DiffNft.Diffusion;
+using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Rewards;
 using Microsoft.ML.DiffNft.Torch;
 
 namespace Microsoft.ML.DiffNft.FineTuning;
-
-/// <summary>Which output of a rarity reward model becomes the reward.</summary>
-public enum RarityRewardOutput
-{
-    /// <summary>The logit of the predicted probability that the image is rare (unbounded; see <see cref="LogitReward"/>).</summary>
-    RareLogit,
-
-    /// <summary>The predicted rarity score, normalised by the collection's statistics, with the model's evidence (uncertainty) taken into account.</summary>
-    NormalizedScore,
-}
 
 /// <summary>What <see cref="RewardLoader.Load"/> may need besides the specification.</summary>
 public sealed record RewardLoadOptions
@@ -21,8 +12,11 @@ public sealed record RewardLoadOptions
     /// <summary>The base diffusion model being fine-tuned (needed by <c>builtin:fidelity</c>; not owned).</summary>
     public DiffusionModel? BaseModel { get; init; }
 
-    /// <summary>Which output of a rarity reward model to use.</summary>
-    public RarityRewardOutput RarityOutput { get; init; } = RarityRewardOutput.RareLogit;
+    /// <summary>
+    /// Which output of a rarity reward model becomes the reward: the standardised predicted score (default; linear in
+    /// the rarity score and never saturated), or the logit / log of the rare probability.
+    /// </summary>
+    public RarityRewardKind RarityOutput { get; init; } = RarityRewardKind.ZScore;
 
     /// <summary>Device for rewards loaded from files.</summary>
     public DiffNftDevice Device { get; init; } = DiffNftDevice.Auto;
@@ -70,7 +64,13 @@ public static class RewardLoader
     private static IImageReward LoadFile(string path, RewardLoadOptions options)
     {
         string format = ReadFormat(path);
-        // Reward model formats are added here, one case each (the rarity ViT of the reward work, for example).
+        // Reward model formats are added here, one case each.
+        if (format == RarityRewardModel.FormatName)
+        {
+            var rarity = RarityRewardModel.Load(path, options.Device);
+            rarity.RewardKind = options.RarityOutput;
+            return rarity;
+        }
         throw new NotSupportedException(
             $"Reward model format '{format}' of '{path}' is not supported by this build (output {options.RarityOutput} requested); " +
             $"use a reward model file of a supported format or one of {string.Join(", ", BuiltinNames.Select(n => BuiltinPrefix + n))}.");

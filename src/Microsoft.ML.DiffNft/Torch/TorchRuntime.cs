@@ -43,11 +43,26 @@ public static class TorchRuntime
         {
             if (!_threadsSet)
             {
-                // One intra-op thread per core; TorchSharp's default can oversubscribe small containers.
-                torch.set_num_threads(Math.Max(1, Environment.ProcessorCount));
+                // One intra-op thread per core; TorchSharp's default can oversubscribe small containers. When other
+                // processes share the cores, every libtorch operation waits for its slowest thread and a 2-thread run
+                // can be 5–10× slower than a 1-thread one: DIFFNFT_THREADS overrides the count for such machines.
+                torch.set_num_threads(DefaultThreads());
                 _threadsSet = true;
             }
         }
+    }
+
+    /// <summary>Name of the environment variable that sets the intra-op thread count (default: one per core).</summary>
+    public const string ThreadsVariable = "DIFFNFT_THREADS";
+
+    /// <summary>The thread count used unless <see cref="SetThreads"/> is called: <c>DIFFNFT_THREADS</c>, else one per core.</summary>
+    public static int DefaultThreads()
+    {
+        string? text = Environment.GetEnvironmentVariable(ThreadsVariable);
+        if (string.IsNullOrWhiteSpace(text)) return Math.Max(1, Environment.ProcessorCount);
+        if (!int.TryParse(text, out int n) || n < 1)
+            throw new InvalidOperationException($"Environment variable {ThreadsVariable}='{text}' must be a positive whole number of threads.");
+        return n;
     }
 
     /// <summary>Resolves a device request to a concrete torch device.</summary>
