@@ -17,6 +17,7 @@ public static class CliApp
         root.Subcommands.Add(RarityCommand.Create());
         root.Subcommands.Add(TrainDiffusionCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;
     }

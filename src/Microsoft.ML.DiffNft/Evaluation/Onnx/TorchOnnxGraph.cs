@@ -24,6 +24,7 @@ internal sealed class TorchOnnxGraph : IDisposable
     };
 
     private readonly OnnxGraph _graph;
+    private readonly IReadOnlyList<OnnxNode> _nodes;
     private readonly string _source;
     private readonly Dictionary<string, Tensor> _weights;
     private readonly Dictionary<string, int> _lastUse;
@@ -41,14 +42,16 @@ internal sealed class TorchOnnxGraph : IDisposable
                     $"'{source}': {node} uses operator '{(node.Domain.Length > 0 ? node.Domain + "." : "")}{node.OpType}', which the " +
                     $"TorchSharp graph runner does not implement (supported: {string.Join(", ", s_supported.Order(StringComparer.Ordinal))}).");
         }
+        var initializers = new Dictionary<string, OnnxTensor>(_graph.Initializers, StringComparer.Ordinal);
+        _nodes = FoldBatchNorms(_graph, initializers);
         _weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, t) in _graph.Initializers)
+        foreach (var (name, t) in initializers)
             _weights[name] = tensor(t.Data, t.Dims, dtype: ScalarType.Float32).to(device).DetachFromDisposeScope();
 
         // The last node that reads each intermediate value, so it can be freed right after.
         _lastUse = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < _graph.Nodes.Count; i++)
-            foreach (var input in _graph.Nodes[i].Inputs)
+        for (int i = 0; i < _nodes.Count; i++)
+            foreach (var input in _nodes[i].Inputs)
                 _lastUse[input] = i;
         foreach (var output in _graph.Outputs) _lastUse[output.Name] = int.MaxValue;
     }
@@ -84,9 +87,9 @@ internal sealed class TorchOnnxGraph : IDisposable
         try
         {
             using var _ = no_grad();
-            for (int i = 0; i < _graph.Nodes.Count; i++)
+            for (int i = 0; i < _nodes.Count; i++)
             {
-                var node = _graph.Nodes[i];
+                var node = _nodes[i];
                 var results = Evaluate(node, name => Lookup(values, name, node));
                 if (results.Length != node.Outputs.Count)
                     throw new InvalidOperationException($"'{_source}': {node} produced {results.Length} outputs for {node.Outputs.Count} names.");
@@ -125,6 +128,58 @@ internal sealed class TorchOnnxGraph : IDisposable
     {
         foreach (var w in _weights.Values) w.Dispose();
         _weights.Clear();
+    }
+
+    /// <summary>
+    /// Folds each inference-mode BatchNormalization that alone reads a Conv's output into that Conv's weights and bias
+    /// (w' = w·s, b' = (b − mean)·s + β with s = γ / √(var + ε), computed in float64): one pass over the activations
+    /// fewer per layer. The result equals the unfolded graph to float32 rounding.
+    /// </summary>
+    private static List<OnnxNode> FoldBatchNorms(OnnxGraph graph, Dictionary<string, OnnxTensor> initializers)
+    {
+        var readers = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+            foreach (var input in node.Inputs) readers[input] = readers.GetValueOrDefault(input) + 1;
+        var outputs = graph.Outputs.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var producer = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < graph.Nodes.Count; i++)
+            foreach (var o in graph.Nodes[i].Outputs) producer[o] = i;
+
+        var nodes = graph.Nodes.ToList();
+        var removed = new HashSet<int>();
+        for (int j = 0; j < nodes.Count; j++)
+        {
+            var bn = nodes[j];
+            if (bn.OpType != "BatchNormalization" || bn.Int("spatial", 1) != 1 || bn.Inputs.Count != 5 || bn.Outputs.Count != 1) continue;
+            if (!producer.TryGetValue(bn.Inputs[0], out int i) || nodes[i].OpType != "Conv") continue;
+            var conv = nodes[i];
+            if (readers.GetValueOrDefault(bn.Inputs[0]) != 1 || outputs.Contains(bn.Inputs[0]) || conv.Outputs.Count != 1) continue;
+            if (!initializers.TryGetValue(conv.Inputs[1], out var w)) continue;
+            OnnxTensor? b = conv.Inputs.Count > 2 && conv.Inputs[2].Length > 0 ? initializers.GetValueOrDefault(conv.Inputs[2]) : null;
+            if (conv.Inputs.Count > 2 && conv.Inputs[2].Length > 0 && b is null) continue;
+            var p = new OnnxTensor?[4];
+            for (int k = 0; k < 4; k++) p[k] = initializers.GetValueOrDefault(bn.Inputs[1 + k]);
+            if (p.Any(t => t is null)) continue;
+            long outChannels = w.Dims[0];
+            if (p.Any(t => t!.Data.Length != outChannels) || (b is not null && b.Data.Length != outChannels)) continue;
+
+            double eps = bn.Float("epsilon", 1e-5f);
+            int per = (int)(w.Data.Length / outChannels);
+            var folded = new float[w.Data.Length];
+            var bias = new float[outChannels];
+            for (int c = 0; c < outChannels; c++)
+            {
+                double scale = p[0]!.Data[c] / Math.Sqrt(p[3]!.Data[c] + eps);
+                for (int k = 0; k < per; k++) folded[c * per + k] = (float)(w.Data[c * per + k] * scale);
+                bias[c] = (float)(((b?.Data[c] ?? 0) - p[2]!.Data[c]) * scale + p[1]!.Data[c]);
+            }
+            string wName = $"{conv.Inputs[1]}#folded:{bn.Name}", bName = $"{bn.Name}#folded_bias";
+            initializers[wName] = new OnnxTensor(wName, w.Dims, folded);
+            initializers[bName] = new OnnxTensor(bName, [outChannels], bias);
+            nodes[i] = conv with { Inputs = [conv.Inputs[0], wName, bName], Outputs = [bn.Outputs[0]] };
+            removed.Add(j);
+        }
+        return nodes.Where((_, k) => !removed.Contains(k)).ToList();
     }
 
     private void CheckInputShape(OnnxValueInfo info, Tensor t)
