@@ -6,7 +6,7 @@ namespace Microsoft.ML.DiffNft.Evaluation;
 
 /// <summary>
 /// Groups images that are the same generated item: equal trait keys (decoded DNA), or near-identical pixels (same size,
-/// mean absolute RGB difference at most a threshold). Returns how many images repeat an earlier one.
+/// no RGB channel differing by more than a tolerance). Returns how many images repeat an earlier one.
 /// </summary>
 internal static class DuplicateDetector
 {
@@ -14,9 +14,9 @@ internal static class DuplicateDetector
 
     /// <param name="images">The images.</param>
     /// <param name="keys">Per image, its decoded trait key, or null when it has none (not decodable).</param>
-    /// <param name="threshold">The largest mean absolute RGB difference in [0, 1] of near-identical images.</param>
+    /// <param name="tolerance">The largest difference (0–255) any RGB channel of near-identical images may show.</param>
     /// <param name="cancellationToken">Stops the comparison.</param>
-    public static int CountDuplicates(IReadOnlyList<RgbaImage> images, IReadOnlyList<string?> keys, double threshold, CancellationToken cancellationToken)
+    public static int CountDuplicates(IReadOnlyList<RgbaImage> images, IReadOnlyList<string?> keys, int tolerance, CancellationToken cancellationToken)
     {
         int n = images.Count;
         var parent = new int[n];
@@ -66,7 +66,7 @@ internal static class DuplicateDetector
             for (int j = i + 1; j < n; j++)
             {
                 if (sizes[i] != sizes[j]) continue;
-                if (NearIdentical(thumbs[i], thumbs[j], threshold)) edges.Add((i, j));
+                if (NearIdentical(thumbs[i], thumbs[j], tolerance)) edges.Add((i, j));
             }
         }, cancellationToken);
         foreach (var (i, j) in edges) Union(parent, i, j);
@@ -76,18 +76,26 @@ internal static class DuplicateDetector
         return n - groups;
     }
 
-    /// <summary>Mean |a − b| / 255 ≤ threshold, stopping as soon as the running sum exceeds the budget.</summary>
-    internal static bool NearIdentical(byte[] a, byte[] b, double threshold)
+    /// <summary>True when no byte differs by more than <paramref name="tolerance"/>; stops at the first that does.</summary>
+    internal static bool NearIdentical(byte[] a, byte[] b, int tolerance)
     {
-        long budget = (long)Math.Floor(threshold * 255 * a.Length);
-        long sum = 0;
-        const int Block = 96;
-        for (int start = 0; start < a.Length; start += Block)
+        var x = a.AsSpan();
+        var y = b.AsSpan();
+        int k = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
         {
-            int end = Math.Min(a.Length, start + Block);
-            for (int k = start; k < end; k++) sum += Math.Abs(a[k] - b[k]);
-            if (sum > budget) return false;
+            var limit = new System.Numerics.Vector<byte>((byte)tolerance);
+            int width = System.Numerics.Vector<byte>.Count;
+            for (; k + width <= x.Length; k += width)
+            {
+                var u = new System.Numerics.Vector<byte>(x[k..]);
+                var v = new System.Numerics.Vector<byte>(y[k..]);
+                var diff = System.Numerics.Vector.Max(u, v) - System.Numerics.Vector.Min(u, v);
+                if (System.Numerics.Vector.GreaterThanAny(diff, limit)) return false;
+            }
         }
+        for (; k < x.Length; k++)
+            if (Math.Abs(x[k] - y[k]) > tolerance) return false;
         return true;
     }
 

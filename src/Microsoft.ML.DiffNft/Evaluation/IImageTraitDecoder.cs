@@ -22,4 +22,12 @@ public interface IImageTraitDecoder
 /// <summary>What an <see cref="IImageTraitDecoder"/> recovered from one image.</summary>
 /// <param name="IsDecodable">Whether the image is a clean member of the collection's design space (every part matches closely).</param>
 /// <param name="Attributes">The decoded traits (trait type and value), meaningful only when <paramref name="IsDecodable"/> is true.</param>
-public sealed record DecodedImageTraits(bool IsDecodable, IReadOnlyList<NftAttribute> Attributes);
+public sealed record DecodedImageTraits(bool IsDecodable, IReadOnlyList<NftAttribute> Attributes)
+{
+    /// <summary>
+    /// Trait types whose value the image cannot show (for example a Noun's body completely covered by its accessory):
+    /// the decoded value is one valid reading among several. Novelty and duplicate detection treat them as wildcards;
+    /// the rarity score uses the decoded reading. Empty by default.
+    /// </summary>
+    public IReadOnlyCollection<string> UnobservableTraitTypes { get; init; } = [];
+}

@@ -82,7 +82,7 @@ public sealed class NftGenerationEvaluator
 
         var rarity = Rarity(gen, reference, ch);
         ct.ThrowIfCancellationRequested();
-        int duplicates = DuplicateDetector.CountDuplicates(gen, rarity?.Keys ?? new string?[n], _options.DuplicatePixelThreshold, ct);
+        int duplicates = DuplicateDetector.CountDuplicates(gen, rarity?.Keys ?? new string?[n], _options.DuplicatePixelTolerance, ct);
 
         double? rewardMean = null;
         if (_options.Reward is { } reward) rewardMean = RewardMean(reward, gen);
@@ -171,7 +171,7 @@ public sealed class NftGenerationEvaluator
         var table = new TraitRarityEstimator(_host, new TraitRarityOptions { RareQuantile = _options.RareQuantile, UseDoublePrecision = true })
             .Fit(view).Table;
         var types = table.Traits;
-        string Key(IEnumerable<NftAttribute> attributes)
+        string[] Values(IEnumerable<NftAttribute> attributes)
         {
             var values = new string[types.Count];
             foreach (var a in attributes)
@@ -180,11 +180,25 @@ public sealed class NftGenerationEvaluator
                 for (int j = 0; j < types.Count; j++)
                     if (types[j].Name == name) values[j] = a.Value.Trim().ToLowerInvariant();
             }
+            return values;
+        }
+        // A trait combination as text; positions in the mask (traits the image cannot show) are wildcards.
+        static string Key(string[] values, bool[]? mask)
+        {
             var sb = new StringBuilder();
-            foreach (var v in values) sb.Append(v ?? "").Append('\u001f');
+            for (int j = 0; j < values.Length; j++) sb.Append(mask is not null && mask[j] ? "\u0002*" : values[j] ?? "").Append('\u001f');
             return sb.ToString();
         }
-        var referenceKeys = new HashSet<string>(reference.Tokens.Select(t => Key(t.Attributes)), StringComparer.Ordinal);
+        var referenceValues = reference.Tokens.Select(t => Values(t.Attributes)).ToList();
+        // The reference's combinations, projected once per wildcard mask that occurs (usually a handful).
+        var referenceKeys = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        HashSet<string> ReferenceKeys(bool[]? mask)
+        {
+            string id = mask is null ? "" : string.Concat(mask.Select(b => b ? '1' : '0'));
+            if (!referenceKeys.TryGetValue(id, out var set))
+                referenceKeys[id] = set = new HashSet<string>(referenceValues.Select(v => Key(v, mask)), StringComparer.Ordinal);
+            return set;
+        }
 
         var decoded = decoder.Decode(generated, _options.CancellationToken);
         if (decoded.Count != generated.Count)
@@ -202,8 +216,15 @@ public sealed class NftGenerationEvaluator
             var score = table.Score(traits);
             sum += score.Score;
             if (score.IsRare) rare++;
-            keys[i] = Key(d.Attributes);
-            if (!referenceKeys.Contains(keys[i]!)) novel++;
+            bool[]? mask = null;
+            if (d.UnobservableTraitTypes.Count > 0)
+            {
+                var hidden = d.UnobservableTraitTypes.Select(t => t.Trim().ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+                mask = types.Select(t => hidden.Contains(t.Name)).ToArray();
+                if (!mask.Any(b => b)) mask = null;
+            }
+            keys[i] = Key(Values(d.Attributes), mask);
+            if (!ReferenceKeys(mask).Contains(keys[i]!)) novel++;
         }
         int n = generated.Count;
         ch.Info(MessageSensitivity.None, $"Trait decoder {decoder.Name}: {decodable}/{n} decodable, {rare} rare (threshold {table.RareThreshold:F4}), {novel} novel.");

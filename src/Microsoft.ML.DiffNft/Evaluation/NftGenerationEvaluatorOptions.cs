@@ -31,11 +31,12 @@ public sealed class NftGenerationEvaluatorOptions
     public double RareQuantile { get; set; } = 0.05;
 
     /// <summary>
-    /// Two generated images are near-identical (duplicates) when they have the same size and their mean absolute RGB
-    /// difference, in [0, 1], is at most this (compared at native size up to 64×64, else on 64×64 area-resampled copies).
-    /// Default 0.01 (about 2.5 levels of 255): sampling noise stays below it, one changed part of a 32×32 Noun does not.
+    /// Two generated images are near-identical (duplicates) when they have the same size and no colour channel of any
+    /// pixel differs by more than this (0–255; compared at native size up to 64×64, else on 64×64 area-resampled copies).
+    /// Default 16: pixel noise of σ ≈ 2 levels stays inside it, while a different part — even a pair of glasses that
+    /// changes a handful of pixels — lies outside, since palette colours differ by far more.
     /// </summary>
-    public double DuplicatePixelThreshold { get; set; } = 0.01;
+    public int DuplicatePixelTolerance { get; set; } = 16;
 
     /// <summary>An optional reward model; when set, its mean over the generated images is reported as <c>reward_mean</c>.</summary>
     public IImageReward? Reward { get; set; }
@@ -79,8 +80,8 @@ public sealed class NftGenerationEvaluatorOptions
             throw new ArgumentOutOfRangeException(nameof(KidSubsetSize), m, $"KidSubsetSize must be between 2 and SampleSize ({SampleSize}).");
         if (!(RareQuantile > 0 && RareQuantile <= 1))
             throw new ArgumentOutOfRangeException(nameof(RareQuantile), RareQuantile, "RareQuantile must be in (0, 1].");
-        if (!(DuplicatePixelThreshold >= 0 && DuplicatePixelThreshold <= 1))
-            throw new ArgumentOutOfRangeException(nameof(DuplicatePixelThreshold), DuplicatePixelThreshold, "DuplicatePixelThreshold must be in [0, 1].");
+        if (DuplicatePixelTolerance is < 0 or > 255)
+            throw new ArgumentOutOfRangeException(nameof(DuplicatePixelTolerance), DuplicatePixelTolerance, "DuplicatePixelTolerance must be between 0 and 255.");
         if (RewardBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(RewardBatchSize), RewardBatchSize, "RewardBatchSize must be at least 1.");
         var names = new HashSet<string>(StringComparer.Ordinal) { "resnet18" };
         foreach (var e in AdditionalFeatureExtractors)

@@ -6,7 +6,9 @@ namespace Microsoft.ML.DiffNft.Evaluation;
 
 /// <summary>
 /// An <see cref="IImageTraitDecoder"/> for Nouns-style images: <see cref="NounsTraitDecoder"/> matches every layer's known
-/// parts, top layer first. An image that is not 32×32 is reported as not decodable.
+/// parts, top layer first. An image that is not 32×32 is reported as not decodable. A layer the image cannot show (a
+/// part completely hidden, <see cref="NounsDecodedTraits.IsAmbiguous"/>) is reported in
+/// <see cref="DecodedImageTraits.UnobservableTraitTypes"/>.
 /// </summary>
 public sealed class NounsImageTraitDecoder : IImageTraitDecoder
 {
@@ -45,7 +47,13 @@ public sealed class NounsImageTraitDecoder : IImageTraitDecoder
         }
         var decoded = _decoder.DecodeMany(decodable.Select(i => images[i]).ToList(), cancellationToken);
         for (int k = 0; k < decodable.Count; k++)
-            results[decodable[k]] = new DecodedImageTraits(decoded[k].IsDecodable, decoded[k].Attributes);
+        {
+            var d = decoded[k];
+            results[decodable[k]] = new DecodedImageTraits(d.IsDecodable, d.Attributes)
+            {
+                UnobservableTraitTypes = NounsLayers.DrawOrder.Where(d.IsAmbiguous).Select(NounsLayers.TraitType).ToArray(),
+            };
+        }
         return results;
     }
 }

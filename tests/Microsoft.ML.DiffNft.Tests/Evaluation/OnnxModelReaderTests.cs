@@ -1,28 +1,42 @@
 using Microsoft.ML.DiffNft.Evaluation;
 using Microsoft.ML.DiffNft.Evaluation.Onnx;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace Microsoft.ML.DiffNft.Tests.Evaluation;
 
-public sealed class OnnxModelReaderTests(ITestOutputHelper output)
+public sealed class OnnxModelReaderTests
 {
     [Fact]
-    public void ResNet18GraphHasTheDocumentedStructure()
+    public void ResNet18AndItsPreprocessingGraphHaveTheDocumentedStructure()
     {
         var files = ResNet18ModelFiles.Find();
         var model = OnnxModelReader.Read(files.NetworkPath);
-        output.WriteLine($"ir {model.IrVersion} producer {model.ProducerName} {model.ProducerVersion} opset {model.DefaultOpset}");
-        foreach (var i in model.Graph.Inputs) output.WriteLine($"input {i.Name} [{string.Join(",", i.Shape)}]");
-        foreach (var o in model.Graph.Outputs) output.WriteLine($"output {o.Name} [{string.Join(",", o.Shape)}]");
-        foreach (var n in model.Graph.Nodes)
-            output.WriteLine($"{n.OpType} {n.Name} in=[{string.Join(",", n.Inputs)}] out=[{string.Join(",", n.Outputs)}] " +
-                string.Join(" ", n.Attributes.Values.Select(a => $"{a.Name}={a.Int}/{a.Float}/{a.String}/[{string.Join(",", a.Ints)}]")));
-        var pre = OnnxModelReader.Read(files.PreprocessPath);
-        foreach (var n in pre.Graph.Nodes)
-            output.WriteLine($"PRE {n.OpType} {n.Name} in=[{string.Join(",", n.Inputs)}] out=[{string.Join(",", n.Outputs)}] " +
-                string.Join(" ", n.Attributes.Values.Select(a => $"{a.Name}={a.Int}/{a.Float}/{a.String}/[{string.Join(",", a.Ints)}]")));
-        foreach (var i in pre.Graph.Initializers.Values) output.WriteLine($"PRE init {i.Name} [{string.Join(",", i.Dims)}]");
+        Assert.Equal("CNTK", model.ProducerName);
+        Assert.Equal(8, model.DefaultOpset);
+        Assert.Equal([1L, 3, 224, 224], model.Graph.Inputs.Single(i => !model.Graph.Initializers.ContainsKey(i.Name)).Shape);
+        Assert.Equal([1L, 512, 1, 1], model.Graph.Outputs.Single().Shape);
+        var ops = model.Graph.Nodes.GroupBy(n => n.OpType).ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(74, model.Graph.Nodes.Count);
+        Assert.Equal(new Dictionary<string, int>
+        {
+            ["Conv"] = 22, ["BatchNormalization"] = 22, ["Relu"] = 19, ["Add"] = 9, ["MaxPool"] = 1, ["AveragePool"] = 1,
+        }.OrderBy(kv => kv.Key), ops.OrderBy(kv => kv.Key));
+        // Every weight a node reads is an initializer with data of the declared size (11.7 M parameters in all).
+        long parameters = model.Graph.Initializers.Values.Sum(t => (long)t.Data.Length);
+        Assert.All(model.Graph.Initializers.Values, t => Assert.Equal(t.ElementCount, t.Data.Length));
+        Assert.InRange(parameters, 11_000_000, 12_000_000);
+        var stem = model.Graph.Nodes[0];
+        Assert.Equal([3L, 3, 2, 2], stem.Ints("pads")!); // CNTK's asymmetric padding, which the runner must honour
+
+        var pre = OnnxModelReader.Read(files.PreprocessPath);
+        Assert.Equal(["Split", "Concat", "Sub"], pre.Graph.Nodes.Select(n => n.OpType));
+        Assert.Equal(["BInp", "GInp", "RInp"], pre.Graph.Nodes[1].Inputs); // RGB → BGR
+        var mean = pre.Graph.Initializers["MeanImage"];
+        Assert.Equal([1L, 3, 224, 224], mean.Dims);
+        // The per-channel means of the mean image are ImageNet's, in BGR order: 103.06, 115.90, 123.15.
+        double[] channel = Enumerable.Range(0, 3).Select(c => mean.Data.Skip(c * 224 * 224).Take(224 * 224).Average(v => (double)v)).ToArray();
+        Assert.Equal(103.06, channel[0], 1);
+        Assert.Equal(115.90, channel[1], 1);
+        Assert.Equal(123.15, channel[2], 1);
     }
 }
