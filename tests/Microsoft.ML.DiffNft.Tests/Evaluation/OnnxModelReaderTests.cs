@@ -21,10 +21,15 @@ public sealed class OnnxModelReaderTests
         {
             ["Conv"] = 22, ["BatchNormalization"] = 22, ["Relu"] = 19, ["Add"] = 9, ["MaxPool"] = 1, ["AveragePool"] = 1,
         }.OrderBy(kv => kv.Key), ops.OrderBy(kv => kv.Key));
-        // Every weight a node reads is an initializer with data of the declared size (11.7 M parameters in all).
-        long parameters = model.Graph.Initializers.Values.Sum(t => (long)t.Data.Length);
+        // Every initializer has data of its declared size; the convolutions have the shapes of a ResNet with basic blocks.
         Assert.All(model.Graph.Initializers.Values, t => Assert.Equal(t.ElementCount, t.Data.Length));
-        Assert.InRange(parameters, 11_000_000, 12_000_000);
+        var convWeights = model.Graph.Nodes.Where(n => n.OpType == "Conv").Select(n => model.Graph.Initializers[n.Inputs[1]].Dims).ToList();
+        Assert.Equal([64L, 3, 7, 7], convWeights[0]);
+        Assert.Equal([512L, 512, 3, 3], convWeights[^1]);
+        // Not torchvision's ResNet-18: this CNTK model's last stage has three basic blocks (2, 2, 2, 3), hence 22
+        // convolutions, 9 residual additions and 15.9 M convolution weights instead of 20, 8 and 11.2 M.
+        Assert.Equal(15_885_504, convWeights.Sum(d => d.Aggregate(1L, (a, b) => a * b)));
+        Assert.Equal(5, convWeights.Count(d => d.SequenceEqual([512L, 512, 3, 3])));
         var stem = model.Graph.Nodes[0];
         Assert.Equal([3L, 3, 2, 2], stem.Ints("pads")!); // CNTK's asymmetric padding, which the runner must honour
 
