@@ -76,7 +76,7 @@ public static class KernelInceptionDistance
         return Mmd2(x, y);
     }
 
-    internal static KernelDistance Compute(Tensor x, Tensor y, int subsets, int? subsetSize, int seed)
+    internal static KernelDistance Compute(Tensor x, Tensor y, int subsets, int? subsetSize, int seed, bool? precompute = null)
     {
         TorchRuntime.EnsureLoaded();
         if (x.shape[1] != y.shape[1]) throw new ArgumentException($"The feature sets have different dimensions: {x.shape[1]} and {y.shape[1]}.");
@@ -87,16 +87,60 @@ public static class KernelInceptionDistance
             throw new ArgumentOutOfRangeException(nameof(subsetSize), m, $"The KID subset size must be between 2 and the smaller set's size ({Math.Min(n1, n2)}).");
         var rng = new Random(seed);
         var values = new double[subsets];
-        for (int s = 0; s < subsets; s++)
+        if (precompute ?? Math.Max(n1, n2) <= FullKernelLimit)
         {
+            // Small enough to compute each kernel matrix once (3 matmuls) and sum sub-blocks per subset, instead of
+            // 3 matmuls per subset: at N = 1,000 with 100 subsets that is ~25× less arithmetic.
             using var _ = NewDisposeScope();
-            var xi = tensor(Draw(rng, n1, m), dtype: ScalarType.Int64);
-            var yi = tensor(Draw(rng, n2, m), dtype: ScalarType.Int64);
-            values[s] = Mmd2(x.index_select(0, xi), y.index_select(0, yi));
+            double d = x.shape[1];
+            double[] Kernel(Tensor a, Tensor b) => (a.matmul(b.t()) / d + 1).pow(3).contiguous().data<double>().ToArray();
+            var kxx = Kernel(x, x);
+            var kyy = Kernel(y, y);
+            var kxy = Kernel(x, y);
+            for (int s = 0; s < subsets; s++)
+            {
+                var xi = Draw(rng, n1, m);
+                var yi = Draw(rng, n2, m);
+                values[s] = SubsetMmd2(kxx, kyy, kxy, n1, n2, xi, yi);
+            }
+        }
+        else
+        {
+            for (int s = 0; s < subsets; s++)
+            {
+                using var _ = NewDisposeScope();
+                var xi = tensor(Draw(rng, n1, m), dtype: ScalarType.Int64);
+                var yi = tensor(Draw(rng, n2, m), dtype: ScalarType.Int64);
+                values[s] = Mmd2(x.index_select(0, xi), y.index_select(0, yi));
+            }
         }
         double mean = values.Average();
         double sd = subsets > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (subsets - 1)) : 0;
         return new KernelDistance(mean, sd, subsets, m);
+    }
+
+    /// <summary>Sets with at most this many vectors get their kernel matrices computed once (3 × 2,048² doubles ≤ 100 MB).</summary>
+    private const int FullKernelLimit = 2048;
+
+    /// <summary>The unbiased MMD² of one subset, summed from precomputed kernel matrices (row-major, n1×n1, n2×n2, n1×n2).</summary>
+    private static double SubsetMmd2(double[] kxx, double[] kyy, double[] kxy, int n1, int n2, long[] xi, long[] yi)
+    {
+        int m = xi.Length;
+        double sxx = 0, syy = 0, sxy = 0;
+        for (int a = 0; a < m; a++)
+        {
+            long rx = xi[a] * n1, ry = yi[a] * n2, rxy = xi[a] * n2;
+            for (int b = 0; b < m; b++)
+            {
+                if (a != b)
+                {
+                    sxx += kxx[rx + xi[b]];
+                    syy += kyy[ry + yi[b]];
+                }
+                sxy += kxy[rxy + yi[b]];
+            }
+        }
+        return sxx / ((double)m * (m - 1)) + syy / ((double)m * (m - 1)) - 2 * sxy / ((double)m * m);
     }
 
     /// <summary>Unbiased MMD²: mean of k(x, x') over distinct pairs + mean of k(y, y') over distinct pairs − 2 · mean of k(x, y).</summary>

@@ -76,13 +76,17 @@ public sealed class NftGenerationEvaluator
         }
 
         ct.ThrowIfCancellationRequested();
+        var step = clock.Elapsed;
         double fid = FrechetDistance.Compute(genFeatures, refFeatures);
         var kid = KernelInceptionDistance.Compute(genFeatures, refFeatures, _options.KidSubsets, _options.KidSubsetSize, _options.Seed);
         double diversity = MeanPairwiseDistance(genFeatures);
+        ch.Info(MessageSensitivity.None, $"FID, KID ({kid.Subsets} subsets of {kid.SubsetSize}) and diversity in {(clock.Elapsed - step).TotalSeconds:F1} s.");
 
+        step = clock.Elapsed;
         var rarity = Rarity(gen, reference, ch);
         ct.ThrowIfCancellationRequested();
         int duplicates = DuplicateDetector.CountDuplicates(gen, rarity?.Keys ?? new string?[n], _options.DuplicatePixelTolerance, ct);
+        ch.Info(MessageSensitivity.None, $"Rarity, novelty and duplicates in {(clock.Elapsed - step).TotalSeconds:F1} s.");
 
         double? rewardMean = null;
         if (_options.Reward is { } reward) rewardMean = RewardMean(reward, gen);

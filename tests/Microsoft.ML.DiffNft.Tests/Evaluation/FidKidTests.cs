@@ -160,6 +160,21 @@ public sealed class FidKidTests
     }
 
     [Fact]
+    public void PrecomputedKernelsAndPerSubsetKernelsGiveTheSameKid()
+    {
+        var rng = new Random(21);
+        var x = RandomFeatures(120, 24, rng, shift: 0);
+        var y = RandomFeatures(90, 24, rng, shift: 0.2);
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var tx = TorchSharp.torch.tensor(x.SelectMany(r => r.Select(v => (double)v)).ToArray(), [120, 24], dtype: TorchSharp.torch.ScalarType.Float64);
+        var ty = TorchSharp.torch.tensor(y.SelectMany(r => r.Select(v => (double)v)).ToArray(), [90, 24], dtype: TorchSharp.torch.ScalarType.Float64);
+        var full = KernelInceptionDistance.Compute(tx, ty, 15, 40, 3, precompute: true);
+        var perSubset = KernelInceptionDistance.Compute(tx, ty, 15, 40, 3, precompute: false);
+        Assert.Equal(perSubset.Mean, full.Mean, 10);
+        Assert.Equal(perSubset.StandardDeviation, full.StandardDeviation, 10);
+    }
+
+    [Fact]
     public void BadInputsAreRejectedWithClearMessages()
     {
         var ex = Assert.Throws<ArgumentException>(() => FrechetDistance.Compute(new[] { new double[] { 1, 2 }, new double[] { 1 } }, new[] { new double[] { 1, 2 }, new double[] { 3, 4 } }));
