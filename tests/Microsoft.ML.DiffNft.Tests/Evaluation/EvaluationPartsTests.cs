@@ -91,6 +91,47 @@ public sealed class EvaluationPartsTests
         Assert.Contains("wire type 3", ex.Message);
     }
 
+    [Theory]
+    [InlineData("SAME_UPPER", 0, 0, 1, 1, 3)]  // 6 → 3 with kernel 3, stride 2: one pad cell, at the end
+    [InlineData("SAME_LOWER", 1, 1, 0, 0, 3)]  // … or at the beginning
+    [InlineData("VALID", 0, 0, 0, 0, 2)]
+    public void AutoPadEqualsTheExplicitPadsItStandsFor(string autoPad, long top, long left, long bottom, long right, long size)
+    {
+        var rng = new Random(3);
+        var w = new OnnxTensor("w", [2, 1, 3, 3], Enumerable.Range(0, 18).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray());
+        static OnnxAttribute Ints(string name, params long[] v) => new(name, 7, 0, 0, "", [], v, null);
+        OnnxModel Conv(OnnxAttribute padding)
+        {
+            var attributes = new Dictionary<string, OnnxAttribute>
+            {
+                ["kernel_shape"] = Ints("kernel_shape", 3, 3),
+                ["strides"] = Ints("strides", 2, 2),
+                [padding.Name] = padding,
+            };
+            var graph = new OnnxGraph("g", [new OnnxNode("c", "Conv", "", ["x", "w"], ["y"], attributes)],
+                new Dictionary<string, OnnxTensor> { ["w"] = w },
+                [new OnnxValueInfo("x", 1, [1, 1, 6, 6])], [new OnnxValueInfo("y", 1, [])]);
+            return new OnnxModel(3, "test", "", new Dictionary<string, long> { [""] = 8 }, graph);
+        }
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var x = TorchSharp.torch.tensor(Enumerable.Range(0, 72).Select(i => (float)Math.Sin(i)).ToArray(), [2, 1, 6, 6]);
+        using var auto = new TorchOnnxGraph(Conv(new OnnxAttribute("auto_pad", 3, 0, 0, autoPad, [], [], null)), "auto", TorchSharp.torch.CPU);
+        using var explicitPads = new TorchOnnxGraph(Conv(Ints("pads", top, left, bottom, right)), "explicit", TorchSharp.torch.CPU);
+        var ya = auto.Run(x);
+        var yb = explicitPads.Run(x);
+        Assert.Equal([2L, 2, size, size], ya.shape); // a batch of 2 runs though the graph declares 1
+        Assert.True(ya.allclose(yb, 0, 0), $"{autoPad}: auto-padded convolution differs from explicit pads [{top},{left},{bottom},{right}]");
+        // Asymmetric explicit pads are honoured, not rounded to symmetric ones: the top-left output sees no padding.
+        if (top == 0 && bottom == 1)
+        {
+            float manual = 0;
+            var wd = w.Data;
+            var xd = x[0, 0].data<float>().ToArray();
+            for (int i = 0; i < 3; i++) for (int j = 0; j < 3; j++) manual += wd[i * 3 + j] * xd[i * 6 + j];
+            Assert.Equal(manual, ya[0, 0, 0, 0].item<float>(), 5);
+        }
+    }
+
     [Fact]
     public void DuplicatesNeedSameSizeAndEveryChannelWithinTolerance()
     {

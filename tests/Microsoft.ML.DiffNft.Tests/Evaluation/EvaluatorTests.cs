@@ -181,6 +181,21 @@ public sealed class EvaluatorTests : IClassFixture<EvaluatorTests.Fixture>
     }
 
     [Fact]
+    public void AnImageColumnOfAnIDataViewEvaluatesLikeTheImageList()
+    {
+        var tokens = new NftCollection(_f.Reference.Tokens.Skip(70).Take(N).ToList(), "generated");
+        var view = tokens.ToDataView(new NftCollectionDataViewOptions { IncludeCaptions = false });
+        var mlContext = new MLContext(seed: 1);
+        var fromView = mlContext.NftGeneration.Evaluate(view, _f.Reference.Collection, "Image", Options());
+        var fromList = mlContext.NftGeneration.Evaluate(tokens.Tokens.Select(t => t.Image!).ToList(), _f.Reference.Collection, Options());
+        Assert.Equal(fromList.ToJson(), fromView.ToJson());
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => mlContext.NftGeneration.Evaluate(view, _f.Reference.Collection, "Picture", Options()));
+        Assert.Contains("Could not find input column 'Picture'", ex.Message);
+        ex = Assert.Throws<ArgumentOutOfRangeException>(() => mlContext.NftGeneration.Evaluate(view, _f.Reference.Collection, "TokenId", Options()));
+        Assert.Contains("expected Image", ex.Message);
+    }
+
+    [Fact]
     public void TooFewImagesNameTheCountsAndBadOptionsAreRejected()
     {
         var few = _f.Reference.Tokens.Take(5).Select(t => t.Image!).ToList();
