@@ -72,7 +72,7 @@ public sealed class NftGenerationEvaluator
         }
         finally
         {
-            if (_options.ResNet18Extractor is null) ((IDisposable)resnet).Dispose();
+            if (_options.ResNet18Extractor is null) resnet.Dispose();
         }
 
         ct.ThrowIfCancellationRequested();
