@@ -9,12 +9,18 @@ internal static class Program
     {
         if (args.Length == 0 || args[0] is "-h" or "--help")
         {
-            Console.WriteLine("usage: DiffNft.Bench rarity [--tokens 1000000] [--traits 8] [--repeat 3] [--seed 42] [--zipf 1.1] [--quantile 0.05] [--explain]");
+            Console.WriteLine("usage: DiffNft.Bench features [images=200] [batch=32] [threads=cores] | DiffNft.Bench rarity [--tokens 1000000] [--traits 8] [--repeat 3] [--seed 42] [--zipf 1.1] [--quantile 0.05] [--explain]");
             return args.Length == 0 ? 1 : 0;
+        }
+        if (args[0] == "features")
+        {
+            // features [images] [batch] [threads]
+            int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : fallback;
+            return FeatureBenchmark.Run(Arg(1, 200), Arg(2, 32), Arg(3, Environment.ProcessorCount), Console.Out);
         }
         if (args[0] != "rarity")
         {
-            Console.Error.WriteLine($"DiffNft.Bench: unknown benchmark '{args[0]}'; known: rarity.");
+            Console.Error.WriteLine($"DiffNft.Bench: unknown benchmark '{args[0]}'; known: rarity, features.");
             return 1;
         }
         var options = new RarityBenchmarkOptions();

@@ -1,0 +1,59 @@
+using Microsoft.ML.DiffNft.Collections;
+using Microsoft.ML.DiffNft.Collections.Nouns;
+using Microsoft.ML.DiffNft.Imaging;
+
+namespace Microsoft.ML.DiffNft.Evaluation;
+
+/// <summary>
+/// An <see cref="IImageTraitDecoder"/> for Nouns-style images: <see cref="NounsTraitDecoder"/> matches every layer's known
+/// parts, top layer first. An image that is not 32×32 is reported as not decodable. A layer the image cannot show (a
+/// part completely hidden, <see cref="NounsDecodedTraits.IsAmbiguous"/>) is reported in
+/// <see cref="DecodedImageTraits.UnobservableTraitTypes"/>.
+/// </summary>
+public sealed class NounsImageTraitDecoder : IImageTraitDecoder
+{
+    private readonly NounsTraitDecoder _decoder;
+
+    /// <summary>Creates the decoder.</summary>
+    /// <param name="decoder">The part matcher; the built-in art with default options when null.</param>
+    public NounsImageTraitDecoder(NounsTraitDecoder? decoder = null) => _decoder = decoder ?? new NounsTraitDecoder();
+
+    /// <inheritdoc/>
+    public string Name => "nouns-parts";
+
+    /// <summary>
+    /// True when <paramref name="reference"/> looks like a Nouns collection this decoder can judge: it has trait types,
+    /// each one of <c>Background</c>, <c>Body</c>, <c>Accessory</c>, <c>Head</c>, <c>Glasses</c>, and every image is 32×32.
+    /// </summary>
+    public static bool Handles(NftCollection reference)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        var names = new HashSet<string>(NounsLayers.DrawOrder.Select(NounsLayers.TraitType), StringComparer.OrdinalIgnoreCase);
+        return reference.TraitTypes.Count > 0 && reference.TraitTypes.All(names.Contains) && reference.HasImages &&
+               reference.Tokens.All(t => t.Image!.Width == NounsArt.GridSize && t.Image.Height == NounsArt.GridSize);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<DecodedImageTraits> Decode(IReadOnlyList<RgbaImage> images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        var results = new DecodedImageTraits[images.Count];
+        var decodable = new List<int>(images.Count);
+        for (int i = 0; i < images.Count; i++)
+        {
+            var image = images[i] ?? throw new ArgumentException($"Image {i} is null.", nameof(images));
+            if (image.Width == NounsArt.GridSize && image.Height == NounsArt.GridSize) decodable.Add(i);
+            else results[i] = new DecodedImageTraits(false, []);
+        }
+        var decoded = _decoder.DecodeMany(decodable.Select(i => images[i]).ToList(), cancellationToken);
+        for (int k = 0; k < decodable.Count; k++)
+        {
+            var d = decoded[k];
+            results[decodable[k]] = new DecodedImageTraits(d.IsDecodable, d.Attributes)
+            {
+                UnobservableTraitTypes = NounsLayers.DrawOrder.Where(d.IsAmbiguous).Select(NounsLayers.TraitType).ToArray(),
+            };
+        }
+        return results;
+    }
+}
