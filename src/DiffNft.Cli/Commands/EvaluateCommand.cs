@@ -5,6 +5,7 @@ using Microsoft.ML;
 using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Evaluation;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.Reward;
 
 namespace DiffNft.Cli.Commands;
 
@@ -27,11 +28,12 @@ internal static class EvaluateCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the N-image samples and of the KID subsets.", DefaultValueFactory = _ => 0 };
         var cache = new Option<string?>("--cache") { Description = "Folder for cached reference features (default: $DIFFNFT_CACHE_DIR, else ~/.cache/diffnft/reference-features)." };
         var noCache = new Option<bool>("--no-cache") { Description = "Always recompute the reference features." };
-        var output = new Option<string>("--out") { Description = "Output JSON file: n, fid_resnet18, kid_resnet18, kid_std, rarity_score, rare_rate, decodable_rate, novelty, duplicate_rate, diversity.", Required = true };
+        var reward = new Option<string?>("--reward") { Description = "A reward model (diffnft train-reward): adds reward_mean, the mean reward of the generated images. Never used for the rarity keys." };
+        var output = new Option<string>("--out") { Description = "Output JSON file: n, fid_resnet18, kid_resnet18, kid_std, rarity_score, rare_rate, decodable_rate, novelty, duplicate_rate, diversity (and reward_mean with --reward).", Required = true };
 
         var command = new Command("evaluate", "Evaluate generated images against a reference: FID-ResNet18, KID, decoder-based rarity score, rare and decodable rates, novelty, duplicates, diversity.")
         {
-            generated, reference, n, seed, cache, noCache, output,
+            generated, reference, n, seed, cache, noCache, reward, output,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
@@ -41,6 +43,8 @@ internal static class EvaluateCommand
             if (count < 2) throw new ArgumentException($"--n must be at least 2; got {count}.");
             var clock = Stopwatch.StartNew();
             using var cancel = new CliCancellation();
+            string? rewardPath = parse.GetValue(reward);
+            using var rewardModel = rewardPath is null ? null : RarityRewardModel.Load(rewardPath);
             var options = new NftGenerationEvaluatorOptions
             {
                 SampleSize = count,
@@ -48,6 +52,7 @@ internal static class EvaluateCommand
                 ReferenceCacheDirectory = parse.GetValue(cache),
                 UseReferenceCache = !parse.GetValue(noCache),
                 CancellationToken = cancel.Token,
+                Reward = rewardModel,
             };
             var mlContext = new MLContext(seed: 0);
             mlContext.Log += (_, e) =>
@@ -59,10 +64,11 @@ internal static class EvaluateCommand
             var metrics = mlContext.NftGeneration.Evaluate(parse.GetValue(generated)!, parse.GetValue(reference)!, options);
             string outPath = parse.GetValue(output)!;
             AtomicFile.WriteAllText(outPath, metrics.ToJson());
+            string rewardText = metrics.RewardMean is { } rm ? string.Create(CultureInfo.InvariantCulture, $" reward_mean={rm:F4}") : "";
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"n={metrics.Count} fid_resnet18={metrics.FidResNet18:F3} kid_resnet18={metrics.KidResNet18:F4}±{metrics.KidStandardDeviation:F4} " +
                 $"rarity_score={Show(metrics.RarityScore)} rare_rate={Show(metrics.RareRate)} decodable_rate={Show(metrics.DecodableRate)} " +
-                $"novelty={Show(metrics.Novelty)} duplicate_rate={metrics.DuplicateRate:F4} diversity={metrics.Diversity:F3}; wrote {outPath} in {clock.Elapsed.TotalSeconds:F1} s."));
+                $"novelty={Show(metrics.Novelty)} duplicate_rate={metrics.DuplicateRate:F4} diversity={metrics.Diversity:F3}{rewardText}; wrote {outPath} in {clock.Elapsed.TotalSeconds:F1} s."));
             return 0;
         }));
         return command;

@@ -3,7 +3,6 @@ using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.FineTuning;
 using Microsoft.ML.DiffNft.Reward;
-using Microsoft.ML.DiffNft.Rewards;
 using static TorchSharp.torch;
 
 namespace DiffNft.Cli.Commands;

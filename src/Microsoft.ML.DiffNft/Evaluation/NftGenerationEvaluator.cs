@@ -236,7 +236,7 @@ public sealed class NftGenerationEvaluator
             decodable > 0 ? (double)novel / decodable : null, table.RareThreshold, keys);
     }
 
-    private double RewardMean(Rewards.IImageReward reward, List<RgbaImage> images)
+    private double RewardMean(Reward.IImageReward reward, List<RgbaImage> images)
     {
         double sum = 0;
         int batch = _options.RewardBatchSize;

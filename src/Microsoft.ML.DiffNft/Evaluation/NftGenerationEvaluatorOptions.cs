@@ -1,4 +1,4 @@
-using Microsoft.ML.DiffNft.Rewards;
+using Microsoft.ML.DiffNft.Reward;
 
 namespace Microsoft.ML.DiffNft.Evaluation;
 

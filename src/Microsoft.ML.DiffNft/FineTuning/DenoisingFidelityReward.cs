@@ -1,5 +1,5 @@
 using Microsoft.ML.DiffNft.Diffusion;
-using Microsoft.ML.DiffNft.Rewards;
+using Microsoft.ML.DiffNft.Reward;
 using TorchSharp;
 using static TorchSharp.torch;
 

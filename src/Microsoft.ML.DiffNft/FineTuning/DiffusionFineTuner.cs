@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.Imaging;
-using Microsoft.ML.DiffNft.Rewards;
+using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Torch;
 using static TorchSharp.torch;
 

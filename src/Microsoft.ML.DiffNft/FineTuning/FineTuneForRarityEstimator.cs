@@ -2,7 +2,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Data;
 using Microsoft.ML.DiffNft.Diffusion;
-using Microsoft.ML.DiffNft.Rewards;
+using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
 

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.Reward;
-using Microsoft.ML.DiffNft.Rewards;
 using Microsoft.ML.DiffNft.Torch;
 
 namespace Microsoft.ML.DiffNft.FineTuning;

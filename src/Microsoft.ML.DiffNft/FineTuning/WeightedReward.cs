@@ -1,4 +1,4 @@
-using Microsoft.ML.DiffNft.Rewards;
+using Microsoft.ML.DiffNft.Reward;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.DiffNft.FineTuning;

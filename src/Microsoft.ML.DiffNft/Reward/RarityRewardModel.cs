@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Reward.Modules;
-using Microsoft.ML.DiffNft.Rewards;
+using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Torch;
 using TorchSharp;
 using static TorchSharp.torch;

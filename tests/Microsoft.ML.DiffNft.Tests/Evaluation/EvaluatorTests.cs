@@ -4,7 +4,7 @@ using Microsoft.ML.DiffNft.Collections.Nouns;
 using Microsoft.ML.DiffNft.Evaluation;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Rarity;
-using Microsoft.ML.DiffNft.Rewards;
+using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Tests.Nouns;
 using Xunit;
 using static TorchSharp.torch;

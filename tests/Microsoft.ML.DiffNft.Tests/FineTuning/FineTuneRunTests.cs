@@ -9,7 +9,7 @@ namespace Microsoft.ML.DiffNft.Tests.FineTuning;
 [Collection(TorchGlobalRngCollection.Name)]
 public class FineTuneRunTests(ITestOutputHelper output)
 {
-    private List<FineTuneProgress> Run(FineTuneOptions options, Microsoft.ML.DiffNft.Rewards.IImageReward reward, out DiffusionModel tuned)
+    private List<FineTuneProgress> Run(FineTuneOptions options, Microsoft.ML.DiffNft.Reward.IImageReward reward, out DiffusionModel tuned)
     {
         var reports = new List<FineTuneProgress>();
         tuned = new DiffusionFineTuner(options with { Progress = new SynchronousProgress<FineTuneProgress>(reports.Add) })

@@ -2,7 +2,6 @@ using Microsoft.ML.Data;
 using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Reward;
-using Microsoft.ML.DiffNft.Rewards;
 using Microsoft.ML.DiffNft.Tests.Diffusion;
 using Microsoft.ML.DiffNft.Torch;
 using TorchSharp;

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.DiffNft.Rewards;
+namespace Microsoft.ML.DiffNft.Reward;
 
 /// <summary>
 /// A batched reward on images: the one interface through which the RL fine-tuner, the evaluation and the CLI call any
