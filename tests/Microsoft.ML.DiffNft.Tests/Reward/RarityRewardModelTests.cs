@@ -138,27 +138,7 @@ public class RarityRewardModelTests
         using var dir = new TempDir();
         var path = Path.Combine(dir.Path, "reward.diffnft-reward");
         Model.Save(path);
-        var bytes = File.ReadAllBytes(path);
-        var rng = new Random(13);
-        for (int trial = 0; trial < 40; trial++)
-        {
-            var bad = (byte[])bytes.Clone();
-            if (trial % 2 == 0)
-                Array.Resize(ref bad, rng.Next(0, bytes.Length - 1));
-            else
-                for (int k = 0; k < 8; k++) bad[rng.Next(bad.Length)] ^= (byte)(1 + rng.Next(255));
-            var badPath = Path.Combine(dir.Path, $"bad{trial}.diffnft-reward");
-            File.WriteAllBytes(badPath, bad);
-            try
-            {
-                using var m = RarityRewardModel.Load(badPath, DiffNftDevice.Cpu);
-                // A flip inside compressed weights that still decodes to finite floats is legitimately loadable.
-            }
-            catch (InvalidDataException ex)
-            {
-                Assert.Contains(badPath, ex.Message);
-            }
-        }
+        ArchiveFuzz.EveryDamagedCopyLoadsOrNamesTheFile(path, 13, bad => RarityRewardModel.Load(bad, DiffNftDevice.Cpu));
         // A diffusion-format archive, or a reward archive from a future version, is refused by name.
         var manifestOnly = Path.Combine(dir.Path, "other.diffnft");
         ModelArchive.Write(manifestOnly, new Dictionary<string, byte[]> { ["diffnft-model.json"] = "{\"Format\":\"diffnft.diffusion\",\"Version\":1}"u8.ToArray() });
