@@ -21,6 +21,7 @@ public static class CliApp
         root.Subcommands.Add(ScoreCommand.Create());
         root.Subcommands.Add(FineTuneCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
+        root.Subcommands.Add(SweepCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return root;
     }

@@ -120,6 +120,8 @@ public sealed class NftGenerationEvaluator
             AdditionalMetrics = additional,
             TraitDecoder = rarity?.Decoder,
             RareThreshold = rarity?.Threshold,
+            RarityScores = rarity?.Scores,
+            ReferenceRarityScores = rarity?.ReferenceScores,
         };
     }
 
@@ -157,7 +159,8 @@ public sealed class NftGenerationEvaluator
         return features;
     }
 
-    private sealed record RarityResult(string Decoder, double? MeanScore, double RareRate, double DecodableRate, double? Novelty, double Threshold, string?[] Keys);
+    private sealed record RarityResult(string Decoder, double? MeanScore, double RareRate, double DecodableRate, double? Novelty, double Threshold, string?[] Keys,
+        double[] Scores, double[] ReferenceScores);
 
     private RarityResult? Rarity(List<RgbaImage> generated, NftCollection reference, IChannel ch)
     {
@@ -208,6 +211,7 @@ public sealed class NftGenerationEvaluator
         if (decoded.Count != generated.Count)
             throw new InvalidOperationException($"Trait decoder '{decoder.Name}' returned {decoded.Count} results for {generated.Count} images.");
         var keys = new string?[generated.Count];
+        var scores = new List<double>(generated.Count);
         int decodable = 0, rare = 0, novel = 0;
         double sum = 0;
         for (int i = 0; i < decoded.Count; i++)
@@ -219,6 +223,7 @@ public sealed class NftGenerationEvaluator
                 if (types.Any(t => t.Name == a.TraitType.Trim().ToLowerInvariant())) traits[a.TraitType] = a.Value;
             var score = table.Score(traits);
             sum += score.Score;
+            scores.Add(score.Score);
             if (score.IsRare) rare++;
             bool[]? mask = null;
             if (d.UnobservableTraitTypes.Count > 0)
@@ -232,8 +237,13 @@ public sealed class NftGenerationEvaluator
         }
         int n = generated.Count;
         ch.Info(MessageSensitivity.None, $"Trait decoder {decoder.Name}: {decodable}/{n} decodable, {rare} rare (threshold {table.RareThreshold:F4}), {novel} novel.");
+        // Every reference token's score against the same table: the reference side of rarity histograms.
+        var referenceScores = reference.Tokens.Select(t => table.Score(t.Attributes
+            .Where(a => types.Any(x => x.Name == a.TraitType.Trim().ToLowerInvariant()))
+            .GroupBy(a => a.TraitType, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (string?)g.First().Value, StringComparer.Ordinal)).Score).ToArray();
         return new RarityResult(decoder.Name, decodable > 0 ? sum / decodable : null, (double)rare / n, (double)decodable / n,
-            decodable > 0 ? (double)novel / decodable : null, table.RareThreshold, keys);
+            decodable > 0 ? (double)novel / decodable : null, table.RareThreshold, keys, scores.ToArray(), referenceScores);
     }
 
     private double RewardMean(Reward.IImageReward reward, List<RgbaImage> images)

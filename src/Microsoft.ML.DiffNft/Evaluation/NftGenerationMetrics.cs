@@ -67,6 +67,18 @@ public sealed record NftGenerationMetrics
     public double? RareThreshold { get; init; }
 
     /// <summary>
+    /// The OpenRarity score of each decodable generated image, in the order of the compared sample (the values whose mean
+    /// is <see cref="RarityScore"/>), for histograms; null without rarity metrics. Not part of <see cref="ToJson"/>.
+    /// </summary>
+    public IReadOnlyList<double>? RarityScores { get; init; }
+
+    /// <summary>
+    /// The OpenRarity score of every reference token against the same frequency table, for histograms; null without
+    /// rarity metrics. Not part of <see cref="ToJson"/>.
+    /// </summary>
+    public IReadOnlyList<double>? ReferenceRarityScores { get; init; }
+
+    /// <summary>
     /// The metrics as a JSON object with exactly the keys <c>n</c>, <c>fid_resnet18</c>, <c>kid_resnet18</c>,
     /// <c>kid_std</c>, <c>rarity_score</c>, <c>rare_rate</c>, <c>decodable_rate</c>, <c>novelty</c>,
     /// <c>duplicate_rate</c>, <c>diversity</c>, then <c>reward_mean</c> when a reward was given and the additional

@@ -1,0 +1,128 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.ML.DiffNft;
+using Microsoft.ML.DiffNft.Diffusion;
+using Microsoft.ML.DiffNft.FineTuning;
+using Microsoft.ML.DiffNft.Reward;
+using Microsoft.ML.DiffNft.Sweeps;
+
+namespace DiffNft.Cli.Commands;
+
+/// <summary><c>diffnft sweep</c>: fine-tune, generate and evaluate over a grid of reward weights; leaderboard, Pareto front, report.</summary>
+internal static class SweepCommand
+{
+    public static Command Create()
+    {
+        var baseModel = new Option<string>("--base") { Description = "Diffusion model file to fine-tune (from train-diffusion).", Required = true };
+        var reward = new Option<string>("--reward") { Description = "Rarity reward: a reward model file, or builtin:NAME.", Required = true };
+        var reference = new Option<string>("--reference") { Description = "Reference collection folder (metadata + images) the trials are evaluated against.", Required = true };
+        var rarityWeights = new Option<string>("--rarity-weights") { Description = "Comma-separated rarity weights, e.g. 0,0.25,0.5,0.75,1.", DefaultValueFactory = _ => "0,0.25,0.5,0.75,1" };
+        var klWeights = new Option<string?>("--kl-weights") { Description = "Comma-separated KL weights β (a grid with the rarity weights); default: --kl-weight." };
+        var klWeight = new Option<double>("--kl-weight") { Description = "β when --kl-weights is not given.", DefaultValueFactory = _ => 0.01 };
+        var fidelityWeight = new Option<double?>("--fidelity-weight") { Description = "A fixed fidelity weight for every trial (default: 1 − rarity weight)." };
+        var iterations = new Option<int?>("--iterations") { Description = "Fine-tuning iterations per trial (default 10 when --minutes is not given)." };
+        var minutes = new Option<double?>("--minutes") { Description = "Fine-tuning wall-time per trial in minutes (not reproducible iteration for iteration)." };
+        var prompt = new Option<string>("--prompt") { Description = "Prompt of fine-tuning and generation.", DefaultValueFactory = _ => "a noun" };
+        var count = new Option<int>("--count") { Description = "Images generated per trial (and for the base model).", DefaultValueFactory = _ => 200 };
+        var n = new Option<int>("--n") { Description = "N of the evaluation (at most --count).", DefaultValueFactory = _ => 200 };
+        var seed = new Option<int>("--seed") { Description = "Seed of fine-tuning, of the generated images (image i: seed + i) and of the evaluation.", DefaultValueFactory = _ => 0 };
+        var promptsPerIteration = new Option<int>("--prompts-per-iteration") { Description = "Prompts sampled per fine-tuning iteration.", DefaultValueFactory = _ => 4 };
+        var imagesPerPrompt = new Option<int>("--images-per-prompt") { Description = "Images per prompt per fine-tuning iteration (K).", DefaultValueFactory = _ => 8 };
+        var steps = new Option<int>("--steps") { Description = "DDIM steps of fine-tuning trajectories and of the generated images.", DefaultValueFactory = _ => 20 };
+        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale.", DefaultValueFactory = _ => 2.0 };
+        var lr = new Option<double>("--lr") { Description = "AdamW learning rate of fine-tuning.", DefaultValueFactory = _ => 3e-4 };
+        var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank; 0 fine-tunes every weight.", DefaultValueFactory = _ => 4 };
+        var rarityOutput = new Option<RarityRewardKind>("--rarity-output") { Description = "Which output of the rarity model is the reward (zscore, rarelogit, rarelogprobability).", DefaultValueFactory = _ => RarityRewardKind.ZScore };
+        var fidBudget = new Option<double?>("--fid-budget") { Description = "Leaderboard: trials with a FID above this rank after those within it." };
+        var cache = new Option<string?>("--cache") { Description = "Folder for cached reference features (default: the evaluator's)." };
+        var output = new Option<string>("--out") { Description = "Sweep folder: trials.csv, trials/<id>/, base/, report.html, report.json. Rerunning resumes.", Required = true };
+        var command = new Command("sweep",
+            "Sweep reward weights: fine-tune the base model for each (rarity weight, KL weight), generate, evaluate against the reference, " +
+            "and print the leaderboard; writes trials.csv, the Pareto front of fid_resnet18 against rare_rate and report.html/report.json. Rerunning skips finished trials.")
+        {
+            baseModel, reward, reference, rarityWeights, klWeights, klWeight, fidelityWeight, iterations, minutes, prompt, count, n, seed,
+            promptsPerIteration, imagesPerPrompt, steps, guidance, lr, loraRank, rarityOutput, fidBudget, cache, output,
+        };
+        command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
+        {
+            var err = parse.InvocationConfiguration.Error;
+            var stdout = parse.InvocationConfiguration.Output;
+            double? mins = parse.GetValue(minutes);
+            if (mins is { } m && !(m > 0)) throw new ArgumentException($"--minutes must be positive, got {m}.");
+            int? iterationLimit = parse.GetValue(iterations);
+            var klList = parse.GetValue(klWeights) is { } kl ? ParseList(kl, "--kl-weights") : null;
+            using var cancel = new CliCancellation();
+            int seedValue = parse.GetValue(seed);
+            var options = new RewardWeightSweepOptions
+            {
+                OutputDirectory = parse.GetValue(output)!,
+                RarityWeights = ParseList(parse.GetValue(rarityWeights)!, "--rarity-weights"),
+                KlWeights = klList,
+                FidelityWeight = parse.GetValue(fidelityWeight),
+                FineTune = new FineTuneOptions
+                {
+                    MaxIterations = iterationLimit ?? (mins is null ? 10 : int.MaxValue),
+                    MaxTime = mins is null ? null : TimeSpan.FromMinutes(mins.Value),
+                    PromptsPerIteration = parse.GetValue(promptsPerIteration),
+                    ImagesPerPrompt = parse.GetValue(imagesPerPrompt),
+                    SamplingSteps = parse.GetValue(steps),
+                    GuidanceScale = parse.GetValue(guidance),
+                    LearningRate = parse.GetValue(lr),
+                    KlWeight = parse.GetValue(klWeight),
+                    LoraRank = parse.GetValue(loraRank),
+                    Seed = seedValue,
+                    CheckpointEvery = 1,
+                },
+                Prompts = [parse.GetValue(prompt)!],
+                GenerationCount = parse.GetValue(count),
+                GenerationSeed = seedValue,
+                Generation = new GenerationOptions { Steps = parse.GetValue(steps), GuidanceScale = parse.GetValue(guidance) },
+                EvaluationSize = parse.GetValue(n),
+                EvaluationSeed = seedValue,
+                ReferenceCacheDirectory = parse.GetValue(cache),
+                FidBudget = parse.GetValue(fidBudget),
+                Progress = new SynchronousProgress<SweepProgress>(p => err.WriteLine(p.ToString())),
+                CancellationToken = cancel.Token,
+            };
+            var sweep = new RewardWeightSweep(options);
+            err.WriteLine($"sweep of {sweep.Trials.Count} trial(s) into {Path.GetFullPath(options.OutputDirectory)}");
+            var result = sweep.Run(parse.GetValue(baseModel)!, parse.GetValue(reward)!, parse.GetValue(reference)!,
+                new RewardLoadOptions { RarityOutput = parse.GetValue(rarityOutput) });
+            stdout.Write(LeaderboardTable(result));
+            stdout.WriteLine($"wrote {result.TrialsCsvPath}, {result.ReportHtmlPath} and {result.ReportJsonPath}");
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Parses "0,0.25,1" (invariant culture); the message names the option and the token.</summary>
+    internal static List<double> ParseList(string text, string option)
+    {
+        var values = new List<double>();
+        foreach (var token in text.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (!double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+                throw new FormatException($"{option}: '{token}' is not a number (expected comma-separated numbers such as 0,0.25,0.5).");
+            values.Add(v);
+        }
+        return values;
+    }
+
+    /// <summary>The leaderboard as a fixed-width text table, with the base model's numbers for comparison.</summary>
+    internal static string LeaderboardTable(SweepResult result)
+    {
+        var sw = new StringWriter(CultureInfo.InvariantCulture);
+        string F(double? v, string format) => v is { } x && double.IsFinite(x) ? x.ToString(format, CultureInfo.InvariantCulture) : "null";
+        int idWidth = Math.Max(5, result.Trials.Select(t => t.Trial.Id.Length).DefaultIfEmpty(5).Max());
+        sw.WriteLine($"{"rank",4}  {"trial".PadRight(idWidth)}  {"w_rarity",8}  {"w_fid",6}  {"beta",7}  {"fid_resnet18",12}  {"rare_rate",9}  {"rarity_score",12}  {"decodable",9}  pareto");
+        foreach (var t in result.Leaderboard)
+        {
+            sw.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{result.RankOf(t),4}  {t.Trial.Id.PadRight(idWidth)}  {t.Trial.RarityWeight,8:G4}  {t.Trial.FidelityWeight,6:G4}  {t.Trial.KlWeight,7:G4}  {F(t.Metrics.FidResNet18, "F3"),12}  {F(t.Metrics.RareRate, "F4"),9}  {F(t.Metrics.RarityScore, "F4"),12}  {F(t.Metrics.DecodableRate, "F4"),9}  {(result.IsOnParetoFront(t) ? "*" : "")}"));
+        }
+        if (result.Base is { } b)
+            sw.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{"",4}  {"base".PadRight(idWidth)}  {"",8}  {"",6}  {"",7}  {F(b.FidResNet18, "F3"),12}  {F(b.RareRate, "F4"),9}  {F(b.RarityScore, "F4"),12}  {F(b.DecodableRate, "F4"),9}"));
+        return sw.ToString();
+    }
+}
