@@ -62,7 +62,7 @@ internal static class ReportPlots
         var edges = Histogram.Edges(min, max, 30);
         var heights = series.Select(s => Histogram.Shares(s.Scores, edges)).ToList();
         var chart = new SvgChart(720, 400, "Rarity scores", "OpenRarity score (against the reference's trait frequencies)", "share of images per bin");
-        chart.SetRanges(edges[0], edges[^1], 0, heights.SelectMany(h => h).DefaultIfEmpty(0).Max());
+        chart.SetRanges(edges[0], edges[^1], 0, heights.SelectMany(h => h).DefaultIfEmpty(0).Max(), yFromZero: true);
         for (int i = 0; i < series.Count; i++)
         {
             chart.Steps(edges, heights[i], series[i].Color);

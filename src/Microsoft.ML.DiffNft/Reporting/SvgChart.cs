@@ -37,10 +37,16 @@ internal sealed class SvgChart
     public string YLabel { get; }
 
     /// <summary>Sets the data ranges (each widened to nice tick limits; an empty range is widened around its value).</summary>
-    public void SetRanges(double xMin, double xMax, double yMin, double yMax)
+    /// <param name="xMin">Smallest x of the data.</param>
+    /// <param name="xMax">Largest x of the data.</param>
+    /// <param name="yMin">Smallest y of the data.</param>
+    /// <param name="yMax">Largest y of the data.</param>
+    /// <param name="yFromZero">Start the y axis exactly at 0 (histograms), when the data are non-negative.</param>
+    public void SetRanges(double xMin, double xMax, double yMin, double yMax, bool yFromZero = false)
     {
         (_x0, _x1) = Widen(xMin, xMax);
         (_y0, _y1) = Widen(yMin, yMax);
+        if (yFromZero && yMin >= 0) _y0 = 0;
     }
 
     private double PlotWidth => _width - Left - Right;
@@ -91,7 +97,7 @@ internal sealed class SvgChart
     public void VerticalLine(double x, string color, string label)
     {
         _body.Append(Inv($"<line x1=\"{Px(x):F1}\" y1=\"{Top:F1}\" x2=\"{Px(x):F1}\" y2=\"{Top + PlotHeight:F1}\" stroke=\"{color}\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/>\n"));
-        _body.Append(Inv($"<text x=\"{Px(x) + 4:F1}\" y=\"{Top + 12:F1}\" font-size=\"11\" fill=\"{color}\">{Escape(label)}</text>\n"));
+        _body.Append(Inv($"<text x=\"{Px(x) + 4:F1}\" y=\"{Top + PlotHeight - 6:F1}\" font-size=\"11\" fill=\"{color}\">{Escape(label)}</text>\n"));
     }
 
     /// <summary>Adds a legend entry (a swatch or a line of the colour).</summary>
@@ -120,6 +126,8 @@ internal sealed class SvgChart
         sb.Append(Inv($"<text x=\"{Left + PlotWidth / 2:F1}\" y=\"{_height - 12:F1}\" text-anchor=\"middle\" font-size=\"13\">{Escape(XLabel)}</text>\n"));
         sb.Append(Inv($"<text x=\"16\" y=\"{Top + PlotHeight / 2:F1}\" text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 16 {Top + PlotHeight / 2:F1})\">{Escape(YLabel)}</text>\n"));
         double ly = Top + 10;
+        if (_legend.Count > 0)
+            sb.Append(Inv($"<rect x=\"{Left + PlotWidth - 156:F1}\" y=\"{Top + 2:F1}\" width=\"152\" height=\"{18 * _legend.Count + 4:F1}\" fill=\"#ffffff\" fill-opacity=\"0.9\" stroke=\"#bbb\"/>\n"));
         foreach (var (label, color, line) in _legend)
         {
             double lx = Left + PlotWidth - 150;
