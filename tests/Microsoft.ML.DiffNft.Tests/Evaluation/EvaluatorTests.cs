@@ -162,7 +162,9 @@ public sealed class EvaluatorTests : IClassFixture<EvaluatorTests.Fixture>
         var written = File.GetLastWriteTimeUtc(files[0]);
 
         var second = new MLContext(seed: 1).NftGeneration.Evaluate(generated, _f.Reference.Collection, Options(dir.Path));
-        Assert.Equal(first, second with { AdditionalMetrics = first.AdditionalMetrics });
+        Assert.Equal(first, second with { AdditionalMetrics = first.AdditionalMetrics, RarityScores = first.RarityScores, ReferenceRarityScores = first.ReferenceRarityScores });
+        Assert.Equal(first.RarityScores, second.RarityScores);
+        Assert.Equal(first.ReferenceRarityScores, second.ReferenceRarityScores);
         Assert.Equal(written, File.GetLastWriteTimeUtc(files[0])); // read, not rewritten
 
         File.WriteAllBytes(files[0], [1, 2, 3]);
