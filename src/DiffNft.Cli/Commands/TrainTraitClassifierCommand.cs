@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Evaluation.Traits;
+using Microsoft.ML.DiffNft.Imaging;
 
 namespace DiffNft.Cli.Commands;
 
@@ -30,6 +31,11 @@ internal static class TrainTraitClassifierCommand
         var holdout = new Option<double>("--holdout") { Description = "Share of tokens held out (by token id): never trained on, and the tokens the metrics are measured on.", DefaultValueFactory = _ => defaults.HoldoutFraction };
         var seed = new Option<int>("--seed") { Description = "Seed of the initial weights, the split, the batches and the augmentation.", DefaultValueFactory = _ => 0 };
         var threads = TrainRewardCommand.ThreadsOption();
+        var heldOutImages = new Option<string?>("--held-out-images")
+        {
+            Description = "Also write the held-out tokens' images (<id>.png) to this folder: images the classifier never saw, " +
+                          "a reference-like sample for checking 'diffnft evaluate --trait-classifier' (rarity_score ≈ 1).",
+        };
         var output = new Option<string>("--out")
         {
             Description = $"Where to write. An existing folder, or a path ending in '/', receives {ModelFileName} and {MetricsFileName}; " +
@@ -40,7 +46,7 @@ internal static class TrainTraitClassifierCommand
             "Train the held-out trait classifier (one softmax head per trait type) on a collection's images and metadata; writes the model and its held-out metrics. " +
             "'diffnft evaluate --trait-classifier MODEL' then computes the rarity keys for collections without parts (Ctrl+C stops cleanly).")
         {
-            collection, minutes, epochs, batch, lr, width, holdout, seed, threads, output,
+            collection, minutes, epochs, batch, lr, width, holdout, seed, threads, heldOutImages, output,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
@@ -74,7 +80,14 @@ internal static class TrainTraitClassifierCommand
             };
             err.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"training a trait classifier on {c.Count} images from '{path}' ({options.HoldoutFraction:P0} held out by token)"));
-            using var model = new TraitClassifierTrainer(options).Train(c);
+            var trainer = new TraitClassifierTrainer(options);
+            if (parse.GetValue(heldOutImages) is { } imageDir)
+            {
+                var heldOut = trainer.Split(c).HeldOut;
+                foreach (var token in heldOut) PngCodec.Save(token.Image!, Path.Combine(imageDir, FileName(token.TokenId) + ".png"));
+                err.WriteLine($"wrote the {heldOut.Count} held-out images to {imageDir}");
+            }
+            using var model = trainer.Train(c);
             model.Save(modelPath);
             var mt = model.Metrics!;
             mt.Save(metricsPath);
@@ -90,6 +103,10 @@ internal static class TrainTraitClassifierCommand
         }));
         return command;
     }
+
+    /// <summary>A token id as a file name: characters a file name cannot hold become '_'.</summary>
+    private static string FileName(string tokenId) =>
+        string.Concat(tokenId.Select(ch => Path.GetInvalidFileNameChars().Contains(ch) || ch == '\\' ? '_' : ch));
 
     /// <summary>The model and metrics paths for an --out value (see the option's description).</summary>
     internal static (string Model, string Metrics) ResolveOutput(string output)

@@ -7,7 +7,6 @@ using Microsoft.ML.DiffNft.Evaluation;
 using Microsoft.ML.DiffNft.Evaluation.Traits;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Rarity;
-using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Tests.Collections;
 using Xunit;
 using static Microsoft.ML.DiffNft.Tests.Evaluation.TraitClassifierTestData;
@@ -24,8 +23,7 @@ public sealed class TraitClassifierEvaluationTests
     public void TheEvaluatorWithTheClassifierScoresANonNounsCollection()
     {
         var mlContext = new MLContext(seed: 1);
-        var (_, heldOutRows) = RarityRewardTrainer.Split(Collection.Tokens.Select(t => t.TokenId).ToList(), 0.2, Options().Seed);
-        var tokens = heldOutRows.Take(N).Select(i => Collection.Tokens[i]).ToList();
+        var tokens = new TraitClassifierTrainer(Options()).Split(Collection).HeldOut.Take(N).ToList();
         var images = tokens.Select(t => t.Image!).ToList();
         using var resnet = new ResNet18FeatureExtractor();
         using var cache = new TempDir(); // the second evaluation reads the reference features the first one wrote
@@ -70,12 +68,16 @@ public sealed class TraitClassifierEvaluationTests
         string collection = Path.Combine(dir.Path, "blocks"), generated = Path.Combine(dir.Path, "generated"), model = Path.Combine(dir.Path, "model") + "/";
         var c = Make(120, seed: 6);
         NftCollectionWriter.Write(c, collection, new NftCollectionWriteOptions());
-        for (int i = 0; i < N; i++) PngCodec.Save(c.Tokens[100 + i].Image!, Path.Combine(generated, $"{i}.png"));
 
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int code = CliApp.Run(["train-trait-classifier", "--collection", collection, "--epochs", "3", "--width", "4", "--batch", "32", "--seed", "2", "--out", model], stdout, stderr);
+        int code = CliApp.Run(["train-trait-classifier", "--collection", collection, "--epochs", "3", "--width", "4", "--batch", "32", "--seed", "2",
+            "--held-out-images", generated, "--out", model], stdout, stderr);
         Assert.True(code == 0, stderr.ToString());
+        // The held-out images are the split's, pixel for pixel.
+        var heldOut = new TraitClassifierTrainer(new TraitClassifierOptions { Seed = 2 }).Split(c).HeldOut;
+        Assert.Equal(heldOut.Select(t => t.TokenId + ".png").Order(), Directory.EnumerateFiles(generated).Select(Path.GetFileName).Order());
+        Assert.All(heldOut, t => Assert.True(PngCodec.Load(Path.Combine(generated, t.TokenId + ".png")).PixelEquals(t.Image!)));
         string modelFile = Path.Combine(model, "model.diffnft-traits");
         Assert.True(File.Exists(modelFile));
         using (var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(model, "metrics.json"))))

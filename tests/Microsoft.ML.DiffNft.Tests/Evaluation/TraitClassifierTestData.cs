@@ -31,7 +31,7 @@ internal static class TraitClassifierTestData
     /// <summary>A small classifier trained on <see cref="Collection"/> with 20 % held out (shared; do not dispose).</summary>
     public static TraitClassifier Classifier => s_model.Value;
 
-    /// <summary>The recipe of <see cref="Classifier"/>: width 8, 25 epochs of 240 training tokens (about 190 steps).</summary>
+    /// <summary>The recipe of <see cref="Classifier"/>: width 8, 25 epochs of 240 training tokens (200 steps).</summary>
     public static TraitClassifierOptions Options(double epochs = 25) => new()
     {
         Width = 8, HiddenSize = 64, BatchSize = 32, Epochs = epochs, LearningRate = 3e-3, WarmupSteps = 10, Seed = 3,

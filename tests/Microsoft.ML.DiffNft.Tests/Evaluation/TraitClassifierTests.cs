@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Evaluation.Traits;
 using Microsoft.ML.DiffNft.Imaging;
-using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Tests.Collections;
 using Microsoft.ML.DiffNft.Torch;
 using Xunit;
@@ -15,12 +14,8 @@ namespace Microsoft.ML.DiffNft.Tests.Evaluation;
 [Collection(TorchGlobalRngCollection.Name)]
 public sealed class TraitClassifierTests
 {
-    /// <summary>The held-out tokens, by the trainer's own split rule.</summary>
-    private static List<NftToken> HeldOut()
-    {
-        var (_, heldOut) = RarityRewardTrainer.Split(Collection.Tokens.Select(t => t.TokenId).ToList(), 0.2, Options().Seed);
-        return heldOut.Select(i => Collection.Tokens[i]).ToList();
-    }
+    /// <summary>The held-out tokens, as the trainer splits them.</summary>
+    private static List<NftToken> HeldOut() => new TraitClassifierTrainer(Options()).Split(Collection).HeldOut.ToList();
 
     [Fact]
     public void HeldOutTokensAreReadFarAboveChanceAndTheMetricsAgreeWithAnIndependentCount()
@@ -58,6 +53,11 @@ public sealed class TraitClassifierTests
         Assert.True(m.RaritySpearman >= 0.8, $"rarity spearman {m.RaritySpearman}");
         Assert.True(m.RarityMae <= 0.1 * m.MeanTrueRarity, $"rarity MAE {m.RarityMae} against mean {m.MeanTrueRarity}");
         Assert.True(m.Steps > 0 && m.Epochs >= 24.9 && m.TrainSeconds > 0);
+
+        // The split is by token: the same ids, fraction and seed give the same held-out tokens in any row order.
+        var reversed = new NftCollection(Collection.Tokens.Reverse().ToList(), "reversed");
+        Assert.Equal(heldOut.Select(t => t.TokenId).Order(), new TraitClassifierTrainer(Options()).Split(reversed).HeldOut.Select(t => t.TokenId).Order());
+        Assert.Empty(new TraitClassifierTrainer(Options()).Split(Collection).Train.Select(t => t.TokenId).Intersect(heldOut.Select(t => t.TokenId)));
     }
 
     [Fact]

@@ -62,7 +62,7 @@ public sealed record TraitClassifierMetrics
     /// <summary>Training steps run.</summary>
     public int? Steps { get; init; }
 
-    /// <summary>Epochs run (steps × batch size / training tokens).</summary>
+    /// <summary>Epochs run (training images seen / training tokens).</summary>
     public double? Epochs { get; init; }
 
     /// <summary>Wall time of training in seconds.</summary>

@@ -5,7 +5,7 @@ namespace Microsoft.ML.DiffNft.Evaluation.Traits;
 /// <summary>One progress report of trait classifier training.</summary>
 /// <param name="Step">Steps completed.</param>
 /// <param name="TotalSteps">Step budget from <see cref="TraitClassifierOptions.Epochs"/> (training may stop earlier on <see cref="TraitClassifierOptions.MaxTime"/>).</param>
-/// <param name="Epoch">Epochs completed, fractional (steps × batch size / training tokens).</param>
+/// <param name="Epoch">Epochs completed, fractional (training images seen / training tokens).</param>
 /// <param name="Loss">Mean training loss since the previous report (real images and outliers together).</param>
 /// <param name="Accuracy">Share of correct head predictions on the real training images of those steps (before the step's update).</param>
 /// <param name="Elapsed">Wall time since training started.</param>

@@ -40,6 +40,23 @@ public sealed class TraitClassifierTrainer
         _options.Validate();
     }
 
+    /// <summary>
+    /// The split <see cref="Train"/> makes: tokens ordered by a seeded hash of their id (<see cref="TraitClassifierOptions.Seed"/>),
+    /// the first ⌈f·N⌉ (at least one, at most N − 1) held out (f = <see cref="TraitClassifierOptions.HoldoutFraction"/>).
+    /// It depends only on the ids, the fraction and the seed, so the held-out tokens can be recovered later — for
+    /// example to evaluate images the classifier never saw.
+    /// </summary>
+    /// <param name="collection">The collection (at least two tokens).</param>
+    /// <returns>The training and held-out tokens, each in collection order.</returns>
+    public (IReadOnlyList<NftToken> Train, IReadOnlyList<NftToken> HeldOut) Split(NftCollection collection)
+    {
+        ArgumentNullException.ThrowIfNull(collection);
+        if (collection.Count < 2)
+            throw new ArgumentException($"Collection '{collection.Name}' has {collection.Count} token(s); a split needs at least two.", nameof(collection));
+        var (train, heldOut) = RarityRewardTrainer.Split(collection.Tokens.Select(t => t.TokenId).ToList(), _options.HoldoutFraction, _options.Seed);
+        return (train.Select(i => collection.Tokens[i]).ToArray(), heldOut.Select(i => collection.Tokens[i]).ToArray());
+    }
+
     /// <summary>Trains on every token of <paramref name="collection"/> outside the held-out split and measures the held-out tokens.</summary>
     /// <param name="collection">A collection with traits and an image per token (sizes may differ; they are resampled).</param>
     /// <exception cref="ArgumentException">The collection has fewer than two tokens, a token without an image, or no trait to learn.</exception>
@@ -119,7 +136,8 @@ public sealed class TraitClassifierTrainer
         int nTrain = (int)trainX.shape[0], heads = offsets.Length - 1;
         int batch = Math.Min(o.BatchSize, nTrain);
         int stepsPerEpoch = (nTrain + batch - 1) / batch;
-        int totalSteps = (int)Math.Max(1, Math.Min(int.MaxValue, Math.Ceiling(o.Epochs * nTrain / batch)));
+        // An epoch is every training token once: ⌈n / batch⌉ steps, the last one possibly smaller.
+        int totalSteps = (int)Math.Max(1, Math.Min(int.MaxValue, Math.Ceiling(o.Epochs * stepsPerEpoch - 1e-9)));
         int outliers = o.OutlierFraction > 0 ? Math.Max(1, (int)Math.Round(batch * o.OutlierFraction)) : 0;
         var parameters = network.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
         using var adam = new AdamW(parameters, o.LearningRate, weightDecay: o.WeightDecay);
