@@ -20,6 +20,7 @@ public static class CliApp
         root.Subcommands.Add(TrainRewardCommand.Create());
         root.Subcommands.Add(ScoreCommand.Create());
         root.Subcommands.Add(FineTuneCommand.Create());
+        root.Subcommands.Add(TrainTraitClassifierCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(SweepCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());

@@ -4,6 +4,7 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Evaluation;
+using Microsoft.ML.DiffNft.Evaluation.Traits;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Reward;
 
@@ -21,7 +22,7 @@ internal static class EvaluateCommand
         };
         var reference = new Option<string>("--reference")
         {
-            Description = "Reference: a collection folder (metadata + images, as 'diffnft collection' writes it: every metric) or a plain folder of images (rarity metrics are null).",
+            Description = "Reference: a collection folder (metadata + images, as 'diffnft collection' writes it: every metric for Nouns, and for other collections with --trait-classifier) or a plain folder of images (rarity metrics are null).",
             Required = true,
         };
         var n = new Option<int>("--n") { Description = "N: images compared from each set (larger sets are sampled with --seed). Compare FIDs only at equal N.", DefaultValueFactory = _ => 1000 };
@@ -29,11 +30,16 @@ internal static class EvaluateCommand
         var cache = new Option<string?>("--cache") { Description = "Folder for cached reference features (default: $DIFFNFT_CACHE_DIR, else ~/.cache/diffnft/reference-features)." };
         var noCache = new Option<bool>("--no-cache") { Description = "Always recompute the reference features." };
         var reward = new Option<string?>("--reward") { Description = "A reward model (diffnft train-reward): adds reward_mean, the mean reward of the generated images. Never used for the rarity keys." };
+        var traitClassifier = new Option<string?>("--trait-classifier")
+        {
+            Description = "A trait classifier trained on the reference collection (diffnft train-trait-classifier): judges the generated images' traits, " +
+                          "so the rarity keys are computed for collections without parts (CrypToadz-like). Without it, only Nouns references get them.",
+        };
         var output = new Option<string>("--out") { Description = "Output JSON file: n, fid_resnet18, kid_resnet18, kid_std, rarity_score, rare_rate, decodable_rate, novelty, duplicate_rate, diversity (and reward_mean with --reward).", Required = true };
 
         var command = new Command("evaluate", "Evaluate generated images against a reference: FID-ResNet18, KID, decoder-based rarity score, rare and decodable rates, novelty, duplicates, diversity.")
         {
-            generated, reference, n, seed, cache, noCache, reward, output,
+            generated, reference, n, seed, cache, noCache, reward, traitClassifier, output,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
@@ -45,6 +51,9 @@ internal static class EvaluateCommand
             using var cancel = new CliCancellation();
             string? rewardPath = parse.GetValue(reward);
             using var rewardModel = rewardPath is null ? null : RarityRewardModel.Load(rewardPath);
+            string? classifierPath = parse.GetValue(traitClassifier);
+            using var classifier = classifierPath is null ? null : TraitClassifier.Load(classifierPath);
+            var decoder = classifier is null ? null : new TraitClassifierDecoder(classifier);
             var options = new NftGenerationEvaluatorOptions
             {
                 SampleSize = count,
@@ -53,6 +62,7 @@ internal static class EvaluateCommand
                 UseReferenceCache = !parse.GetValue(noCache),
                 CancellationToken = cancel.Token,
                 Reward = rewardModel,
+                TraitDecoder = decoder,
             };
             var mlContext = new MLContext(seed: 0);
             mlContext.Log += (_, e) =>
@@ -61,7 +71,15 @@ internal static class EvaluateCommand
                 if (e.Source.Contains(nameof(NftGenerationEvaluator), StringComparison.Ordinal) && e.Kind is Microsoft.ML.Runtime.ChannelMessageKind.Info or Microsoft.ML.Runtime.ChannelMessageKind.Warning)
                     stderr.WriteLine($"diffnft: {e.RawMessage}");
             };
-            var metrics = mlContext.NftGeneration.Evaluate(parse.GetValue(generated)!, parse.GetValue(reference)!, options);
+            var generatedImages = EvaluationData.LoadImageFolder(parse.GetValue(generated)!, cancel.Token).Tokens.Select(t => t.Image!).ToList();
+            var referenceCollection = EvaluationData.LoadReference(parse.GetValue(reference)!, cancel.Token);
+            if (decoder is not null)
+            {
+                // A classifier trained on another collection would read traits the reference's rarity table does not know.
+                if (referenceCollection.TraitTypes.Count > 0) decoder.EnsureMatches(referenceCollection);
+                else stderr.WriteLine("diffnft: the reference is a plain folder of images (no traits): --trait-classifier is not used and the rarity keys are null.");
+            }
+            var metrics = mlContext.NftGeneration.Evaluate(generatedImages, referenceCollection, options);
             string outPath = parse.GetValue(output)!;
             AtomicFile.WriteAllText(outPath, metrics.ToJson());
             string rewardText = metrics.RewardMean is { } rm ? string.Create(CultureInfo.InvariantCulture, $" reward_mean={rm:F4}") : "";

@@ -169,7 +169,7 @@ public sealed class NftGenerationEvaluator
         {
             ch.Info(MessageSensitivity.None, reference.TraitTypes.Count == 0
                 ? "The reference has no traits: rarity metrics are null."
-                : "No trait decoder handles this reference collection: rarity metrics are null (pass NftGenerationEvaluatorOptions.TraitDecoder).");
+                : "No trait decoder handles this reference collection: rarity metrics are null (pass NftGenerationEvaluatorOptions.TraitDecoder, for example a TraitClassifierDecoder; diffnft evaluate --trait-classifier).");
             return null;
         }
 

@@ -23,7 +23,9 @@ public sealed class NftGenerationEvaluatorOptions
     /// <summary>
     /// The trait decoder that judges generated images' traits. Null (the default) picks <see cref="NounsImageTraitDecoder"/>
     /// when the reference is a Nouns collection (<see cref="NounsImageTraitDecoder.Handles"/>); otherwise no decoder is
-    /// available and the rarity metrics (rarity score, rare rate, decodable rate, novelty) are null.
+    /// available and the rarity metrics (rarity score, rare rate, decodable rate, novelty) are null. For collections
+    /// without parts, pass a <see cref="Traits.TraitClassifierDecoder"/> over a <see cref="Traits.TraitClassifier"/>
+    /// trained on the reference collection with tokens held out.
     /// </summary>
     public IImageTraitDecoder? TraitDecoder { get; set; }
 

@@ -1,0 +1,284 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.Rarity;
+using Microsoft.ML.DiffNft.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+
+/// <summary>What a <see cref="TraitClassifier"/> predicts for one trait type of one image.</summary>
+/// <param name="ClassIndex">The most probable class: 0 = the trait is missing, k ≥ 1 = <see cref="TraitHead.Values"/>[k − 1].</param>
+/// <param name="Value">The predicted value, or null when the trait is predicted missing.</param>
+/// <param name="Probability">The softmax probability of that class.</param>
+public readonly record struct TraitHeadPrediction(int ClassIndex, string? Value, float Probability);
+
+/// <summary>What a <see cref="TraitClassifier"/> predicts for one image: one entry per head, in <see cref="TraitClassifier.Heads"/> order.</summary>
+/// <param name="Heads">The per-head predictions.</param>
+public sealed record TraitClassifierPrediction(IReadOnlyList<TraitHeadPrediction> Heads)
+{
+    /// <summary>The smallest top probability over the heads: the classifier's confidence in the whole reading.</summary>
+    public float MinProbability => Heads.Count == 0 ? 1f : Heads.Min(h => h.Probability);
+}
+
+/// <summary>
+/// A trained trait classifier: a small convolutional network with one softmax head per trait type that reads a
+/// collection's traits from pixels. It is the independent judge of generated images' traits for collections without
+/// parts (<see cref="TraitClassifierDecoder"/>), trained by <see cref="TraitClassifierTrainer"/> on the collection with
+/// a share of tokens held out, and saved to and loaded from the package's model file (format
+/// <c>diffnft.trait-classifier</c>) with its held-out metrics.
+/// </summary>
+/// <remarks>Instances are not thread-safe: torch modules are not.</remarks>
+public sealed class TraitClassifier : IDisposable
+{
+    /// <summary>The model-file format name written into every archive.</summary>
+    public const string FormatName = "diffnft.trait-classifier";
+
+    /// <summary>The model-file format version this build writes and reads.</summary>
+    public const int FormatVersion = 1;
+
+    private const string ManifestEntry = "diffnft-model.json";
+    private const string WeightsEntry = "weights.safetensors";
+    private const string MetricsEntry = "metrics.json";
+    private const int MaxHeads = 1024;
+    private const int MaxClassesPerHead = 100_000;
+
+    private readonly int[] _offsets;
+    private int _batchSize = 256;
+
+    internal TraitClassifier(TraitClassifierArchitecture architecture, IReadOnlyList<TraitHead> heads, float[] pixelMean, float[] pixelStd,
+        TraitClassifierNetwork network, Device device, TraitClassifierMetrics? metrics)
+    {
+        Architecture = architecture ?? throw new ArgumentNullException(nameof(architecture));
+        Heads = heads ?? throw new ArgumentNullException(nameof(heads));
+        PixelMean = pixelMean ?? throw new ArgumentNullException(nameof(pixelMean));
+        PixelStd = pixelStd ?? throw new ArgumentNullException(nameof(pixelStd));
+        Network = network ?? throw new ArgumentNullException(nameof(network));
+        Device = device;
+        Metrics = metrics;
+        _offsets = Offsets(heads);
+        Network.to(device);
+        Network.eval();
+        Network.zero_grad();
+        foreach (var p in Network.parameters()) p.requires_grad = false;
+    }
+
+    /// <summary>The network's shape.</summary>
+    public TraitClassifierArchitecture Architecture { get; }
+
+    /// <summary>One head per trait type, in the training collection's trait-type order.</summary>
+    public IReadOnlyList<TraitHead> Heads { get; }
+
+    /// <summary>Per-channel pixel means (of the [−1, 1] pixels) of the training split.</summary>
+    public IReadOnlyList<float> PixelMean { get; }
+
+    /// <summary>Per-channel pixel standard deviations of the training split.</summary>
+    public IReadOnlyList<float> PixelStd { get; }
+
+    /// <summary>The held-out metrics measured when the model was trained (null when unknown).</summary>
+    public TraitClassifierMetrics? Metrics { get; }
+
+    /// <summary>The device the network lives on.</summary>
+    public Device Device { get; }
+
+    /// <summary>Number of parameters of the network.</summary>
+    public long ParameterCount => Network.parameters().Sum(p => p.numel());
+
+    /// <summary>Images per forward pass. Default 256.</summary>
+    public int BatchSize
+    {
+        get => _batchSize;
+        set => _batchSize = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The batch size must be positive.");
+    }
+
+    internal TraitClassifierNetwork Network { get; }
+
+    /// <summary>Where each head's logits start in the network output (one more entry: the total).</summary>
+    internal IReadOnlyList<int> HeadOffsets => _offsets;
+
+    internal static int[] Offsets(IReadOnlyList<TraitHead> heads)
+    {
+        var offsets = new int[heads.Count + 1];
+        for (int h = 0; h < heads.Count; h++) offsets[h + 1] = offsets[h] + heads[h].ClassCount;
+        return offsets;
+    }
+
+    /// <summary>Predicts every head's most probable class for each image, in input order. Images of any size are resampled to the network input.</summary>
+    /// <param name="images">The images.</param>
+    /// <param name="cancellationToken">Stops the work between batches.</param>
+    public IReadOnlyList<TraitClassifierPrediction> Predict(IReadOnlyList<RgbaImage> images, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        for (int i = 0; i < images.Count; i++)
+            if (images[i] is null) throw new ArgumentException($"Image {i} is null.", nameof(images));
+        var results = new TraitClassifierPrediction[images.Count];
+        for (int start = 0; start < images.Count; start += BatchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int count = Math.Min(BatchSize, images.Count - start);
+            using var scope = NewDisposeScope();
+            var raw = TraitClassifierPreprocessing.ToTensor(Enumerable.Range(start, count).Select(i => images[i]).ToList(), Architecture.ImageSize, Device);
+            var (classes, probabilities) = TopClasses(raw);
+            for (int j = 0; j < count; j++)
+            {
+                var heads = new TraitHeadPrediction[Heads.Count];
+                for (int h = 0; h < Heads.Count; h++)
+                {
+                    int k = (int)classes[j * Heads.Count + h];
+                    heads[h] = new TraitHeadPrediction(k, Heads[h].ValueOf(k), probabilities[j * Heads.Count + h]);
+                }
+                results[start + j] = new TraitClassifierPrediction(heads);
+            }
+        }
+        return results;
+    }
+
+    /// <summary>The top class and its probability of every head for a raw batch [N, 3, S, S] in [−1, 1], flattened [N × heads].</summary>
+    internal (long[] Classes, float[] Probabilities) TopClasses(Tensor raw) =>
+        TopClasses(Network, Heads, _offsets, PixelMean, PixelStd, raw);
+
+    /// <summary>The top classes of a network that need not be wrapped in a model yet (the trainer's held-out pass).</summary>
+    internal static (long[] Classes, float[] Probabilities) TopClasses(TraitClassifierNetwork network, IReadOnlyList<TraitHead> heads,
+        IReadOnlyList<int> offsets, IReadOnlyList<float> mean, IReadOnlyList<float> std, Tensor raw)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var logits = network.call(TraitClassifierPreprocessing.Normalise(raw, mean, std));
+        var classes = new List<Tensor>(heads.Count);
+        var probabilities = new List<Tensor>(heads.Count);
+        for (int h = 0; h < heads.Count; h++)
+        {
+            var p = logits.narrow(1, offsets[h], heads[h].ClassCount).softmax(1);
+            var (values, indices) = p.max(1);
+            classes.Add(indices);
+            probabilities.Add(values);
+        }
+        return (stack(classes, 1).cpu().data<long>().ToArray(), stack(probabilities, 1).cpu().data<float>().ToArray());
+    }
+
+    /// <summary>Saves the model (architecture, heads, pixel statistics, weights and held-out metrics) to one archive, atomically.</summary>
+    public void Save(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var manifest = new Manifest(FormatName, FormatVersion, Architecture, PixelMean.ToArray(), PixelStd.ToArray(),
+            Heads.Select(h => new HeadEntry(h.TraitType, h.Values.ToArray())).ToArray());
+        var entries = new Dictionary<string, byte[]>
+        {
+            [ManifestEntry] = JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions),
+            [WeightsEntry] = ModelArchive.SaveTensors(Network.state_dict()),
+        };
+        if (Metrics is not null) entries[MetricsEntry] = Encoding.UTF8.GetBytes(Metrics.ToJson());
+        ModelArchive.Write(path, entries);
+    }
+
+    /// <summary>
+    /// Loads a model written by <see cref="Save"/>, checking the format name and version, the architecture, the pixel
+    /// statistics, every head's vocabulary and every tensor's name and shape; a damaged file gives an
+    /// <see cref="InvalidDataException"/> that names it.
+    /// </summary>
+    /// <param name="path">The model file.</param>
+    /// <param name="device">Where the network runs.</param>
+    public static TraitClassifier Load(string path, DiffNftDevice device = DiffNftDevice.Auto)
+    {
+        var entries = ModelArchive.Read(path);
+        Manifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<Manifest>(ModelArchive.Require(entries, ManifestEntry, path), JsonOptions);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException or ArgumentException)
+        {
+            throw new InvalidDataException($"Model file '{path}': '{ManifestEntry}' is not valid ({ex.Message}).", ex);
+        }
+        if (manifest is null || manifest.Format != FormatName)
+            throw new InvalidDataException($"Model file '{path}' is not a DiffNft trait classifier (format '{manifest?.Format}', expected '{FormatName}').");
+        if (manifest.Version != FormatVersion)
+            throw new InvalidDataException($"Model file '{path}' has format version {manifest.Version}; this build reads version {FormatVersion}.");
+        var (architecture, heads, mean, std) = CheckManifest(manifest, path);
+        TraitClassifierMetrics? metrics = entries.TryGetValue(MetricsEntry, out var m)
+            ? TraitClassifierMetrics.FromJson(Encoding.UTF8.GetString(m), $"Model file '{path}', entry '{MetricsEntry}'")
+            : null;
+
+        TorchRuntime.EnsureLoaded();
+        var resolved = TorchRuntime.Resolve(device);
+        var network = new TraitClassifierNetwork(architecture, Offsets(heads)[^1]);
+        try
+        {
+            var expected = network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal);
+            var weights = ModelArchive.LoadTensors(ModelArchive.Require(entries, WeightsEntry, path), $"{path}:{WeightsEntry}", expected);
+            try
+            {
+                if (weights.Values.Any(w => !isfinite(w).all().item<bool>()))
+                    throw new InvalidDataException($"Model file '{path}': '{WeightsEntry}' holds non-finite weights (NaN or infinity).");
+                network.load_state_dict(weights);
+            }
+            finally
+            {
+                foreach (var w in weights.Values) w.Dispose();
+            }
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        return new TraitClassifier(architecture, heads, mean, std, network, resolved, metrics);
+    }
+
+    private static (TraitClassifierArchitecture, TraitHead[], float[], float[]) CheckManifest(Manifest manifest, string path)
+    {
+        string where = $"Model file '{path}', entry '{ManifestEntry}'";
+        if (manifest.Architecture is null) throw new InvalidDataException($"{where}: 'architecture' is missing.");
+        try
+        {
+            manifest.Architecture.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidDataException($"{where}: 'architecture': {ex.Message}", ex);
+        }
+        static bool Good(float[]? v, bool positive) => v is { Length: 3 } && v.All(x => float.IsFinite(x) && (!positive || x > 0));
+        if (!Good(manifest.PixelMean, false)) throw new InvalidDataException($"{where}: 'pixel_mean' must be 3 finite numbers.");
+        if (!Good(manifest.PixelStd, true)) throw new InvalidDataException($"{where}: 'pixel_std' must be 3 finite positive numbers.");
+        if (manifest.Heads is not { Length: > 0 and <= MaxHeads })
+            throw new InvalidDataException($"{where}: 'heads' must list 1 … {MaxHeads} trait types.");
+        var heads = new TraitHead[manifest.Heads.Length];
+        var types = new HashSet<string>(StringComparer.Ordinal);
+        for (int h = 0; h < heads.Length; h++)
+        {
+            var e = manifest.Heads[h];
+            if (e is null || string.IsNullOrWhiteSpace(e.TraitType))
+                throw new InvalidDataException($"{where}: head {h} has no 'trait_type'.");
+            if (!types.Add(TraitText.Normalize(e.TraitType)))
+                throw new InvalidDataException($"{where}: trait type '{e.TraitType}' (head {h}) appears twice.");
+            if (e.Values is not { Length: > 0 and < MaxClassesPerHead })
+                throw new InvalidDataException($"{where}: head '{e.TraitType}' must list 1 … {MaxClassesPerHead - 1} values.");
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var v in e.Values)
+            {
+                if (string.IsNullOrWhiteSpace(v))
+                    throw new InvalidDataException($"{where}: head '{e.TraitType}' has an empty value.");
+                if (!seen.Add(TraitText.Normalize(v)))
+                    throw new InvalidDataException($"{where}: head '{e.TraitType}' lists value '{v}' twice.");
+            }
+            heads[h] = new TraitHead(e.TraitType, e.Values);
+        }
+        return (manifest.Architecture, heads, manifest.PixelMean!, manifest.PixelStd!);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => Network.Dispose();
+
+    internal static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    private sealed record HeadEntry(string TraitType, string[] Values);
+
+    private sealed record Manifest(string Format, int Version, TraitClassifierArchitecture Architecture, float[]? PixelMean, float[]? PixelStd, HeadEntry[]? Heads);
+}
