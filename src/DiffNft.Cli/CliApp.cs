@@ -22,6 +22,7 @@ public static class CliApp
         root.Subcommands.Add(FineTuneCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(QuickstartCommand.Create());
         return root;
     }
 
