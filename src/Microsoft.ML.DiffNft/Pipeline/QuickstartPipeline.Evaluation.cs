@@ -61,7 +61,8 @@ public sealed partial class QuickstartPipeline
             context.Report(0, "loading the collection");
             var reference = EvaluationData.LoadReference(Paths.Collection, ct);
             // One ResNet-18 for both sets; the reference sample is the same (same seed), so the second set reuses its features.
-            using var resnet = new ResNet18FeatureExtractor();
+            using var owned = o.ResNet18Extractor is null ? new ResNet18FeatureExtractor() : null;
+            var resnet = o.ResNet18Extractor ?? owned!;
             var numbers = new Dictionary<string, double>();
             var metrics = new Dictionary<string, NftGenerationMetrics>();
             var sets = Sets;

@@ -119,10 +119,12 @@ public sealed partial class QuickstartPipeline
         {
             if (m.Spearman is { } s) numbers["validation_spearman"] = s;
             if (m.Auc is { } a) numbers["validation_auc"] = a;
-            metrics = string.Create(CultureInfo.InvariantCulture, $"; validation Spearman {m.Spearman:F3}, AUC {m.Auc:F3}");
+            metrics = $"; validation Spearman {Show(m.Spearman)}, AUC {Show(m.Auc)}";
         }
         return new StageOutcome($"{how} ViT, {N(model.ParameterCount)} parameters{metrics}", numbers);
     }
+
+    private static string Show(double? value) => value?.ToString("F3", CultureInfo.InvariantCulture) ?? "n/a";
 
     /// <summary>How far a step- and possibly time-limited training is: the further along of the two budgets.</summary>
     private static double Fraction(int step, int maxSteps, TimeSpan spent, TimeSpan? maxTime)

@@ -1,12 +1,14 @@
 using System.Text.Json;
 using Microsoft.ML.DiffNft.Collections.Nouns;
 using Microsoft.ML.DiffNft.Diffusion;
+using Microsoft.ML.DiffNft.Evaluation;
 using Microsoft.ML.DiffNft.FineTuning;
 using Microsoft.ML.DiffNft.Pipeline;
 using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Tests.Diffusion;
 using Microsoft.ML.DiffNft.Torch;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Microsoft.ML.DiffNft.Tests.Pipeline;
 
@@ -16,10 +18,15 @@ namespace Microsoft.ML.DiffNft.Tests.Pipeline;
 /// rerun, and that interrupted-then-resumed runs give exactly the models of an uninterrupted one.
 /// </summary>
 [Collection(TorchGlobalRngCollection.Name)]
-public sealed class QuickstartPipelineTests
+public sealed class QuickstartPipelineTests(ITestOutputHelper output)
 {
+    // One ResNet-18 for every run of these tests (loading it is most of a tiny run's time); never disposed, like the
+    // other process-wide test fixtures.
+    private static readonly Lazy<ResNet18FeatureExtractor> s_resnet = new(() => new ResNet18FeatureExtractor());
+
     internal static QuickstartOptions Tiny(string dir, string cache) => new()
     {
+        ResNet18Extractor = s_resnet.Value,
         OutputDirectory = dir,
         Collection = new NounsCollectionOptions
         {
@@ -56,6 +63,7 @@ public sealed class QuickstartPipelineTests
         var events = new List<QuickstartProgress>();
         var first = new QuickstartPipeline(options with { Progress = new SynchronousProgress<QuickstartProgress>(events.Add) }).Run();
 
+        foreach (var s in first.Stages) output.WriteLine($"{s.Name,-13} {s.Elapsed.TotalSeconds,6:F2} s  {s.Summary}");
         Assert.Equal(StageNames, first.Stages.Select(s => s.Name));
         Assert.All(first.Stages, s => Assert.False(s.Skipped));
         Assert.Equal(StageNames, events.Where(e => e.Kind == QuickstartProgressKind.Completed).Select(e => QuickstartStages.Name(e.Stage)));
