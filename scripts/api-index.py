@@ -33,7 +33,7 @@ AREAS = [
     ("Benchmarks", "Benchmarks"),
 ]
 
-TYPE_RE = re.compile(r"^public\s+(?:(?:sealed|static|abstract|readonly|partial|unsafe)\s+)*(class|record struct|record class|record|struct|enum|interface)\s+([A-Za-z_][A-Za-z0-9_]*)")
+TYPE_RE = re.compile(r"^(    )?public\s+(?:(?:sealed|static|abstract|readonly|partial|unsafe)\s+)*(class|record struct|record class|record|struct|enum|interface)\s+([A-Za-z_][A-Za-z0-9_]*)")
 NS_RE = re.compile(r"^namespace\s+([A-Za-z0-9_.]+)\s*;", re.M)
 EXT_RE = re.compile(r"^\s+public\s+static\s+[^=(]+?\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?:<[^>]*>)?\s*\(\s*this\s+([A-Za-z_][A-Za-z0-9_.<>]*)")
 EXT_BLOCK_RE = re.compile(r"^\s+extension\s*\(\s*([A-Za-z_][A-Za-z0-9_.<>]*)\s+[A-Za-z_][A-Za-z0-9_]*\s*\)")
@@ -95,12 +95,21 @@ def main():
         for line in source.splitlines():
             m = TYPE_RE.match(line)
             if m:
-                kind, name = m.group(1), m.group(2)
-                declaring = name
+                nested, kind, name = m.group(1), m.group(2), m.group(3)
+                if nested:
+                    if declaring is None:
+                        continue
+                    name = f"{declaring.split('.')[0]}.{name}"   # a public type nested in a public type
+                else:
+                    declaring = name
                 summary = next((docs[k] for k in (f"T:{ns}.{name}", f"T:{ns}.{name}`1", f"T:{ns}.{name}`2") if k in docs), "")
                 entry = (name, kind.replace("record class", "record"), first_sentence(summary))
                 if not any(t[0] == name for t in types.get(area, [])):   # partial types span files
                     types.setdefault(area, []).append(entry)
+                continue
+            if re.match(r"^(internal|file)\s.*\b(class|record|struct|enum|interface)\s", line):
+                declaring = None   # members of a non-public type are not API
+                receiver = None
                 continue
             b = EXT_BLOCK_RE.match(line)
             if b:
