@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.ML.DiffNft.Collections.Nouns;
@@ -121,7 +122,8 @@ public static class QuickstartReport
                 ["runtime"] = RuntimeInformation.FrameworkDescription,
             },
         };
-        return report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
+        // Relaxed escaping keeps summaries readable ("≥", "→"); the file is UTF-8 and never embedded in HTML unescaped.
+        return report.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n";
     }
 
     private static JsonNode? Finite(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;

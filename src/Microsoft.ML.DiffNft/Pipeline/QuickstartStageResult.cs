@@ -3,8 +3,8 @@ namespace Microsoft.ML.DiffNft.Pipeline;
 /// <summary>What one stage of <see cref="QuickstartPipeline"/> did.</summary>
 /// <param name="Stage">The stage.</param>
 /// <param name="Elapsed">
-/// Wall time of the stage's work: of this run, or — when <paramref name="Skipped"/> — of the earlier run that finished it.
-/// A stage resumed after an interruption counts this run's part only.
+/// Wall time of the stage's work, summed over the runs that did it: a stage interrupted and resumed counts both parts,
+/// and a skipped stage reports the time of the runs that finished it.
 /// </param>
 /// <param name="Skipped">True when an earlier run with the same settings had finished the stage, so this run reused its outputs.</param>
 /// <param name="Summary">One line with the stage's key numbers, for the summary table.</param>
