@@ -70,7 +70,7 @@ public sealed partial class QuickstartPipeline
         numbers["reward_last"] = log.LastReward;
         numbers["kl_last"] = log.LastKl;
         return new StageOutcome(string.Create(CultureInfo.InvariantCulture,
-            $"{log.Iterations} iterations; mean reward {log.FirstReward:F3} → {log.LastReward:F3}, KL {log.LastKl:E1}"), numbers);
+            $"{log.Iterations} iteration{(log.Iterations == 1 ? "" : "s")}; mean reward {log.FirstReward:F3} → {log.LastReward:F3}, KL {log.LastKl:E1}"), numbers);
     }
 }
 
