@@ -1,0 +1,61 @@
+namespace Microsoft.ML.DiffNft.Pipeline;
+
+/// <summary>Where each output of a quickstart run lives, under its output folder.</summary>
+public sealed class QuickstartPaths
+{
+    /// <summary>The paths of a run writing into <paramref name="outputDirectory"/>.</summary>
+    /// <param name="outputDirectory">The run's output folder.</param>
+    public QuickstartPaths(string outputDirectory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(outputDirectory);
+        Root = Path.GetFullPath(outputDirectory);
+    }
+
+    /// <summary>The output folder.</summary>
+    public string Root { get; }
+
+    /// <summary>The rendered collection (<c>collection/</c>: images, metadata, <c>_metadata.json</c>, <c>captions.csv</c>).</summary>
+    public string Collection => Path.Combine(Root, "collection");
+
+    /// <summary>Every token's OpenRarity score, rank and rare flag, by rank (<c>rarity.csv</c>).</summary>
+    public string RarityCsv => Path.Combine(Root, "rarity.csv");
+
+    /// <summary>The fitted trait-rarity table (<c>rarity-model.json</c>; load with <c>TraitRarityModel.Load</c>).</summary>
+    public string RarityModel => Path.Combine(Root, "rarity-model.json");
+
+    /// <summary>The base diffusion model (<c>models/base.diffnft</c>).</summary>
+    public string BaseModel => Path.Combine(Root, "models", "base.diffnft");
+
+    /// <summary>The rarity reward model (<c>models/reward.diffnft-reward</c>).</summary>
+    public string RewardModel => Path.Combine(Root, "models", "reward.diffnft-reward");
+
+    /// <summary>The reward model's validation metrics (<c>models/reward-metrics.json</c>).</summary>
+    public string RewardMetrics => Path.Combine(Root, "models", "reward-metrics.json");
+
+    /// <summary>The fine-tuned diffusion model (<c>models/tuned.diffnft</c>).</summary>
+    public string TunedModel => Path.Combine(Root, "models", "tuned.diffnft");
+
+    /// <summary>The fine-tuning log, one row per iteration (<c>finetune.log.csv</c>).</summary>
+    public string FineTuneLog => Path.Combine(Root, "finetune.log.csv");
+
+    /// <summary>Images of the base model (<c>generated/base/images/{i}.png</c> and <c>grid.png</c>).</summary>
+    public string GeneratedBase => Path.Combine(Root, "generated", "base");
+
+    /// <summary>Images of the tuned model, with the same prompts and seeds (<c>generated/tuned/</c>).</summary>
+    public string GeneratedTuned => Path.Combine(Root, "generated", "tuned");
+
+    /// <summary>The base images' metrics (<c>metrics/base.json</c>, as <c>diffnft evaluate</c> writes them).</summary>
+    public string BaseMetrics => Path.Combine(Root, "metrics", "base.json");
+
+    /// <summary>The tuned images' metrics (<c>metrics/tuned.json</c>).</summary>
+    public string TunedMetrics => Path.Combine(Root, "metrics", "tuned.json");
+
+    /// <summary>The report (<c>report.json</c>).</summary>
+    public string ReportJson => Path.Combine(Root, "report.json");
+
+    /// <summary>The checkpoint of base-model training with <see cref="QuickstartOptions.FromScratch"/>.</summary>
+    public string BaseCheckpoint => BaseModel + ".ckpt";
+
+    /// <summary>The checkpoint of fine-tuning.</summary>
+    public string TunedCheckpoint => TunedModel + ".ckpt";
+}

@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.DiffNft.Catalog;
+using Microsoft.ML.DiffNft.Diffusion;
+using Microsoft.ML.DiffNft.Evaluation;
+using Microsoft.ML.DiffNft.Imaging;
+
+namespace Microsoft.ML.DiffNft.Pipeline;
+
+public sealed partial class QuickstartPipeline
+{
+    /// <summary>Images shown in each model's contact sheet (<c>grid.png</c>).</summary>
+    private const int GridImages = 64;
+
+    private (string Label, string Model, string Folder)[] Sets => new[]
+    {
+        ("base", Paths.BaseModel, Paths.GeneratedBase),
+        ("tuned", Paths.TunedModel, Paths.GeneratedTuned),
+    };
+
+    private void GenerateStage()
+    {
+        var o = Options;
+        string settings = StageFingerprint.Describe(new { o.SampleCount, o.GenerationPrompt, o.GenerationSeed, o.Generation });
+        string fingerprint = StageFingerprint.Of(QuickstartStage.Generate, settings, Fingerprint(QuickstartStage.BaseModel), Fingerprint(QuickstartStage.FineTune));
+        var outputs = Sets.SelectMany(s => new[] { Path.Combine(s.Folder, "images", $"{o.SampleCount - 1}.png"), Path.Combine(s.Folder, "grid.png") }).ToArray();
+        RunStage(QuickstartStage.Generate, fingerprint, outputs, Array.Empty<string>(), context =>
+        {
+            int n = o.SampleCount;
+            var prompts = Enumerable.Repeat(o.GenerationPrompt, n).ToList();
+            // The same prompts and seeds for both models, so the two sets differ by the weights alone.
+            var seeds = Enumerable.Range(0, n).Select(i => o.GenerationSeed + i).ToList();
+            var sets = Sets;
+            for (int k = 0; k < sets.Length; k++)
+            {
+                var (label, modelPath, folder) = sets[k];
+                int offset = k * n;
+                using var model = DiffusionModel.Load(modelPath);
+                var images = model.Generate(prompts, seeds, o.Generation,
+                    new SynchronousProgress<int>(done => context.Report((offset + done) / (2.0 * n), $"{label}: {done:N0}/{n:N0} images")),
+                    o.CancellationToken);
+                // Stale images of a run with a larger N would otherwise join this set in the evaluation.
+                if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+                for (int i = 0; i < images.Length; i++)
+                    PngCodec.Save(images[i], Path.Combine(folder, "images", $"{i}.png"));
+                PngCodec.Save(ContactSheet.Build(images.Take(GridImages).ToList(), scale: 3), Path.Combine(folder, "grid.png"));
+            }
+            return new StageOutcome($"{N(n)} images from each model (\"{o.GenerationPrompt}\", seeds {o.GenerationSeed}…{o.GenerationSeed + n - 1}, {o.Generation.Steps} DDIM steps)",
+                new() { ["images_per_model"] = n, ["sampling_steps"] = o.Generation.Steps, ["guidance"] = o.Generation.GuidanceScale });
+        });
+    }
+
+    private void EvaluateStage()
+    {
+        var o = Options;
+        string settings = StageFingerprint.Describe(new { o.SampleCount, o.EvaluationSeed, o.KidSubsets });
+        string fingerprint = StageFingerprint.Of(QuickstartStage.Evaluate, settings, Fingerprint(QuickstartStage.Generate), Fingerprint(QuickstartStage.Collection));
+        RunStage(QuickstartStage.Evaluate, fingerprint, new[] { Paths.BaseMetrics, Paths.TunedMetrics }, Array.Empty<string>(), context =>
+        {
+            var ct = o.CancellationToken;
+            context.Report(0, "loading the collection");
+            var reference = EvaluationData.LoadReference(Paths.Collection, ct);
+            // One ResNet-18 for both sets; the reference sample is the same (same seed), so the second set reuses its features.
+            using var owned = o.ResNet18Extractor is null ? new ResNet18FeatureExtractor() : null;
+            var resnet = o.ResNet18Extractor ?? owned!;
+            var numbers = new Dictionary<string, double>();
+            var metrics = new Dictionary<string, NftGenerationMetrics>();
+            var sets = Sets;
+            for (int k = 0; k < sets.Length; k++)
+            {
+                var (label, _, folder) = sets[k];
+                context.Report((double)k / sets.Length, $"{label}: FID-ResNet18, KID and decoded rarity of {N(o.SampleCount)} images");
+                var images = EvaluationData.LoadImageFolder(folder, ct).Tokens.Select(t => t.Image!).ToList();
+                var m = _mlContext.NftGeneration.Evaluate(images, reference, new NftGenerationEvaluatorOptions
+                {
+                    SampleSize = o.SampleCount,
+                    Seed = o.EvaluationSeed,
+                    KidSubsets = o.KidSubsets,
+                    ResNet18Extractor = resnet,
+                    ReferenceCacheDirectory = o.ReferenceCacheDirectory,
+                    CancellationToken = ct,
+                });
+                AtomicFile.WriteAllText(label == "base" ? Paths.BaseMetrics : Paths.TunedMetrics, m.ToJson());
+                metrics[label] = m;
+                numbers[$"fid_resnet18_{label}"] = m.FidResNet18;
+                if (m.RareRate is { } r) numbers[$"rare_rate_{label}"] = r;
+                if (m.RarityScore is { } s) numbers[$"rarity_score_{label}"] = s;
+                if (m.DecodableRate is { } d) numbers[$"decodable_rate_{label}"] = d;
+            }
+            var b = metrics["base"];
+            var t = metrics["tuned"];
+            return new StageOutcome(string.Create(CultureInfo.InvariantCulture,
+                $"rare rate {Percent(b.RareRate)} → {Percent(t.RareRate)}; FID-ResNet18 {b.FidResNet18:F2} → {t.FidResNet18:F2}; decodable {Percent(b.DecodableRate)} → {Percent(t.DecodableRate)}"),
+                numbers);
+        });
+    }
+
+    private static string Percent(double? value) => value is { } v ? v.ToString("P1", CultureInfo.InvariantCulture) : "n/a";
+
+    private void ReportStage(NftGenerationMetrics baseMetrics, NftGenerationMetrics tunedMetrics, Stopwatch runClock)
+    {
+        // The report is rewritten on every run (it takes milliseconds), so it always lists this run's view of the stages.
+        var clock = Stopwatch.StartNew();
+        Options.Progress?.Report(new QuickstartProgress(QuickstartStage.Report, QuickstartProgressKind.Started, 0, "writing report.json"));
+        var settings = QuickstartReport.Settings(Options, Paths);
+        var provisional = new QuickstartStageResult(QuickstartStage.Report, TimeSpan.Zero, false, "report.json", new Dictionary<string, double>());
+        string json = QuickstartReport.ToJson(settings, _results.Append(provisional).ToList(), baseMetrics, tunedMetrics, runClock.Elapsed);
+        AtomicFile.WriteAllText(Paths.ReportJson, json);
+        var result = new QuickstartStageResult(QuickstartStage.Report, clock.Elapsed, false, $"wrote {Path.GetFileName(Paths.ReportJson)}",
+            new Dictionary<string, double>());
+        _results.Add(result);
+        Options.Progress?.Report(new QuickstartProgress(QuickstartStage.Report, QuickstartProgressKind.Completed, 1, result.Summary, result));
+    }
+}

@@ -1,0 +1,100 @@
+using System.Globalization;
+using Microsoft.ML.DiffNft.Diffusion;
+using Microsoft.ML.DiffNft.FineTuning;
+
+namespace Microsoft.ML.DiffNft.Pipeline;
+
+public sealed partial class QuickstartPipeline
+{
+    private void FineTuneStage()
+    {
+        var o = Options;
+        string settings = StageFingerprint.Describe(o.FineTune) + "\n" + StageFingerprint.Describe(new
+        {
+            o.FineTuneTime,
+            o.RarityWeight,
+            o.FidelityWeight,
+            o.RarityOutput,
+            o.FineTunePrompts,
+        });
+        string fingerprint = StageFingerprint.Of(QuickstartStage.FineTune, settings, Fingerprint(QuickstartStage.BaseModel), Fingerprint(QuickstartStage.RewardModel));
+        RunStage(QuickstartStage.FineTune, fingerprint, new[] { Paths.TunedModel }, new[] { Paths.TunedCheckpoint, Paths.FineTuneLog }, context =>
+        {
+            using var baseModel = DiffusionModel.Load(Paths.BaseModel);
+            var rarity = RewardLoader.Load(Paths.RewardModel, new RewardLoadOptions { BaseModel = baseModel, RarityOutput = o.RarityOutput });
+            try
+            {
+                var reward = WeightedReward.RarityAndFidelity(rarity, o.RarityWeight, new DenoisingFidelityReward(baseModel), o.FidelityWeight);
+                // A time budget counts the time earlier, interrupted runs spent on this stage: a resumed run gets the rest.
+                TimeSpan? remaining = o.FineTuneTime is { } budget
+                    ? TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(1).Ticks, (budget - context.SpentBefore).Ticks))
+                    : null;
+                int maxIterations = o.FineTune.MaxIterations;
+                FineTuneProgress? last = null;
+                var options = o.FineTune with
+                {
+                    MaxTime = remaining,
+                    CheckpointPath = Paths.TunedCheckpoint,
+                    Resume = true,
+                    LogPath = Paths.FineTuneLog,
+                    SampleGridDirectory = o.FineTune.SampleGridEvery > 0 ? Path.Combine(Paths.Root, "finetune-samples") : null,
+                    CancellationToken = o.CancellationToken,
+                    Progress = new SynchronousProgress<FineTuneProgress>(p =>
+                    {
+                        last = p;
+                        context.SaveSpent();
+                        double f = maxIterations == int.MaxValue ? 0 : (double)p.Iteration / maxIterations;
+                        if (o.FineTuneTime is { } limit) f = Math.Max(f, context.Spent / limit);
+                        context.Report(f, string.Create(CultureInfo.InvariantCulture,
+                            $"iteration {p.Iteration}  reward {p.RewardMean:F3}  kl {p.Kl:E1}"));
+                    }),
+                };
+                context.Report(0, $"PPO on {string.Join(", ", o.FineTunePrompts.Select(p => $"\"{p}\""))} for {reward.Name}");
+                using var tuned = new DiffusionFineTuner(options).FineTune(baseModel, o.FineTunePrompts, reward);
+                tuned.Save(Paths.TunedModel);
+                return FineTuneOutcome(FineTuneLogSummary.Read(Paths.FineTuneLog));
+            }
+            finally
+            {
+                (rarity as IDisposable)?.Dispose();
+            }
+        });
+    }
+
+    private static StageOutcome FineTuneOutcome(FineTuneLogSummary log)
+    {
+        var numbers = new Dictionary<string, double> { ["iterations"] = log.Iterations };
+        if (log.Iterations == 0)
+            return new StageOutcome("0 iterations (the budget ended before the first)", numbers);
+        numbers["reward_first"] = log.FirstReward;
+        numbers["reward_last"] = log.LastReward;
+        numbers["kl_last"] = log.LastKl;
+        return new StageOutcome(string.Create(CultureInfo.InvariantCulture,
+            $"{log.Iterations} iteration{(log.Iterations == 1 ? "" : "s")}; mean reward {log.FirstReward:F3} → {log.LastReward:F3}, KL {log.LastKl:E1}"), numbers);
+    }
+}
+
+/// <summary>The first and last rows of a fine-tuning log (<c>finetune.log.csv</c>), which carries a resumed run's earlier rows too.</summary>
+internal sealed record FineTuneLogSummary(int Iterations, double FirstReward, double LastReward, double LastKl)
+{
+    public static FineTuneLogSummary Read(string path)
+    {
+        if (!File.Exists(path)) return new FineTuneLogSummary(0, double.NaN, double.NaN, double.NaN);
+        var lines = File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
+        if (lines.Length == 0)
+            throw new InvalidDataException($"Fine-tuning log '{path}' is empty; expected a header line.");
+        var header = lines[0].Split(',');
+        int reward = Array.IndexOf(header, "reward_mean"), kl = Array.IndexOf(header, "kl");
+        if (reward < 0 || kl < 0)
+            throw new InvalidDataException($"Fine-tuning log '{path}': the header lacks the column 'reward_mean' or 'kl'.");
+        if (lines.Length == 1) return new FineTuneLogSummary(0, double.NaN, double.NaN, double.NaN);
+        double Cell(int line, int column)
+        {
+            var cells = lines[line].Split(',');
+            if (column >= cells.Length || !double.TryParse(cells[column], NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+                throw new InvalidDataException($"Fine-tuning log '{path}', line {line + 1}: column '{header[column]}' is not a number.");
+            return v;
+        }
+        return new FineTuneLogSummary(lines.Length - 1, Cell(1, reward), Cell(lines.Length - 1, reward), Cell(lines.Length - 1, kl));
+    }
+}

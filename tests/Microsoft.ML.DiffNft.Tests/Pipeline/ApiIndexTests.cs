@@ -1,0 +1,30 @@
+using Microsoft.ML.DiffNft.Pipeline;
+using Xunit;
+
+namespace Microsoft.ML.DiffNft.Tests.Pipeline;
+
+/// <summary>docs/api.md (written by scripts/api-index.py) names every type the package exports.</summary>
+public sealed class ApiIndexTests
+{
+    [Fact]
+    public void TheApiIndexNamesEveryExportedType()
+    {
+        string? index = null;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && index is null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "docs", "api.md");
+            if (File.Exists(candidate)) index = candidate;
+        }
+        Assert.True(index is not null, "docs/api.md was not found above the test output folder.");
+        string text = File.ReadAllText(index!);
+        // Compiler-generated types (the groupings of C# 14 extension members) have unspeakable names and are left out.
+        var missing = typeof(QuickstartPipeline).Assembly.GetExportedTypes()
+            .Where(t => !t.Name.Contains('<') && !t.Name.Contains('$'))
+            .Select(t => (t.IsNested ? t.DeclaringType!.Name.Split('`')[0] + "." : "") + t.Name.Split('`')[0])
+            .Distinct()
+            .Where(name => !text.Contains($"| `{name}` |", StringComparison.Ordinal))
+            .OrderBy(n => n, StringComparer.Ordinal)
+            .ToList();
+        Assert.True(missing.Count == 0, $"docs/api.md lacks {string.Join(", ", missing)}; run scripts/api-index.py after building the library.");
+    }
+}
