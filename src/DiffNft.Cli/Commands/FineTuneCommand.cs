@@ -31,6 +31,11 @@ internal static class FineTuneCommand
         var lr = new Option<double>("--lr") { Description = "AdamW learning rate (3e-4 for LoRA; about 1e-5 for a full fine-tune).", DefaultValueFactory = _ => 3e-4 };
         var backpropSteps = new Option<int>("--backprop-steps") { Description = "Backprop mode: the last K sampler steps the reward gradient flows through.", DefaultValueFactory = _ => 2 };
         var rarityOutput = new Option<RarityRewardKind>("--rarity-output") { Description = "Which output of the rarity model is the reward: zscore (the standardised predicted score), rarelogit or rarelogprobability.", DefaultValueFactory = _ => RarityRewardKind.ZScore };
+        var trainBatch = new Option<int>("--train-batch") { Description = "PPO/backprop: trajectories per minibatch (one optimizer step per minibatch).", DefaultValueFactory = _ => 16 };
+        var innerEpochs = new Option<int>("--inner-epochs") { Description = "PPO: passes over each iteration's trajectories.", DefaultValueFactory = _ => 1 };
+        var timestepFraction = new Option<double>("--timestep-fraction") { Description = "PPO: share of the policy-gradient steps trained per minibatch.", DefaultValueFactory = _ => 0.5 };
+        var excludedFinal = new Option<int>("--excluded-final-steps") { Description = "PPO: the last N sampler steps get only the KL term, no policy gradient.", DefaultValueFactory = _ => 1 };
+        var clipRange = new Option<double>("--clip-range") { Description = "PPO clip range on the ratio of element-averaged step probabilities.", DefaultValueFactory = _ => 1e-4 };
         var seed = new Option<int>("--seed") { Description = "Seed of all random choices.", DefaultValueFactory = _ => 0 };
         var sampleEvery = new Option<int>("--sample-every") { Description = "Write a fixed-seed sample grid to OUT.samples/ every N iterations (0: never).", DefaultValueFactory = _ => 10 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Iterations between checkpoints (OUT.ckpt); a rerun resumes from it.", DefaultValueFactory = _ => 10 };
@@ -40,7 +45,8 @@ internal static class FineTuneCommand
             "Writes OUT, a checkpoint OUT.ckpt (rerunning resumes; Ctrl+C stops cleanly), a per-iteration log OUT.log.csv and sample grids in OUT.samples/.")
         {
             baseModel, reward, prompt, promptsFile, rarityWeight, fidelityWeight, klWeight, klTarget, mode, iterations, minutes, loraRank,
-            promptsPerIteration, imagesPerPrompt, steps, guidance, lr, backpropSteps, rarityOutput, seed, sampleEvery, checkpointEvery, output,
+            promptsPerIteration, imagesPerPrompt, steps, guidance, lr, backpropSteps, rarityOutput, trainBatch, innerEpochs, timestepFraction,
+            excludedFinal, clipRange, seed, sampleEvery, checkpointEvery, output,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
@@ -69,6 +75,11 @@ internal static class FineTuneCommand
                 KlTarget = parse.GetValue(klTarget),
                 LoraRank = parse.GetValue(loraRank),
                 BackpropSteps = parse.GetValue(backpropSteps),
+                TrainBatchSize = parse.GetValue(trainBatch),
+                InnerEpochs = parse.GetValue(innerEpochs),
+                TimestepFraction = parse.GetValue(timestepFraction),
+                ExcludedFinalSteps = parse.GetValue(excludedFinal),
+                ClipRange = parse.GetValue(clipRange),
                 Seed = parse.GetValue(seed),
                 CheckpointPath = outPath + ".ckpt",
                 CheckpointEvery = parse.GetValue(checkpointEvery),
