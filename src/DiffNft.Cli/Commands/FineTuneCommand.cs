@@ -28,7 +28,7 @@ internal static class FineTuneCommand
         var imagesPerPrompt = new Option<int>("--images-per-prompt") { Description = "Images per prompt per iteration (K).", DefaultValueFactory = _ => 8 };
         var steps = new Option<int>("--steps") { Description = "DDIM steps per trajectory.", DefaultValueFactory = _ => 20 };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale of the policy.", DefaultValueFactory = _ => 2.0 };
-        var lr = new Option<double>("--lr") { Description = "AdamW learning rate (3e-4 for LoRA; about 1e-5 for a full fine-tune).", DefaultValueFactory = _ => 3e-4 };
+        var lr = new Option<double>("--lr") { Description = "AdamW learning rate (1e-2 for LoRA; about 1e-4 for a full fine-tune).", DefaultValueFactory = _ => 1e-2 };
         var backpropSteps = new Option<int>("--backprop-steps") { Description = "Backprop mode: the last K sampler steps the reward gradient flows through.", DefaultValueFactory = _ => 2 };
         var rarityOutput = new Option<RarityRewardKind>("--rarity-output") { Description = "Which output of the rarity model is the reward: zscore (the standardised predicted score), rarelogit or rarelogprobability.", DefaultValueFactory = _ => RarityRewardKind.ZScore };
         var trainBatch = new Option<int>("--train-batch") { Description = "PPO/backprop: trajectories per minibatch (one optimizer step per minibatch).", DefaultValueFactory = _ => 16 };

@@ -30,7 +30,7 @@ internal static class SweepCommand
         var imagesPerPrompt = new Option<int>("--images-per-prompt") { Description = "Images per prompt per fine-tuning iteration (K).", DefaultValueFactory = _ => 8 };
         var steps = new Option<int>("--steps") { Description = "DDIM steps of fine-tuning trajectories and of the generated images.", DefaultValueFactory = _ => 20 };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale.", DefaultValueFactory = _ => 2.0 };
-        var lr = new Option<double>("--lr") { Description = "AdamW learning rate of fine-tuning.", DefaultValueFactory = _ => 3e-4 };
+        var lr = new Option<double>("--lr") { Description = "AdamW learning rate of fine-tuning (1e-2 for LoRA).", DefaultValueFactory = _ => 1e-2 };
         var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank; 0 fine-tunes every weight.", DefaultValueFactory = _ => 4 };
         var rarityOutput = new Option<RarityRewardKind>("--rarity-output") { Description = "Which output of the rarity model is the reward (zscore, rarelogit, rarelogprobability).", DefaultValueFactory = _ => RarityRewardKind.ZScore };
         var fidBudget = new Option<double?>("--fid-budget") { Description = "Leaderboard: trials with a FID above this rank after those within it." };

@@ -53,6 +53,12 @@ public sealed class QuickstartPaths
     /// <summary>The report (<c>report.json</c>).</summary>
     public string ReportJson => Path.Combine(Root, "report.json");
 
+    /// <summary>The self-contained HTML report (grids, plots, metrics table), viewable offline.</summary>
+    public string ReportHtml => Path.Combine(Root, "report.html");
+
+    /// <summary>A contact sheet of the first reference images, shown beside the models' grids in the report.</summary>
+    public string ReferenceGrid => Path.Combine(Root, "collection-grid.png");
+
     /// <summary>The checkpoint of base-model training with <see cref="QuickstartOptions.FromScratch"/>.</summary>
     public string BaseCheckpoint => BaseModel + ".ckpt";
 

@@ -4,6 +4,7 @@ using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.Evaluation;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.Reporting;
 
 namespace Microsoft.ML.DiffNft.Pipeline;
 
@@ -95,18 +96,50 @@ public sealed partial class QuickstartPipeline
         });
     }
 
+    /// <summary>
+    /// The HTML report: the collection's, the base model's and the tuned model's grids, both models' metrics, the
+    /// fidelity–rarity plot and the rarity histograms (per-image scores exist when this run evaluated; a rerun that skipped
+    /// the evaluation shows the table and the plot without histograms).
+    /// </summary>
+    private NftReport BuildHtmlReport(NftGenerationMetrics baseMetrics, NftGenerationMetrics tunedMetrics)
+    {
+        var o = Options;
+        var report = new NftReport { Title = "DiffNft quickstart", Base = baseMetrics, Tuned = tunedMetrics, TunedName = "tuned" };
+        void Set(string key, string value) => report.Settings.Add(new(key, value));
+        var ft = o.FineTune;
+        Set("collection", Paths.Collection);
+        Set("reward", string.Create(CultureInfo.InvariantCulture, $"{o.RarityWeight:G4}·rarity ({o.RarityOutput}) + {o.FidelityWeight:G4}·fidelity"));
+        Set("fine_tune", string.Create(CultureInfo.InvariantCulture,
+            $"{ft.Mode}, {(o.FineTuneTime is { } t ? $"{t.TotalMinutes:G4} min" : $"{ft.MaxIterations} iterations")}, {ft.PromptsPerIteration}×{ft.ImagesPerPrompt} images, {ft.SamplingSteps} steps, lr {ft.LearningRate:G3}, β {ft.KlWeight:G3}, LoRA rank {ft.LoraRank}, seed {ft.Seed}"));
+        Set("generation", string.Create(CultureInfo.InvariantCulture,
+            $"{o.SampleCount} images per model, \"{o.GenerationPrompt}\", seeds {o.GenerationSeed}…{o.GenerationSeed + o.SampleCount - 1}, {o.Generation.Steps} DDIM steps, guidance {o.Generation.GuidanceScale:G3}"));
+        Set("evaluation", string.Create(CultureInfo.InvariantCulture, $"N = {o.SampleCount}, seed {o.EvaluationSeed}, against the training collection"));
+        if (!File.Exists(Paths.ReferenceGrid))
+        {
+            var reference = EvaluationData.LoadImageFolder(Path.Combine(Paths.Collection, "images"), o.CancellationToken).Tokens
+                .Take(GridImages).Select(t => t.Image!).ToList();
+            PngCodec.Save(ContactSheet.Build(reference, scale: 3), Paths.ReferenceGrid);
+        }
+        report.Grids.Add(new ReportImage("collection (reference)", File.ReadAllBytes(Paths.ReferenceGrid)));
+        report.Grids.Add(new ReportImage("base model", File.ReadAllBytes(Path.Combine(Paths.GeneratedBase, "grid.png"))));
+        report.Grids.Add(new ReportImage("fine-tuned model", File.ReadAllBytes(Path.Combine(Paths.GeneratedTuned, "grid.png"))));
+        return report;
+    }
+
     private static string Percent(double? value) => value is { } v ? v.ToString("P1", CultureInfo.InvariantCulture) : "n/a";
 
     private void ReportStage(NftGenerationMetrics baseMetrics, NftGenerationMetrics tunedMetrics, Stopwatch runClock)
     {
         // The report is rewritten on every run (it takes milliseconds), so it always lists this run's view of the stages.
         var clock = Stopwatch.StartNew();
-        Options.Progress?.Report(new QuickstartProgress(QuickstartStage.Report, QuickstartProgressKind.Started, 0, "writing report.json"));
+        Options.Progress?.Report(new QuickstartProgress(QuickstartStage.Report, QuickstartProgressKind.Started, 0, "writing report.json and report.html"));
         var settings = QuickstartReport.Settings(Options, Paths);
         var provisional = new QuickstartStageResult(QuickstartStage.Report, TimeSpan.Zero, false, "report.json", new Dictionary<string, double>());
         string json = QuickstartReport.ToJson(settings, _results.Append(provisional).ToList(), baseMetrics, tunedMetrics, runClock.Elapsed);
         AtomicFile.WriteAllText(Paths.ReportJson, json);
-        var result = new QuickstartStageResult(QuickstartStage.Report, clock.Elapsed, false, $"wrote {Path.GetFileName(Paths.ReportJson)}",
+        NftReportWriter.WriteHtml(BuildHtmlReport(baseMetrics, tunedMetrics), Paths.ReportHtml);
+        var result = new QuickstartStageResult(QuickstartStage.Report, clock.Elapsed, false,
+            $"wrote {Path.GetFileName(Paths.ReportJson)} and {Path.GetFileName(Paths.ReportHtml)}",
             new Dictionary<string, double>());
         _results.Add(result);
         Options.Progress?.Report(new QuickstartProgress(QuickstartStage.Report, QuickstartProgressKind.Completed, 1, result.Summary, result));

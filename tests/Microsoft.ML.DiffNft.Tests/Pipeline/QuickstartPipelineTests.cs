@@ -96,6 +96,14 @@ public sealed class QuickstartPipelineTests(ITestOutputHelper output)
             Assert.True(root.GetProperty("settings").GetProperty("from_scratch").GetBoolean());
             Assert.Equal(3, root.GetProperty("settings").GetProperty("fine_tune").GetProperty("max_iterations").GetInt32());
         }
+        // report.html: one self-contained page with the three grids (collection, base, tuned) as PNG data URIs, both
+        // models' rare rates and the plots.
+        string html = File.ReadAllText(first.Paths.ReportHtml);
+        Assert.Equal(3, System.Text.RegularExpressions.Regex.Matches(html, "<img[^>]+src=\"data:image/png;base64,").Count);
+        Assert.DoesNotContain("http://", html);
+        Assert.DoesNotContain("https://", html);
+        Assert.Contains("<svg", html);
+        Assert.Contains(first.TunedMetrics.RareRate!.Value.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), html);
         foreach (var name in StageNames.Take(7))
             Assert.True(File.Exists(Path.Combine(first.Paths.Root, ".stages", name + ".json")), $"no done marker for {name}");
         Assert.Empty(Directory.GetFiles(Path.Combine(first.Paths.Root, ".stages"), "*.running.json"));
