@@ -10,6 +10,9 @@ namespace Microsoft.ML.DiffNft.Pipeline;
 
 public sealed partial class QuickstartPipeline
 {
+    /// <summary>The metrics this run's evaluate stage computed (with per-image scores), by set label; empty when it was skipped.</summary>
+    private readonly Dictionary<string, NftGenerationMetrics> _evaluated = new(StringComparer.Ordinal);
+
     /// <summary>Images shown in each model's contact sheet (<c>grid.png</c>).</summary>
     private const int GridImages = 64;
 
@@ -83,6 +86,7 @@ public sealed partial class QuickstartPipeline
                 });
                 AtomicFile.WriteAllText(label == "base" ? Paths.BaseMetrics : Paths.TunedMetrics, m.ToJson());
                 metrics[label] = m;
+                _evaluated[label] = m;
                 numbers[$"fid_resnet18_{label}"] = m.FidResNet18;
                 if (m.RareRate is { } r) numbers[$"rare_rate_{label}"] = r;
                 if (m.RarityScore is { } s) numbers[$"rarity_score_{label}"] = s;
@@ -137,7 +141,9 @@ public sealed partial class QuickstartPipeline
         var provisional = new QuickstartStageResult(QuickstartStage.Report, TimeSpan.Zero, false, "report.json", new Dictionary<string, double>());
         string json = QuickstartReport.ToJson(settings, _results.Append(provisional).ToList(), baseMetrics, tunedMetrics, runClock.Elapsed);
         AtomicFile.WriteAllText(Paths.ReportJson, json);
-        NftReportWriter.WriteHtml(BuildHtmlReport(baseMetrics, tunedMetrics), Paths.ReportHtml);
+        // This run's evaluation carries the per-image rarity scores that the histograms need; the metrics files do not.
+        NftReportWriter.WriteHtml(BuildHtmlReport(_evaluated.GetValueOrDefault("base") ?? baseMetrics,
+            _evaluated.GetValueOrDefault("tuned") ?? tunedMetrics), Paths.ReportHtml);
         var result = new QuickstartStageResult(QuickstartStage.Report, clock.Elapsed, false,
             $"wrote {Path.GetFileName(Paths.ReportJson)} and {Path.GetFileName(Paths.ReportHtml)}",
             new Dictionary<string, double>());

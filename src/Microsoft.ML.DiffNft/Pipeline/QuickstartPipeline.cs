@@ -58,6 +58,7 @@ public sealed partial class QuickstartPipeline
         var clock = Stopwatch.StartNew();
         _results.Clear();
         _fingerprints.Clear();
+        _evaluated.Clear();
         Directory.CreateDirectory(Paths.Root);
         CollectionStage();
         RarityStage();

@@ -103,6 +103,7 @@ public sealed class QuickstartPipelineTests(ITestOutputHelper output)
         Assert.DoesNotContain("http://", html);
         Assert.DoesNotContain("https://", html);
         Assert.Contains("<svg", html);
+        Assert.Contains("id=\"rarity-histograms\"", html);
         Assert.Contains(first.TunedMetrics.RareRate!.Value.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), html);
         foreach (var name in StageNames.Take(7))
             Assert.True(File.Exists(Path.Combine(first.Paths.Root, ".stages", name + ".json")), $"no done marker for {name}");
