@@ -260,26 +260,7 @@ public sealed class RarityRewardModel : IImageReward, IDisposable
 
         var resolved = TorchRuntime.Resolve(device);
         var network = new RarityNetwork(manifest.Vit);
-        try
-        {
-            var expected = network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal);
-            var weights = ModelArchive.LoadTensors(ModelArchive.Require(entries, WeightsEntry, path), $"{path}:{WeightsEntry}", expected);
-            try
-            {
-                if (weights.Values.Any(w => !isfinite(w).all().item<bool>()))
-                    throw new InvalidDataException($"Model file '{path}': '{WeightsEntry}' holds non-finite weights (NaN or infinity).");
-                network.load_state_dict(weights);
-            }
-            finally
-            {
-                foreach (var w in weights.Values) w.Dispose();
-            }
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
+        ModelArchive.LoadInto(network, entries, WeightsEntry, path);
         return new RarityRewardModel(manifest.Vit, manifest.Normalization, network, resolved, metrics);
     }
 

@@ -88,6 +88,36 @@ public static class ModelArchive
     }
 
     /// <summary>
+    /// Loads the weights entry <paramref name="entry"/> of a model archive into <paramref name="network"/>: the entry must
+    /// exist, hold exactly the network's tensors with its shapes, and only finite values. On any failure the network is
+    /// disposed and an <see cref="InvalidDataException"/> names <paramref name="path"/> and the entry.
+    /// </summary>
+    public static void LoadInto(nn.Module network, IReadOnlyDictionary<string, byte[]> entries, string entry, string path)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        try
+        {
+            var expected = network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal);
+            var weights = LoadTensors(Require(entries, entry, path), $"{path}:{entry}", expected);
+            try
+            {
+                if (weights.Values.Any(w => !isfinite(w).all().item<bool>()))
+                    throw new InvalidDataException($"Model file '{path}': '{entry}' holds non-finite weights (NaN or infinity).");
+                network.load_state_dict(weights);
+            }
+            finally
+            {
+                foreach (var w in weights.Values) w.Dispose();
+            }
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Loads safetensors bytes after validating the header (<see cref="SafeTensorsHeader.Validate"/>), optionally checking
     /// every tensor's shape against <paramref name="expectedShapes"/>.
     /// </summary>

@@ -204,26 +204,7 @@ public sealed class TraitClassifier : IDisposable
         TorchRuntime.EnsureLoaded();
         var resolved = TorchRuntime.Resolve(device);
         var network = new TraitClassifierNetwork(architecture, Offsets(heads)[^1]);
-        try
-        {
-            var expected = network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal);
-            var weights = ModelArchive.LoadTensors(ModelArchive.Require(entries, WeightsEntry, path), $"{path}:{WeightsEntry}", expected);
-            try
-            {
-                if (weights.Values.Any(w => !isfinite(w).all().item<bool>()))
-                    throw new InvalidDataException($"Model file '{path}': '{WeightsEntry}' holds non-finite weights (NaN or infinity).");
-                network.load_state_dict(weights);
-            }
-            finally
-            {
-                foreach (var w in weights.Values) w.Dispose();
-            }
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
+        ModelArchive.LoadInto(network, entries, WeightsEntry, path);
         return new TraitClassifier(architecture, heads, mean, std, network, resolved, metrics);
     }
 
