@@ -10,6 +10,9 @@ namespace DiffNft.Cli.Commands;
 /// <summary><c>diffnft finetune</c>: RL fine-tuning of a diffusion model for rarity and fidelity.</summary>
 internal static class FineTuneCommand
 {
+    /// <summary>The library's fine-tuning defaults, so the options' defaults cannot drift from <see cref="FineTuneOptions"/>.</summary>
+    private static readonly FineTuneOptions Defaults = new();
+
     public static Command Create()
     {
         var baseModel = new Option<string>("--base") { Description = "Diffusion model file to fine-tune (from train-diffusion).", Required = true };
@@ -23,19 +26,19 @@ internal static class FineTuneCommand
         var mode = new Option<FineTuneMode>("--mode") { Description = "ppo (policy gradient, any reward) or backprop (reward backpropagation, differentiable rewards).", DefaultValueFactory = _ => FineTuneMode.Ppo };
         var iterations = new Option<int?>("--iterations") { Description = "Iteration budget (default 100 when --minutes is not given)." };
         var minutes = new Option<double?>("--minutes") { Description = "Wall-time budget in minutes." };
-        var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank; 0 fine-tunes every weight.", DefaultValueFactory = _ => 4 };
-        var promptsPerIteration = new Option<int>("--prompts-per-iteration") { Description = "Prompts sampled per iteration.", DefaultValueFactory = _ => 4 };
-        var imagesPerPrompt = new Option<int>("--images-per-prompt") { Description = "Images per prompt per iteration (K).", DefaultValueFactory = _ => 8 };
-        var steps = new Option<int>("--steps") { Description = "DDIM steps per trajectory.", DefaultValueFactory = _ => 20 };
-        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale of the policy.", DefaultValueFactory = _ => 2.0 };
-        var lr = new Option<double>("--lr") { Description = "AdamW learning rate (1e-2 for LoRA; about 1e-4 for a full fine-tune).", DefaultValueFactory = _ => 1e-2 };
-        var backpropSteps = new Option<int>("--backprop-steps") { Description = "Backprop mode: the last K sampler steps the reward gradient flows through.", DefaultValueFactory = _ => 2 };
+        var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank; 0 fine-tunes every weight.", DefaultValueFactory = _ => Defaults.LoraRank };
+        var promptsPerIteration = new Option<int>("--prompts-per-iteration") { Description = "Prompts sampled per iteration.", DefaultValueFactory = _ => Defaults.PromptsPerIteration };
+        var imagesPerPrompt = new Option<int>("--images-per-prompt") { Description = "Images per prompt per iteration (K).", DefaultValueFactory = _ => Defaults.ImagesPerPrompt };
+        var steps = new Option<int>("--steps") { Description = "DDIM steps per trajectory.", DefaultValueFactory = _ => Defaults.SamplingSteps };
+        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale of the policy.", DefaultValueFactory = _ => Defaults.GuidanceScale };
+        var lr = new Option<double>("--lr") { Description = "AdamW learning rate (1e-2 for LoRA; about 1e-4 for a full fine-tune).", DefaultValueFactory = _ => Defaults.LearningRate };
+        var backpropSteps = new Option<int>("--backprop-steps") { Description = "Backprop mode: the last K sampler steps the reward gradient flows through.", DefaultValueFactory = _ => Defaults.BackpropSteps };
         var rarityOutput = new Option<RarityRewardKind>("--rarity-output") { Description = "Which output of the rarity model is the reward: zscore (the standardised predicted score), rarelogit or rarelogprobability.", DefaultValueFactory = _ => RarityRewardKind.ZScore };
-        var trainBatch = new Option<int>("--train-batch") { Description = "PPO/backprop: trajectories per minibatch (one optimizer step per minibatch).", DefaultValueFactory = _ => 16 };
-        var innerEpochs = new Option<int>("--inner-epochs") { Description = "PPO: passes over each iteration's trajectories.", DefaultValueFactory = _ => 1 };
-        var timestepFraction = new Option<double>("--timestep-fraction") { Description = "PPO: share of the policy-gradient steps trained per minibatch.", DefaultValueFactory = _ => 0.5 };
-        var excludedFinal = new Option<int>("--excluded-final-steps") { Description = "PPO: the last N sampler steps get only the KL term, no policy gradient.", DefaultValueFactory = _ => 1 };
-        var clipRange = new Option<double>("--clip-range") { Description = "PPO clip range on the ratio of element-averaged step probabilities.", DefaultValueFactory = _ => 1e-4 };
+        var trainBatch = new Option<int>("--train-batch") { Description = "PPO/backprop: trajectories per minibatch (one optimizer step per minibatch).", DefaultValueFactory = _ => Defaults.TrainBatchSize };
+        var innerEpochs = new Option<int>("--inner-epochs") { Description = "PPO: passes over each iteration's trajectories.", DefaultValueFactory = _ => Defaults.InnerEpochs };
+        var timestepFraction = new Option<double>("--timestep-fraction") { Description = "PPO: share of the policy-gradient steps trained per minibatch.", DefaultValueFactory = _ => Defaults.TimestepFraction };
+        var excludedFinal = new Option<int>("--excluded-final-steps") { Description = "PPO: the last N sampler steps get only the KL term, no policy gradient.", DefaultValueFactory = _ => Defaults.ExcludedFinalSteps };
+        var clipRange = new Option<double>("--clip-range") { Description = "PPO clip range on the ratio of element-averaged step probabilities.", DefaultValueFactory = _ => Defaults.ClipRange };
         var seed = new Option<int>("--seed") { Description = "Seed of all random choices.", DefaultValueFactory = _ => 0 };
         var sampleEvery = new Option<int>("--sample-every") { Description = "Write a fixed-seed sample grid to OUT.samples/ every N iterations (0: never).", DefaultValueFactory = _ => 10 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Iterations between checkpoints (OUT.ckpt); a rerun resumes from it.", DefaultValueFactory = _ => 10 };

@@ -11,6 +11,9 @@ namespace DiffNft.Cli.Commands;
 /// <summary><c>diffnft sweep</c>: fine-tune, generate and evaluate over a grid of reward weights; leaderboard, Pareto front, report.</summary>
 internal static class SweepCommand
 {
+    /// <summary>The library's fine-tuning defaults, so the options' defaults cannot drift from <see cref="FineTuneOptions"/>.</summary>
+    private static readonly FineTuneOptions Defaults = new();
+
     public static Command Create()
     {
         var baseModel = new Option<string>("--base") { Description = "Diffusion model file to fine-tune (from train-diffusion).", Required = true };
@@ -26,12 +29,12 @@ internal static class SweepCommand
         var count = new Option<int>("--count") { Description = "Images generated per trial (and for the base model).", DefaultValueFactory = _ => 200 };
         var n = new Option<int>("--n") { Description = "N of the evaluation (at most --count).", DefaultValueFactory = _ => 200 };
         var seed = new Option<int>("--seed") { Description = "Seed of fine-tuning, of the generated images (image i: seed + i) and of the evaluation.", DefaultValueFactory = _ => 0 };
-        var promptsPerIteration = new Option<int>("--prompts-per-iteration") { Description = "Prompts sampled per fine-tuning iteration.", DefaultValueFactory = _ => 4 };
-        var imagesPerPrompt = new Option<int>("--images-per-prompt") { Description = "Images per prompt per fine-tuning iteration (K).", DefaultValueFactory = _ => 8 };
-        var steps = new Option<int>("--steps") { Description = "DDIM steps of fine-tuning trajectories and of the generated images.", DefaultValueFactory = _ => 20 };
-        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale.", DefaultValueFactory = _ => 2.0 };
-        var lr = new Option<double>("--lr") { Description = "AdamW learning rate of fine-tuning (1e-2 for LoRA).", DefaultValueFactory = _ => 1e-2 };
-        var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank; 0 fine-tunes every weight.", DefaultValueFactory = _ => 4 };
+        var promptsPerIteration = new Option<int>("--prompts-per-iteration") { Description = "Prompts sampled per fine-tuning iteration.", DefaultValueFactory = _ => Defaults.PromptsPerIteration };
+        var imagesPerPrompt = new Option<int>("--images-per-prompt") { Description = "Images per prompt per fine-tuning iteration (K).", DefaultValueFactory = _ => Defaults.ImagesPerPrompt };
+        var steps = new Option<int>("--steps") { Description = "DDIM steps of fine-tuning trajectories and of the generated images.", DefaultValueFactory = _ => Defaults.SamplingSteps };
+        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale.", DefaultValueFactory = _ => Defaults.GuidanceScale };
+        var lr = new Option<double>("--lr") { Description = "AdamW learning rate of fine-tuning (1e-2 for LoRA).", DefaultValueFactory = _ => Defaults.LearningRate };
+        var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank; 0 fine-tunes every weight.", DefaultValueFactory = _ => Defaults.LoraRank };
         var rarityOutput = new Option<RarityRewardKind>("--rarity-output") { Description = "Which output of the rarity model is the reward (zscore, rarelogit, rarelogprobability).", DefaultValueFactory = _ => RarityRewardKind.ZScore };
         var fidBudget = new Option<double?>("--fid-budget") { Description = "Leaderboard: trials with a FID above this rank after those within it." };
         var cache = new Option<string?>("--cache") { Description = "Folder for cached reference features (default: the evaluator's)." };
