@@ -22,6 +22,7 @@ internal static class FineTuneCommand
         var rarityWeight = new Option<double>("--rarity-weight") { Description = "Weight of the rarity reward (0 skips it).", DefaultValueFactory = _ => 1.0 };
         var fidelityWeight = new Option<double>("--fidelity-weight") { Description = "Weight of the fidelity reward: the base model's denoising error on the image (0 skips it).", DefaultValueFactory = _ => 0.0 };
         var klWeight = new Option<double>("--kl-weight") { Description = "β of the exact per-step KL to the base model (the starting β with --kl-target).", DefaultValueFactory = _ => 0.01 };
+        var scaling = new Option<RewardComponentScaling>("--component-scaling") { Description = "standardized: each reward component is standardised over the batch before weighting, so the weights trade the objectives off whatever their units; raw: Σ w·R as scored.", DefaultValueFactory = _ => Defaults.ComponentScaling };
         var klTarget = new Option<double?>("--kl-target") { Description = "Adapt β to keep the per-step KL near this budget." };
         var mode = new Option<FineTuneMode>("--mode") { Description = "ppo (policy gradient, any reward) or backprop (reward backpropagation, differentiable rewards).", DefaultValueFactory = _ => FineTuneMode.Ppo };
         var iterations = new Option<int?>("--iterations") { Description = "Iteration budget (default 100 when --minutes is not given)." };
@@ -47,7 +48,7 @@ internal static class FineTuneCommand
             "Fine-tune a diffusion model for rarity·W + fidelity·F with PPO and the exact KL to the base model, or with reward backpropagation. " +
             "Writes OUT, a checkpoint OUT.ckpt (rerunning resumes; Ctrl+C stops cleanly), a per-iteration log OUT.log.csv and sample grids in OUT.samples/.")
         {
-            baseModel, reward, prompt, promptsFile, rarityWeight, fidelityWeight, klWeight, klTarget, mode, iterations, minutes, loraRank,
+            baseModel, reward, prompt, promptsFile, rarityWeight, fidelityWeight, scaling, klWeight, klTarget, mode, iterations, minutes, loraRank,
             promptsPerIteration, imagesPerPrompt, steps, guidance, lr, backpropSteps, rarityOutput, trainBatch, innerEpochs, timestepFraction,
             excludedFinal, clipRange, seed, sampleEvery, checkpointEvery, output,
         };
@@ -74,6 +75,7 @@ internal static class FineTuneCommand
                 SamplingSteps = parse.GetValue(steps),
                 GuidanceScale = parse.GetValue(guidance),
                 LearningRate = parse.GetValue(lr),
+                ComponentScaling = parse.GetValue(scaling),
                 KlWeight = parse.GetValue(klWeight),
                 KlTarget = parse.GetValue(klTarget),
                 LoraRank = parse.GetValue(loraRank),

@@ -23,6 +23,7 @@ internal static class SweepCommand
         var klWeights = new Option<string?>("--kl-weights") { Description = "Comma-separated KL weights β (a grid with the rarity weights); default: --kl-weight." };
         var klWeight = new Option<double>("--kl-weight") { Description = "β when --kl-weights is not given.", DefaultValueFactory = _ => 0.01 };
         var fidelityWeight = new Option<double?>("--fidelity-weight") { Description = "A fixed fidelity weight for every trial (default: 1 − rarity weight)." };
+        var scaling = new Option<RewardComponentScaling>("--component-scaling") { Description = "standardized (each reward component standardised over the batch before weighting, so the weights move the trade-off evenly) or raw.", DefaultValueFactory = _ => Defaults.ComponentScaling };
         var iterations = new Option<int?>("--iterations") { Description = "Fine-tuning iterations per trial (default 10 when --minutes is not given)." };
         var minutes = new Option<double?>("--minutes") { Description = "Fine-tuning wall-time per trial in minutes (not reproducible iteration for iteration)." };
         var prompt = new Option<string>("--prompt") { Description = "Prompt of fine-tuning and generation.", DefaultValueFactory = _ => "a noun" };
@@ -43,7 +44,7 @@ internal static class SweepCommand
             "Sweep reward weights: fine-tune the base model for each (rarity weight, KL weight), generate, evaluate against the reference, " +
             "and print the leaderboard; writes trials.csv, the Pareto front of fid_resnet18 against rare_rate and report.html/report.json. Rerunning skips finished trials.")
         {
-            baseModel, reward, reference, rarityWeights, klWeights, klWeight, fidelityWeight, iterations, minutes, prompt, count, n, seed,
+            baseModel, reward, reference, rarityWeights, klWeights, klWeight, fidelityWeight, scaling, iterations, minutes, prompt, count, n, seed,
             promptsPerIteration, imagesPerPrompt, steps, guidance, lr, loraRank, rarityOutput, fidBudget, cache, output,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
@@ -72,6 +73,7 @@ internal static class SweepCommand
                     GuidanceScale = parse.GetValue(guidance),
                     LearningRate = parse.GetValue(lr),
                     KlWeight = parse.GetValue(klWeight),
+                    ComponentScaling = parse.GetValue(scaling),
                     LoraRank = parse.GetValue(loraRank),
                     Seed = seedValue,
                     CheckpointEvery = 1,

@@ -128,18 +128,19 @@ public sealed class DiffusionFineTuner
         }
 
         using var rollout = RolloutSampler.Sample(policy.Model, batchPrompts, seeds, o.SamplingSteps, o.Eta, o.GuidanceScale, o.CancellationToken);
-        double[] rewards;
+        double[] rewards, signal;
         Dictionary<string, double> means;
         using (no_grad())
         using (policy.ReferenceScope())
         {
             var (total, parts) = RewardScores.Score(reward, rollout.FinalImages());
             rewards = total.cpu().data<float>().ToArray().Select(r => (double)r).ToArray();
+            signal = RewardScores.TrainingSignal(reward, total, parts, o.ComponentScaling).cpu().data<float>().ToArray().Select(r => (double)r).ToArray();
             means = RewardScores.ComponentMeans(parts);
         }
         var normalised = o.Advantages == AdvantageNormalization.Group
-            ? PerPromptStatTracker.GroupAdvantages(batchPrompts, rewards)
-            : tracker.Update(batchPrompts, rewards);
+            ? PerPromptStatTracker.GroupAdvantages(batchPrompts, signal)
+            : tracker.Update(batchPrompts, signal);
         var advantages = tensor(normalised.Select(a => (float)Math.Clamp(a, -o.AdvantageClip, o.AdvantageClip)).ToArray(), device: policy.Model.Device);
         var stats = PpoUpdater.Update(policy, adam, rollout, advantages, beta, o, iterationSeed);
         var (mean, std) = PerPromptStatTracker.MeanStd(rewards);

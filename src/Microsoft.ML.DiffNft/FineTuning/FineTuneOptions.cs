@@ -44,6 +44,12 @@ public sealed record FineTuneOptions
     /// <summary>Group (per prompt, per iteration) or running per-prompt statistics.</summary>
     public AdvantageNormalization Advantages { get; init; } = AdvantageNormalization.Group;
 
+    /// <summary>
+    /// How the components of a <see cref="WeightedReward"/> are combined into the training signal: standardised per batch
+    /// (default, so the weights trade the objectives off whatever their units) or raw.
+    /// </summary>
+    public RewardComponentScaling ComponentScaling { get; init; } = RewardComponentScaling.Standardized;
+
     /// <summary>Rewards kept per prompt by the running statistics.</summary>
     public int StatBufferSize { get; init; } = 32;
 
@@ -148,6 +154,7 @@ public sealed record FineTuneOptions
     {
         if (string.IsNullOrWhiteSpace(PromptColumnName)) throw new ArgumentOutOfRangeException(nameof(PromptColumnName), PromptColumnName, "A prompt column name is required.");
         if (!Enum.IsDefined(Mode)) throw new ArgumentOutOfRangeException(nameof(Mode), Mode, "Unknown fine-tuning mode.");
+        if (!Enum.IsDefined(ComponentScaling)) throw new ArgumentOutOfRangeException(nameof(ComponentScaling), ComponentScaling, "Unknown reward component scaling.");
         if (!Enum.IsDefined(Advantages)) throw new ArgumentOutOfRangeException(nameof(Advantages), Advantages, "Unknown advantage normalisation.");
         if (MaxIterations < 1) throw new ArgumentOutOfRangeException(nameof(MaxIterations), MaxIterations, "Must be positive.");
         if (MaxTime is { } t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(MaxTime), MaxTime, "Must be positive.");

@@ -74,7 +74,7 @@ internal static class RewardBackpropUpdater
                     using (policy.ReferenceScope())
                         (total, parts) = RewardScores.Score(reward, images);
                     var klMean = klSum!.mean() / k;
-                    var rewardMean = total.mean();
+                    var rewardMean = RewardScores.TrainingSignal(reward, total, parts, options.ComponentScaling).mean();
                     var loss = beta > 0 ? -rewardMean + klMean * beta : -rewardMean;
                     (loss * (1.0 / group.Length)).backward();
 

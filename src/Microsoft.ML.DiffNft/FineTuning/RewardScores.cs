@@ -35,6 +35,40 @@ internal static class RewardScores
         return (s, new[] { (reward.Name, s) });
     }
 
+    /// <summary>Added to a component's standard deviation, so a component that scores a batch evenly contributes 0.</summary>
+    public const double StdEpsilon = 1e-6;
+
+    /// <summary>
+    /// The signal to train on: <paramref name="total"/> itself for <see cref="RewardComponentScaling.Raw"/>, for a reward
+    /// with one computed component, or for fewer than two images; otherwise Σ wᵢ·(sᵢ − mean sᵢ)/(std sᵢ + ε) over the
+    /// batch, in the order <see cref="WeightedReward.ScoreComponents"/> returned the components. The statistics are
+    /// detached, so the gradient of the signal is Σ (wᵢ/std sᵢ)·∇sᵢ: each component's gradient on a common scale.
+    /// </summary>
+    public static Tensor TrainingSignal(IImageReward reward, Tensor total, IReadOnlyList<(string Name, Tensor Scores)> components,
+        RewardComponentScaling scaling)
+    {
+        if (scaling == RewardComponentScaling.Raw || reward is not WeightedReward weighted || components.Count < 2 || total.shape[0] < 2)
+            return total;
+        var weights = weighted.Components.Where(c => c.Weight != 0).Select(c => c.Weight).ToArray();
+        if (weights.Length != components.Count)
+            throw new InvalidOperationException($"Reward '{reward.Name}' has {weights.Length} weighted components but {components.Count} were scored.");
+        Tensor signal = zeros_like(total);
+        for (int i = 0; i < components.Count; i++)
+        {
+            var s = components[i].Scores;
+            Tensor mean, std;
+            using (no_grad())
+            {
+                mean = s.detach().mean();
+                std = s.detach().std() + StdEpsilon;
+            }
+            var next = signal + (s - mean) / std * weights[i];
+            signal.Dispose();
+            signal = next;
+        }
+        return signal;
+    }
+
     /// <summary>The names of the components <see cref="Score"/> reports, in order.</summary>
     public static IReadOnlyList<string> ComponentNames(IImageReward reward) =>
         reward is WeightedReward weighted

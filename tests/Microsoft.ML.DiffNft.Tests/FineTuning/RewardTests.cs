@@ -41,6 +41,68 @@ public class RewardTests(ITestOutputHelper output)
         Assert.Throws<ArgumentException>(() => new WeightedReward((red, double.NaN)));
     }
 
+    private sealed class Scaled(IImageReward inner, double factor) : IImageReward
+    {
+        public string Name => inner.Name;
+        public bool IsDifferentiable => inner.IsDifferentiable;
+        public Tensor Score(Tensor images) => inner.Score(images) * factor;
+    }
+
+    [Fact]
+    public void StandardizedSignalWeighsComponentsOnACommonScaleWhateverTheirUnits()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        var red = new[] { 0.1, 0.4, -0.3, 0.9 };
+        var green = new[] { 0.2, -0.5, 0.0, 0.1 };
+        var images = zeros(4, 3, 8, 8);
+        for (int i = 0; i < 4; i++)
+        {
+            images[i, 0].fill_(red[i]);
+            images[i, 1].fill_(green[i]);
+        }
+
+        // Independent computation: z-scores with the unbiased standard deviation (torch's default).
+        static double[] Z(double[] v)
+        {
+            double m = v.Average(), sd = Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Length - 1));
+            return v.Select(x => (x - m) / (sd + RewardScores.StdEpsilon)).ToArray();
+        }
+        var expected = Z(red).Zip(Z(green), (r, g) => 0.25 * r + 0.75 * g).ToArray();
+
+        double[] Signal(double redScale, RewardComponentScaling scaling, Tensor input)
+        {
+            var w = new WeightedReward((new Scaled(new ChannelMeanReward(0, "red"), redScale), 0.25), (new ChannelMeanReward(1, "green"), 0.75));
+            var (total, parts) = w.ScoreComponents(input);
+            return RewardScores.TrainingSignal(w, total, parts, scaling).data<float>().ToArray().Select(x => (double)x).ToArray();
+        }
+        var unit = Signal(1, RewardComponentScaling.Standardized, images);
+        var hundred = Signal(100, RewardComponentScaling.Standardized, images);
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.Equal(expected[i], unit[i], 4);
+            Assert.Equal(expected[i], hundred[i], 4); // a component's units do not change its say
+        }
+        // Raw: the scaled component dominates, as before.
+        var raw = Signal(100, RewardComponentScaling.Raw, images);
+        for (int i = 0; i < 4; i++) Assert.Equal(0.25 * 100 * red[i] + 0.75 * green[i], raw[i], 3);
+
+        // The statistics are constants in the gradient: ∂signal_i/∂pixel of image i's red channel = w/σ · 1/64.
+        var x = images.clone().requires_grad_(true);
+        var wr = new WeightedReward((new ChannelMeanReward(0, "red"), 0.25), (new ChannelMeanReward(1, "green"), 0.75));
+        var (t, ps) = wr.ScoreComponents(x);
+        RewardScores.TrainingSignal(wr, t, ps, RewardComponentScaling.Standardized).sum().backward();
+        double m0 = red.Average(), sdRed = Math.Sqrt(red.Sum(v => (v - m0) * (v - m0)) / 3);
+        Assert.Equal(0.25 / (sdRed + RewardScores.StdEpsilon) / 64, x.grad!.data<float>()[0], 5);
+
+        // One component, or one image, leaves the total as it is.
+        var single = new WeightedReward((new Scaled(new ChannelMeanReward(0, "red"), 100), 1.0), (new MustNotBeCalledReward(), 0.0));
+        var (st, sp) = single.ScoreComponents(images);
+        Assert.Same(st, RewardScores.TrainingSignal(single, st, sp, RewardComponentScaling.Standardized));
+        var (ot, op) = wr.ScoreComponents(images.narrow(0, 0, 1));
+        Assert.Same(ot, RewardScores.TrainingSignal(wr, ot, op, RewardComponentScaling.Standardized));
+    }
+
     [Fact]
     public void LogitOfAProbabilityRewardIsTheLogOdds()
     {
