@@ -113,6 +113,20 @@ public sealed record FineTuneOptions
     /// <summary>Backprop mode: the last K sampler steps through which the reward gradient flows (DRaFT-K).</summary>
     public int BackpropSteps { get; init; } = 2;
 
+    /// <summary>
+    /// Backprop mode: each image's reward is the mean over this many randomly transformed copies (shifted by up to
+    /// <see cref="BackpropRewardShift"/> pixels, plus Gaussian noise of std <see cref="BackpropRewardNoise"/>), so the
+    /// gradient follows content the reward recognises under small changes rather than pixel patterns it overreacts to.
+    /// 0 scores each image once, as DRaFT does. Reward queries still count images, not copies.
+    /// </summary>
+    public int BackpropRewardSamples { get; init; }
+
+    /// <summary>Backprop mode: largest translation, in image pixels, of the copies of <see cref="BackpropRewardSamples"/>.</summary>
+    public int BackpropRewardShift { get; init; } = 2;
+
+    /// <summary>Backprop mode: std of the Gaussian noise added to the copies of <see cref="BackpropRewardSamples"/> (images lie in [−1, 1]).</summary>
+    public double BackpropRewardNoise { get; init; } = 0.1;
+
     /// <summary>Checkpoint file; when it exists and <see cref="Resume"/> is true, fine-tuning continues from it bit for bit.</summary>
     public string? CheckpointPath { get; init; }
 
@@ -189,6 +203,9 @@ public sealed record FineTuneOptions
         if (LoraAlpha is { } alpha && !(alpha > 0)) throw new ArgumentOutOfRangeException(nameof(LoraAlpha), LoraAlpha, "Must be positive.");
         if (LoraRank > 0 && LoraTargets == LoraTargets.None) throw new ArgumentOutOfRangeException(nameof(LoraTargets), LoraTargets, "Choose at least one target for LoRA, or LoraRank 0 for a full fine-tune.");
         if (BackpropSteps < 1 || BackpropSteps > SamplingSteps) throw new ArgumentOutOfRangeException(nameof(BackpropSteps), BackpropSteps, $"Must lie in 1 … SamplingSteps ({SamplingSteps}).");
+        if (BackpropRewardSamples < 0) throw new ArgumentOutOfRangeException(nameof(BackpropRewardSamples), BackpropRewardSamples, "Must be non-negative (0: score each image once).");
+        if (BackpropRewardShift < 0) throw new ArgumentOutOfRangeException(nameof(BackpropRewardShift), BackpropRewardShift, "Must be non-negative.");
+        if (!(BackpropRewardNoise >= 0) || double.IsInfinity(BackpropRewardNoise)) throw new ArgumentOutOfRangeException(nameof(BackpropRewardNoise), BackpropRewardNoise, "Must be a finite non-negative number.");
         if (CheckpointEvery < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, "Must be non-negative.");
         if (SampleGridEvery < 0) throw new ArgumentOutOfRangeException(nameof(SampleGridEvery), SampleGridEvery, "Must be non-negative.");
         if (SampleGridEvery > 0 && string.IsNullOrWhiteSpace(SampleGridDirectory))

@@ -72,7 +72,9 @@ internal static class RewardBackpropUpdater
                     Tensor total;
                     IReadOnlyList<(string Name, Tensor Scores)> parts;
                     using (policy.ReferenceScope())
-                        (total, parts) = RewardScores.Score(reward, images);
+                    using (var smoothing = SeededRandom.Create(DiffusionTrainer.StepSeed((long)seeds[mb[0]], -1)))
+                        (total, parts) = RewardSmoothing.Score(reward, images, options.BackpropRewardSamples,
+                            options.BackpropRewardShift, options.BackpropRewardNoise, smoothing);
                     var klMean = klSum!.mean() / k;
                     var rewardMean = RewardScores.TrainingSignal(reward, total, parts, options.ComponentScaling).mean();
                     var loss = beta > 0 ? -rewardMean + klMean * beta : -rewardMean;

@@ -329,7 +329,7 @@ public sealed class RarityRewardTrainer
         long b = batch.shape[0], h = batch.shape[2], w = batch.shape[3];
         int side = 2 * maxShift + 1;
         var padded = nn.functional.pad(batch, new long[] { maxShift, maxShift, maxShift, maxShift }, PaddingModes.Replicate);
-        var offsets = randint(side * side, new long[] { b }, generator: gen, device: batch.device);
+        var offsets = SeededRandom.Randint(side * side, new long[] { b }, gen, batch.device);
         var result = empty_like(batch);
         var offsetsCpu = offsets.cpu().data<long>().ToArray();
         for (int o = 0; o < side * side; o++)

@@ -103,6 +103,50 @@ public class RewardTests(ITestOutputHelper output)
         Assert.Same(ot, RewardScores.TrainingSignal(wr, ot, op, RewardComponentScaling.Standardized));
     }
 
+    /// <summary>Reads one pixel: the kind of feature a pixel-level reward hack exploits.</summary>
+    private sealed class PixelReward : IImageReward
+    {
+        public string Name => "pixel";
+        public bool IsDifferentiable => true;
+        public Tensor Score(Tensor images) => images[.., 0, 4, 4];
+    }
+
+    [Fact]
+    public void SmoothedRewardAveragesOverShiftedNoisedCopiesSoSinglePixelFeaturesFade()
+    {
+        TorchRuntime.EnsureLoaded();
+        using var scope = NewDisposeScope();
+        var images = zeros(2, 3, 9, 9);
+        images[0, 0, 4, 4] = tensor(1f); // one bright pixel
+        images[1, 0].fill_(1f);          // a whole bright channel: no shift changes it
+        var reward = new PixelReward();
+
+        var (plain, _) = RewardSmoothing.Score(reward, images, 0, 2, 0.1, SeededRandom.Create(1));
+        Assert.Equal(new[] { 1f, 1f }, plain.data<float>().ToArray());
+
+        // 2,000 copies shifted by up to 2 px: the pixel stays in place only for the offset (0, 0), 1 in 25 of them.
+        using var gen = SeededRandom.Create(7);
+        var x = images.clone().requires_grad_(true);
+        var (smoothed, parts) = RewardSmoothing.Score(reward, x, 2000, 2, 0.0, gen);
+        var s = smoothed.data<float>().ToArray();
+        Assert.InRange(s[0], 1.0 / 25 - 0.015, 1.0 / 25 + 0.015);
+        Assert.Equal(1f, s[1], 5);
+        Assert.Equal("pixel", Assert.Single(parts).Name);
+        smoothed.sum().backward(); // differentiable: the gradient spreads over the 5×5 neighbourhood
+        var g = x.grad![0, 0];
+        Assert.Equal(1.0, g.sum().item<float>(), 4);
+        Assert.Equal(0.0, g[0, 0].item<float>(), 6);
+        Assert.True(g[4, 4].item<float>() > 0 && g[2, 6].item<float>() > 0);
+
+        // Noise averages out; the same seed gives the same scores.
+        var (a, _) = RewardSmoothing.Score(reward, images, 500, 0, 0.1, SeededRandom.Create(3));
+        var (b, _) = RewardSmoothing.Score(reward, images, 500, 0, 0.1, SeededRandom.Create(3));
+        Assert.Equal(a.data<float>().ToArray(), b.data<float>().ToArray());
+        Assert.InRange(a.data<float>()[0], 1 - 0.02, 1 + 0.02);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FineTuneOptions { BackpropRewardSamples = -1 }.Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FineTuneOptions { BackpropRewardNoise = double.NaN }.Validate());
+    }
+
     [Fact]
     public void LogitOfAProbabilityRewardIsTheLogOdds()
     {
