@@ -34,6 +34,7 @@ internal static class FineTuneCommand
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale of the policy.", DefaultValueFactory = _ => Defaults.GuidanceScale };
         var lr = new Option<double>("--lr") { Description = "AdamW learning rate (1e-2 for LoRA; about 1e-4 for a full fine-tune).", DefaultValueFactory = _ => Defaults.LearningRate };
         var backpropSteps = new Option<int>("--backprop-steps") { Description = "Backprop mode: the last K sampler steps the reward gradient flows through.", DefaultValueFactory = _ => Defaults.BackpropSteps };
+        var detachedFinal = new Option<int>("--backprop-detached-final-steps") { Description = "Backprop mode: the last N differentiated steps pass the gradient through the sampler only, not into the weights.", DefaultValueFactory = _ => Defaults.BackpropDetachedFinalSteps };
         var rewardSamples = new Option<int>("--backprop-reward-samples") { Description = "Backprop mode: score each image as the mean over this many shifted, noised copies (0: once).", DefaultValueFactory = _ => Defaults.BackpropRewardSamples };
         var rewardShift = new Option<int>("--backprop-reward-shift") { Description = "Backprop mode: largest shift in pixels of those copies.", DefaultValueFactory = _ => Defaults.BackpropRewardShift };
         var rewardNoise = new Option<double>("--backprop-reward-noise") { Description = "Backprop mode: std of the pixel noise of those copies (images in [-1, 1]).", DefaultValueFactory = _ => Defaults.BackpropRewardNoise };
@@ -52,7 +53,7 @@ internal static class FineTuneCommand
             "Writes OUT, a checkpoint OUT.ckpt (rerunning resumes; Ctrl+C stops cleanly), a per-iteration log OUT.log.csv and sample grids in OUT.samples/.")
         {
             baseModel, reward, prompt, promptsFile, rarityWeight, fidelityWeight, scaling, klWeight, klTarget, mode, iterations, minutes, loraRank,
-            promptsPerIteration, imagesPerPrompt, steps, guidance, lr, backpropSteps, rewardSamples, rewardShift, rewardNoise, rarityOutput, trainBatch, innerEpochs, timestepFraction,
+            promptsPerIteration, imagesPerPrompt, steps, guidance, lr, backpropSteps, detachedFinal, rewardSamples, rewardShift, rewardNoise, rarityOutput, trainBatch, innerEpochs, timestepFraction,
             excludedFinal, clipRange, seed, sampleEvery, checkpointEvery, output,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
@@ -83,6 +84,7 @@ internal static class FineTuneCommand
                 KlTarget = parse.GetValue(klTarget),
                 LoraRank = parse.GetValue(loraRank),
                 BackpropSteps = parse.GetValue(backpropSteps),
+                BackpropDetachedFinalSteps = parse.GetValue(detachedFinal),
                 BackpropRewardSamples = parse.GetValue(rewardSamples),
                 BackpropRewardShift = parse.GetValue(rewardShift),
                 BackpropRewardNoise = parse.GetValue(rewardNoise),

@@ -23,13 +23,13 @@ internal sealed record FineTuneFingerprint(
     double ClipRange, double AdvantageClip, RewardComponentScaling ComponentScaling, AdvantageNormalization Advantages, int StatBufferSize, int StatMinCount,
     int InnerEpochs, double TimestepFraction, int ExcludedFinalSteps, int TrainBatchSize, int GradientAccumulationSteps, double GradientClipNorm,
     double LearningRate, double WeightDecay, double KlWeight, double? KlTarget, int LoraRank, double LoraAlpha,
-    LoraTargets LoraTargets, int BackpropSteps, int BackpropRewardSamples, int BackpropRewardShift, double BackpropRewardNoise, int Seed, string Reward, string BaseModelSha256, string PromptsSha256)
+    LoraTargets LoraTargets, int BackpropSteps, int BackpropDetachedFinalSteps, int BackpropRewardSamples, int BackpropRewardShift, double BackpropRewardNoise, int Seed, string Reward, string BaseModelSha256, string PromptsSha256)
 {
     public static FineTuneFingerprint From(FineTuneOptions o, string reward, string baseModelSha256, string promptsSha256) => new(
         o.Mode, o.PromptsPerIteration, o.ImagesPerPrompt, o.SamplingSteps, o.Eta, o.GuidanceScale, o.ClipRange, o.AdvantageClip,
         o.ComponentScaling, o.Advantages, o.StatBufferSize, o.StatMinCount, o.InnerEpochs, o.TimestepFraction, o.ExcludedFinalSteps, o.TrainBatchSize,
         o.GradientAccumulationSteps, o.GradientClipNorm, o.LearningRate, o.WeightDecay, o.KlWeight, o.KlTarget, o.LoraRank,
-        o.LoraRank > 0 ? o.EffectiveLoraAlpha : 0, o.LoraRank > 0 ? o.LoraTargets : LoraTargets.None, o.BackpropSteps, o.BackpropRewardSamples, o.BackpropRewardShift, o.BackpropRewardNoise, o.Seed,
+        o.LoraRank > 0 ? o.EffectiveLoraAlpha : 0, o.LoraRank > 0 ? o.LoraTargets : LoraTargets.None, o.BackpropSteps, o.BackpropDetachedFinalSteps, o.BackpropRewardSamples, o.BackpropRewardShift, o.BackpropRewardNoise, o.Seed,
         reward, baseModelSha256, promptsSha256);
 }
 

@@ -114,6 +114,14 @@ public sealed record FineTuneOptions
     public int BackpropSteps { get; init; } = 2;
 
     /// <summary>
+    /// Backprop mode: of the <see cref="BackpropSteps"/> differentiated steps, the last this many pass the gradient only
+    /// through the sampler's update (x_{t−1} as a function of x_t with the network's output held constant), so the weights
+    /// learn from the earlier, noisier steps where an image's parts are decided and cannot learn late-step pixel
+    /// patterns that please the reward. 0 differentiates every network call, as DRaFT-K does.
+    /// </summary>
+    public int BackpropDetachedFinalSteps { get; init; }
+
+    /// <summary>
     /// Backprop mode: each image's reward is the mean over this many randomly transformed copies (shifted by up to
     /// <see cref="BackpropRewardShift"/> pixels, plus Gaussian noise of std <see cref="BackpropRewardNoise"/>), so the
     /// gradient follows content the reward recognises under small changes rather than pixel patterns it overreacts to.
@@ -203,6 +211,8 @@ public sealed record FineTuneOptions
         if (LoraAlpha is { } alpha && !(alpha > 0)) throw new ArgumentOutOfRangeException(nameof(LoraAlpha), LoraAlpha, "Must be positive.");
         if (LoraRank > 0 && LoraTargets == LoraTargets.None) throw new ArgumentOutOfRangeException(nameof(LoraTargets), LoraTargets, "Choose at least one target for LoRA, or LoraRank 0 for a full fine-tune.");
         if (BackpropSteps < 1 || BackpropSteps > SamplingSteps) throw new ArgumentOutOfRangeException(nameof(BackpropSteps), BackpropSteps, $"Must lie in 1 … SamplingSteps ({SamplingSteps}).");
+        if (BackpropDetachedFinalSteps < 0 || BackpropDetachedFinalSteps >= BackpropSteps)
+            throw new ArgumentOutOfRangeException(nameof(BackpropDetachedFinalSteps), BackpropDetachedFinalSteps, $"Must lie in 0 … BackpropSteps − 1 ({BackpropSteps - 1}): at least one differentiated step must reach the weights.");
         if (BackpropRewardSamples < 0) throw new ArgumentOutOfRangeException(nameof(BackpropRewardSamples), BackpropRewardSamples, "Must be non-negative (0: score each image once).");
         if (BackpropRewardShift < 0) throw new ArgumentOutOfRangeException(nameof(BackpropRewardShift), BackpropRewardShift, "Must be non-negative.");
         if (!(BackpropRewardNoise >= 0) || double.IsInfinity(BackpropRewardNoise)) throw new ArgumentOutOfRangeException(nameof(BackpropRewardNoise), BackpropRewardNoise, "Must be a finite non-negative number.");

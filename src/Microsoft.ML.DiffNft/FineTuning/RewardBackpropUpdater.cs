@@ -10,7 +10,10 @@ namespace Microsoft.ML.DiffNft.FineTuning;
 /// Reward backpropagation (DRaFT-K; AlignProp with a fixed truncation): sample each image with the stochastic DDIM
 /// policy, the first S−K steps without gradients and the last K with them (x_{t−1} = μ_θ(x_t) + σ_t·z, differentiable
 /// through μ_θ), score the final images with a differentiable reward and descend on −mean(reward) + β·KL, where KL is
-/// the exact per-step KL to the reference averaged over the K differentiated steps.
+/// the exact per-step KL to the reference averaged over the K differentiated steps. With
+/// <see cref="FineTuneOptions.BackpropDetachedFinalSteps"/> = L the last L of those steps keep the sampler's update in the
+/// graph but hold the network's output constant: the weights then learn only from the earlier, noisier steps, where
+/// the parts of an image are decided, and cannot learn to paint late-step pixel patterns for the reward.
 /// </summary>
 internal static class RewardBackpropUpdater
 {
@@ -57,6 +60,16 @@ internal static class RewardBackpropUpdater
                             x.Dispose();
                             x = next;
                         }
+                        else if (j >= s - options.BackpropDetachedFinalSteps)
+                        {
+                            // A late step in the graph only through the sampler's update: the network's output is held
+                            // constant, so the reward gradient reaches x_t (and the earlier steps) but not these calls.
+                            Tensor output;
+                            using (no_grad())
+                                output = policy.PolicyOutput(x, t, ids, options.GuidanceScale).detach();
+                            var noise = model.Noise(gens, c, size);
+                            x = DdimStep.Step(model.Schedule, output, x, t, prevT, options.Eta, model.Options.Prediction, noise).Sample;
+                        }
                         else
                         {
                             var output = policy.PolicyOutput(x, t, ids, options.GuidanceScale);
@@ -75,7 +88,7 @@ internal static class RewardBackpropUpdater
                     using (var smoothing = SeededRandom.Create(DiffusionTrainer.StepSeed((long)seeds[mb[0]], -1)))
                         (total, parts) = RewardSmoothing.Score(reward, images, options.BackpropRewardSamples,
                             options.BackpropRewardShift, options.BackpropRewardNoise, smoothing);
-                    var klMean = klSum!.mean() / k;
+                    var klMean = klSum!.mean() / (k - options.BackpropDetachedFinalSteps);
                     var rewardMean = RewardScores.TrainingSignal(reward, total, parts, options.ComponentScaling).mean();
                     var loss = beta > 0 ? -rewardMean + klMean * beta : -rewardMean;
                     (loss * (1.0 / group.Length)).backward();
