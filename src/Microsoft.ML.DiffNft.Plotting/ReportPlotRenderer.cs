@@ -81,6 +81,9 @@ public static class ReportPlotRenderer
             line.MarkerSize = 0;
         }
 
+        // Labels go right of their marker, except in the right quarter of the x axis, where they would run off the plot.
+        double labelFlipX = spec.XRange is { } range ? range[0] + 0.75 * (range[1] - range[0])
+            : spec.Markers.Count > 0 ? spec.Markers.Min(m => m.X) + 0.75 * (spec.Markers.Max(m => m.X) - spec.Markers.Min(m => m.X)) : 0;
         foreach (var m in spec.Markers)
         {
             var color = HexColor.Parse(m.Color, "markers.color");
@@ -93,8 +96,9 @@ public static class ReportPlotRenderer
                 text.LabelFontName = font;
                 text.LabelFontSize = 11;
                 text.LabelFontColor = s_text;
-                text.LabelAlignment = Alignment.LowerLeft;
-                text.OffsetX = (float)(m.Size / 2 + 2);
+                bool left = spec.Markers.Count > 1 && m.X > labelFlipX;
+                text.LabelAlignment = left ? Alignment.LowerRight : Alignment.LowerLeft;
+                text.OffsetX = (left ? -1 : 1) * (float)(m.Size / 2 + 2);
                 text.OffsetY = -(float)(m.Size / 2);
             }
         }
