@@ -98,8 +98,9 @@ internal sealed class ScottPlotRenderer
         }
         catch (Exception ex)
         {
-            var inner = ex is TargetInvocationException { InnerException: { } ie } ? ie : ex;
-            return new Loaded(context, null, null, null, $"ScottPlot in {folder} did not load: {inner.GetType().Name}: {inner.Message}");
+            // The cause, not its wrappers (TargetInvocationException, TypeInitializationException around a missing native library).
+            var cause = ex.GetBaseException();
+            return new Loaded(context, null, null, null, $"ScottPlot in {folder} did not load: {cause.GetType().Name}: {cause.Message}");
         }
     }
 

@@ -144,6 +144,16 @@ public sealed class ScottPlotRendererTests(ITestOutputHelper output)
         Assert.False(broken.IsAvailable);
         output.WriteLine(broken.UnavailableReason);
         Assert.Contains(dir.Path, broken.UnavailableReason);
+
+        // Every managed assembly but no native libraries: SkiaSharp 3 must not fall back to the application's 2.88 native
+        // library; the load context says which file is missing.
+        using var managedOnly = new NounsTestData.TempDir();
+        foreach (string dll in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, ScottPlotRenderer.FolderName), "*.dll"))
+            File.Copy(dll, Path.Combine(managedOnly.Path, Path.GetFileName(dll)));
+        var noNatives = new ScottPlotRenderer(managedOnly.Path, [managedOnly.Path]);
+        Assert.False(noNatives.IsAvailable);
+        output.WriteLine(noNatives.UnavailableReason);
+        Assert.Contains("has no libSkiaSharp", noNatives.UnavailableReason);
     }
 
     private static (int Major, int Minor) Version(Version? v) => (v!.Major, v.Minor);
