@@ -102,7 +102,7 @@ internal static class ReportPlots
         {
             try
             {
-                return (ScopeIds(scottPlot.RenderSvg(spec.ToJson()), idPrefix), scottPlot.Description!, null);
+                return (Inline(scottPlot.RenderSvg(spec.ToJson()), idPrefix), scottPlot.Description!, null);
             }
             // Any failure inside ScottPlot or its native library: a plot must never cost a sweep its report.
             catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -112,6 +112,14 @@ internal static class ReportPlots
         }
         return (SvgChart.Render(spec), BuiltInName, reason);
     }
+
+    /// <summary>
+    /// A standalone SVG document made fit for inline use in HTML: ids scoped to the plot, and no namespace declarations —
+    /// the HTML parser puts &lt;svg&gt; and xlink: attributes in their namespaces itself, and the declarations' URIs would
+    /// be the page's only "http://" strings, which its self-contained checks look for.
+    /// </summary>
+    internal static string Inline(string svg, string idPrefix) =>
+        Regex.Replace(ScopeIds(svg, idPrefix), "\\s+xmlns(?::[a-z]+)?=\"http://www\\.w3\\.org/[^\"]*\"", "");
 
     /// <summary>Prefixes every id="…" and its references (url(#…), href="#…") so that inline SVGs do not share ids.</summary>
     internal static string ScopeIds(string svg, string prefix)
