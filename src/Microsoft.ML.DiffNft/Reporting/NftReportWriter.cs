@@ -8,8 +8,10 @@ namespace Microsoft.ML.DiffNft.Reporting;
 
 /// <summary>
 /// Writes an <see cref="NftReport"/> as <c>report.html</c> — one self-contained page (images as PNG data URIs, CSS inline,
-/// plots as inline SVG, no scripts and nothing fetched), viewable offline — and as <c>report.json</c> with the same
-/// numbers (snake_case keys). Both files are written atomically.
+/// plots as inline SVG drawn with ScottPlot, no scripts and nothing fetched), viewable offline — and as <c>report.json</c>
+/// with the same numbers (snake_case keys). Both files are written atomically. ScottPlot is loaded from the
+/// <c>plotting/</c> folder beside the application; without it the plots are drawn by a built-in SVG chart, and the page
+/// and the JSON (<c>plot_renderer</c>) say which.
 /// </summary>
 public static class NftReportWriter
 {
@@ -44,9 +46,13 @@ public static class NftReportWriter
 
     /// <summary>The HTML page as text.</summary>
     /// <exception cref="ArgumentException">A grid is not PNG data.</exception>
-    public static string RenderHtml(NftReport report)
+    public static string RenderHtml(NftReport report) => RenderHtml(report, ScottPlotRenderer.Default);
+
+    /// <summary>The HTML page, with the plots drawn by <paramref name="plots"/> when it is available.</summary>
+    internal static string RenderHtml(NftReport report, ScottPlotRenderer plots)
     {
         ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(plots);
         Validate(report);
         var h = new StringBuilder();
         h.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -75,14 +81,21 @@ public static class NftReportWriter
         h.Append("<h1>").Append(E(report.Title)).Append("</h1>\n");
         h.Append("<div class=\"meta\">").Append(E(report.Created.ToString("yyyy-MM-dd HH:mm:ss 'UTC'zzz", CultureInfo.InvariantCulture))).Append("</div>\n");
 
-        var scatter = ReportPlots.FidelityRarity(report);
-        var histograms = ReportPlots.RarityHistograms(report);
-        if (scatter is not null || histograms is not null)
+        var plotted = new List<(string Id, PlotSpec Spec)>();
+        if (ReportPlots.FidelityRarity(report) is { } scatter) plotted.Add(("fidelity-rarity", scatter));
+        if (ReportPlots.RarityHistograms(report) is { } histograms) plotted.Add(("rarity-histograms", histograms));
+        if (plotted.Count > 0)
         {
+            var drawn = plotted.Select(p => (p.Id, Plot: ReportPlots.Render(p.Spec, plots, p.Id))).ToList();
             h.Append("<div class=\"plots\">\n");
-            if (scatter is not null) h.Append("<figure id=\"fidelity-rarity\">\n").Append(scatter).Append("</figure>\n");
-            if (histograms is not null) h.Append("<figure id=\"rarity-histograms\">\n").Append(histograms).Append("</figure>\n");
+            foreach (var (id, plot) in drawn) h.Append("<figure id=\"").Append(id).Append("\">\n").Append(plot.Svg).Append("</figure>\n");
             h.Append("</div>\n");
+            // Which renderer drew the plots, and why not ScottPlot when it did not (docs/troubleshooting.md).
+            h.Append("<p class=\"note\" id=\"plot-renderer\">Plots drawn with ")
+                .Append(E(string.Join("; ", drawn.Select(d => d.Plot.Renderer).Distinct()))).Append('.');
+            foreach (string reason in drawn.Select(d => d.Plot.FallbackReason).OfType<string>().Distinct())
+                h.Append(" ScottPlot was not used: ").Append(E(reason)).Append('.');
+            h.Append("</p>\n");
         }
 
         h.Append("<h2>Metrics</h2>\n<table id=\"metrics\">\n<tr><th class=\"name\">model</th>");
@@ -136,9 +149,13 @@ public static class NftReportWriter
     }
 
     /// <summary>The JSON document as text: the same numbers as the page, snake_case keys, null for unavailable values.</summary>
-    public static string RenderJson(NftReport report)
+    public static string RenderJson(NftReport report) => RenderJson(report, ScottPlotRenderer.Default);
+
+    /// <summary>The JSON document, naming <paramref name="plots"/> (or the built-in chart) as the plots' renderer.</summary>
+    internal static string RenderJson(NftReport report, ScottPlotRenderer plots)
     {
         ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(plots);
         Validate(report);
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -161,6 +178,10 @@ public static class NftReportWriter
             Array(w, "tuned", report.Tuned?.RarityScores);
             w.WriteEndObject();
             if (report.LeaderboardRule is { } rule) w.WriteString("leaderboard_rule", rule);
+            // What draws the page's plots: ScottPlot when the plotting folder loads, else the built-in chart; null without plots.
+            bool hasPlots = ReportPlots.FidelityRarity(report) is not null || ReportPlots.RarityHistograms(report) is not null;
+            if (hasPlots) w.WriteString("plot_renderer", plots.IsAvailable ? plots.Description : ReportPlots.BuiltInName);
+            else w.WriteNull("plot_renderer");
             w.WriteStartArray("trials");
             foreach (var t in report.Trials.OrderBy(x => x.Rank))
             {

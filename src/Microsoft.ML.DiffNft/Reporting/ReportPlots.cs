@@ -1,18 +1,25 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace Microsoft.ML.DiffNft.Reporting;
 
-/// <summary>The report's two plots as inline SVG: fidelity against rarity, and the rarity-score histograms.</summary>
+/// <summary>
+/// The report's two plots — fidelity against rarity, and the rarity-score histograms — as <see cref="PlotSpec"/>s, and
+/// drawn as inline SVG: by ScottPlot when the plotting folder is present, else by the built-in <see cref="SvgChart"/>.
+/// </summary>
 internal static class ReportPlots
 {
     /// <summary>Colours of the plots (the headless-browser test looks for them in a screenshot).</summary>
     internal const string TrialColor = "#1f77b4", ParetoColor = "#d62728", BaseColor = "#7f7f7f", TunedColor = "#2ca02c", ReferenceColor = "#9467bd";
 
+    /// <summary>How the report names the fallback renderer.</summary>
+    internal const string BuiltInName = "the built-in SVG chart";
+
     /// <summary>
     /// FID-ResNet18 (x, lower is closer to the reference) against rare rate (y): every trial, the base and the tuned
-    /// model, each labelled, with the Pareto front as a line. Null when no point has both numbers.
+    /// model, each labelled, with the Pareto front as a dashed line. Null when no point has both numbers.
     /// </summary>
-    public static string? FidelityRarity(NftReport report)
+    public static PlotSpec? FidelityRarity(NftReport report)
     {
         var points = new List<(double Fid, double Rare, string Label, string Color, string Shape)>();
         if (report.Base is { RareRate: { } br } b && double.IsFinite(b.FidResNet18)) points.Add((b.FidResNet18, br, "base", BaseColor, "square"));
@@ -24,30 +31,34 @@ internal static class ReportPlots
             points.Add((tuned.FidResNet18, tr, report.TunedName, TunedColor, "square"));
         if (points.Count == 0) return null;
 
-        var chart = new SvgChart(720, 460, "Fidelity vs rarity", "FID-ResNet18 (lower is closer to the reference)", "rare_rate");
-        chart.SetRanges(points.Min(p => p.Fid), points.Max(p => p.Fid), Math.Min(0, points.Min(p => p.Rare)), points.Max(p => p.Rare));
-        var front = report.Trials.Where(t => t.OnParetoFront && t.Metrics.RareRate is not null)
-            .Select(t => (t.Metrics.FidResNet18, t.Metrics.RareRate!.Value)).OrderBy(p => p.Item1).ThenByDescending(p => p.Item2).ToList();
-        chart.Line(front, ParetoColor, 2, dashed: true);
-        foreach (var (fid, rare, label, color, shape) in points)
+        var (x0, x1) = SvgChart.Widen(points.Min(p => p.Fid), points.Max(p => p.Fid));
+        var (y0, y1) = SvgChart.Widen(Math.Min(0, points.Min(p => p.Rare)), points.Max(p => p.Rare));
+        var spec = new PlotSpec
         {
-            chart.Point(fid, rare, color, 6, string.Create(CultureInfo.InvariantCulture, $"{label}: FID {fid:F3}, rare_rate {rare:F4}"), shape);
-            chart.Label(fid, rare, label);
-        }
+            Width = 720, Height = 460, Title = "Fidelity vs rarity",
+            XLabel = "FID-ResNet18 (lower is closer to the reference)", YLabel = "rare_rate",
+            XRange = [x0, x1], YRange = [y0, y1],
+        };
+        var front = report.Trials.Where(t => t.OnParetoFront && t.Metrics.RareRate is not null)
+            .Select(t => new[] { t.Metrics.FidResNet18, t.Metrics.RareRate!.Value }).OrderBy(p => p[0]).ThenByDescending(p => p[1]).ToArray();
+        if (front.Length >= 2) spec.Lines.Add(new LineSpec(front, ParetoColor, 2, Dashed: true));
+        foreach (var (fid, rare, label, color, shape) in points)
+            spec.Markers.Add(new MarkerSpec(fid, rare, color, shape, 12, label,
+                string.Create(CultureInfo.InvariantCulture, $"{label}: FID {fid:F3}, rare_rate {rare:F4}")));
         if (report.Trials.Count > 0)
         {
-            chart.Legend("trial", TrialColor);
-            chart.Legend("Pareto front", ParetoColor, line: true);
+            spec.Legend.Add(new LegendSpec("trial", TrialColor, "marker"));
+            spec.Legend.Add(new LegendSpec("Pareto front", ParetoColor, "line"));
         }
-        if (report.Base?.RareRate is not null) chart.Legend("base", BaseColor);
-        return chart.Render();
+        if (report.Base?.RareRate is not null) spec.Legend.Add(new LegendSpec("base", BaseColor, "marker", "square"));
+        return spec;
     }
 
     /// <summary>
     /// Overlaid histograms of the rarity scores of the reference tokens and of the base's and tuned model's decodable
     /// images, as shares of each set per bin (the sets differ in size), with the rare threshold. Null without scores.
     /// </summary>
-    public static string? RarityHistograms(NftReport report)
+    public static PlotSpec? RarityHistograms(NftReport report)
     {
         var series = new List<(string Name, IReadOnlyList<double> Scores, string Color)>();
         if (report.EffectiveReferenceScores is { Count: > 0 } r) series.Add(("reference", r, ReferenceColor));
@@ -61,16 +72,61 @@ internal static class ReportPlots
         if (double.IsFinite(threshold)) { min = Math.Min(min, threshold); max = Math.Max(max, threshold); }
         var edges = Histogram.Edges(min, max, 30);
         var heights = series.Select(s => Histogram.Shares(s.Scores, edges)).ToList();
-        var chart = new SvgChart(720, 400, "Rarity scores", "OpenRarity score (against the reference's trait frequencies)", "share of images per bin");
-        chart.SetRanges(edges[0], edges[^1], 0, heights.SelectMany(h => h).DefaultIfEmpty(0).Max(), yFromZero: true);
+        var (x0, x1) = SvgChart.Widen(edges[0], edges[^1]);
+        var (_, y1) = SvgChart.Widen(0, heights.SelectMany(h => h).DefaultIfEmpty(0).Max());
+        var spec = new PlotSpec
+        {
+            Width = 720, Height = 400, Title = "Rarity scores",
+            XLabel = "OpenRarity score (against the reference's trait frequencies)", YLabel = "share of images per bin",
+            XRange = [x0, x1], YRange = [0, y1],
+        };
         for (int i = 0; i < series.Count; i++)
         {
-            chart.Steps(edges, heights[i], series[i].Color);
-            chart.Legend(string.Create(CultureInfo.InvariantCulture, $"{series[i].Name} ({series[i].Scores.Count})"), series[i].Color);
+            spec.Steps.Add(new StepsSpec(edges, heights[i], series[i].Color));
+            spec.Legend.Add(new LegendSpec(string.Create(CultureInfo.InvariantCulture, $"{series[i].Name} ({series[i].Scores.Count})"), series[i].Color, "fill"));
         }
         if (double.IsFinite(threshold))
-            chart.VerticalLine(threshold, "#000000", string.Create(CultureInfo.InvariantCulture, $"rare ≥ {threshold:F3}"));
-        return chart.Render();
+            spec.VerticalLines.Add(new VerticalLineSpec(threshold, "#000000", string.Create(CultureInfo.InvariantCulture, $"rare ≥ {threshold:F3}")));
+        return spec;
+    }
+
+    /// <summary>
+    /// Draws <paramref name="spec"/> as an &lt;svg&gt; element with ScottPlot when <paramref name="scottPlot"/> is
+    /// available, else (or when ScottPlot fails on this plot) with <see cref="SvgChart"/>; says which drew it and why not
+    /// ScottPlot. Element ids are prefixed with <paramref name="idPrefix"/>, so two plots on one page keep their own clip paths.
+    /// </summary>
+    public static (string Svg, string Renderer, string? FallbackReason) Render(PlotSpec spec, ScottPlotRenderer scottPlot, string idPrefix)
+    {
+        string? reason = scottPlot.UnavailableReason;
+        if (reason is null)
+        {
+            try
+            {
+                return (Inline(scottPlot.RenderSvg(spec.ToJson()), idPrefix), scottPlot.Description!, null);
+            }
+            // Any failure inside ScottPlot or its native library: a plot must never cost a sweep its report.
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                reason = $"ScottPlot failed on this plot: {ex.GetType().Name}: {ex.Message}";
+            }
+        }
+        return (SvgChart.Render(spec), BuiltInName, reason);
+    }
+
+    /// <summary>
+    /// A standalone SVG document made fit for inline use in HTML: ids scoped to the plot, and no namespace declarations —
+    /// the HTML parser puts &lt;svg&gt; and xlink: attributes in their namespaces itself, and the declarations' URIs would
+    /// be the page's only "http://" strings, which its self-contained checks look for.
+    /// </summary>
+    internal static string Inline(string svg, string idPrefix) =>
+        Regex.Replace(ScopeIds(svg, idPrefix), "\\s+xmlns(?::[a-z]+)?=\"http://www\\.w3\\.org/[^\"]*\"", "");
+
+    /// <summary>Prefixes every id="…" and its references (url(#…), href="#…") so that inline SVGs do not share ids.</summary>
+    internal static string ScopeIds(string svg, string prefix)
+    {
+        svg = Regex.Replace(svg, "\\bid=\"([^\"]+)\"", m => $"id=\"{prefix}-{m.Groups[1].Value}\"");
+        svg = Regex.Replace(svg, "url\\(#([^)]+)\\)", m => $"url(#{prefix}-{m.Groups[1].Value})");
+        return Regex.Replace(svg, "href=\"#([^\"]+)\"", m => $"href=\"#{prefix}-{m.Groups[1].Value}\"");
     }
 }
 

@@ -9,9 +9,8 @@ namespace Microsoft.ML.DiffNft.Reporting;
 /// text and filled steps in data coordinates. Inline SVG keeps the report one self-contained file with crisp plots.
 /// </summary>
 /// <remarks>
-/// Written for the report rather than taken from a plotting package: ScottPlot 5.1.59 needs SkiaSharp 3.119, whose
-/// removal of <c>SKBitmap.GetPixelSpan</c> breaks ML.NET's <c>MLImage</c> (Microsoft.ML.ImageAnalytics 5.0.1), and the two
-/// SkiaSharp versions cannot be loaded side by side.
+/// The fallback renderer: the report's plots are drawn with ScottPlot when the plotting folder is present
+/// (<see cref="ScottPlotRenderer"/>), and with this chart when it is not, from the same <see cref="PlotSpec"/>.
 /// </remarks>
 internal sealed class SvgChart
 {
@@ -49,6 +48,26 @@ internal sealed class SvgChart
         if (yFromZero && yMin >= 0) _y0 = 0;
     }
 
+    /// <summary>Sets the axis limits exactly (already padded and rounded, as <see cref="Widen"/> does).</summary>
+    public void SetExactRanges(double xMin, double xMax, double yMin, double yMax) => (_x0, _x1, _y0, _y1) = (xMin, xMax, yMin, yMax);
+
+    /// <summary>Draws a <see cref="PlotSpec"/>: histograms first, then lines, markers with their labels, vertical lines, legend.</summary>
+    public static string Render(PlotSpec spec)
+    {
+        var chart = new SvgChart(spec.Width, spec.Height, spec.Title, spec.XLabel, spec.YLabel);
+        chart.SetExactRanges(spec.XRange[0], spec.XRange[1], spec.YRange[0], spec.YRange[1]);
+        foreach (var s in spec.Steps) chart.Steps(s.Edges, s.Heights, s.Color, s.FillOpacity);
+        foreach (var l in spec.Lines) chart.Line(l.Points.Select(p => (p[0], p[1])).ToList(), l.Color, l.Width, l.Dashed);
+        foreach (var m in spec.Markers)
+        {
+            chart.Point(m.X, m.Y, m.Color, m.Size / 2, m.Tooltip ?? m.Label ?? "", m.Shape);
+            if (m.Label is { Length: > 0 } label) chart.Label(m.X, m.Y, label);
+        }
+        foreach (var v in spec.VerticalLines) chart.VerticalLine(v.X, v.Color, v.Label ?? "", v.Dashed);
+        foreach (var e in spec.Legend) chart.Legend(e.Label, e.Color, line: e.Kind == "line");
+        return chart.Render();
+    }
+
     private double PlotWidth => _width - Left - Right;
 
     private double PlotHeight => _height - Top - Bottom;
@@ -83,20 +102,20 @@ internal sealed class SvgChart
     }
 
     /// <summary>A step outline over bins (edges has one more entry than heights), filled with a translucent colour.</summary>
-    public void Steps(IReadOnlyList<double> edges, IReadOnlyList<double> heights, string color)
+    public void Steps(IReadOnlyList<double> edges, IReadOnlyList<double> heights, string color, double fillOpacity = 0.25)
     {
         var sb = new StringBuilder();
         sb.Append(Inv($"{Px(edges[0]):F1},{Py(_y0):F1} "));
         for (int i = 0; i < heights.Count; i++)
             sb.Append(Inv($"{Px(edges[i]):F1},{Py(heights[i]):F1} {Px(edges[i + 1]):F1},{Py(heights[i]):F1} "));
         sb.Append(Inv($"{Px(edges[^1]):F1},{Py(_y0):F1}"));
-        _body.Append(Inv($"<polygon points=\"{sb}\" fill=\"{color}\" fill-opacity=\"0.25\" stroke=\"{color}\" stroke-width=\"2\"/>\n"));
+        _body.Append(Inv($"<polygon points=\"{sb}\" fill=\"{color}\" fill-opacity=\"{fillOpacity:F2}\" stroke=\"{color}\" stroke-width=\"2\"/>\n"));
     }
 
     /// <summary>A vertical line across the plot area with a label at its top.</summary>
-    public void VerticalLine(double x, string color, string label)
+    public void VerticalLine(double x, string color, string label, bool dashed = true)
     {
-        _body.Append(Inv($"<line x1=\"{Px(x):F1}\" y1=\"{Top:F1}\" x2=\"{Px(x):F1}\" y2=\"{Top + PlotHeight:F1}\" stroke=\"{color}\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/>\n"));
+        _body.Append(Inv($"<line x1=\"{Px(x):F1}\" y1=\"{Top:F1}\" x2=\"{Px(x):F1}\" y2=\"{Top + PlotHeight:F1}\" stroke=\"{color}\" stroke-width=\"1.5\"{(dashed ? " stroke-dasharray=\"4 3\"" : "")}/>\n"));
         _body.Append(Inv($"<text x=\"{Px(x) + 4:F1}\" y=\"{Top + PlotHeight - 6:F1}\" font-size=\"11\" fill=\"{color}\">{Escape(label)}</text>\n"));
     }
 

@@ -24,6 +24,8 @@ public sealed class ReportBrowserTests(ITestOutputHelper output)
         string html = Path.Combine(dir.Path, "report.html");
         string shot = Path.Combine(dir.Path, "shot.png");
         NftReportWriter.WriteHtml(ReportFixtures.Build(), html);
+        // The plots in the screenshot are ScottPlot's (from the plotting folder in the test output), not the fallback chart.
+        Assert.Contains("Plots drawn with ScottPlot 5.1.59", File.ReadAllText(html));
 
         var psi = new ProcessStartInfo(Chromium)
         {
@@ -58,7 +60,7 @@ public sealed class ReportBrowserTests(ITestOutputHelper output)
         var image = PngCodec.Load(shot);
         Assert.Equal((1200, 2000), (image.Width, image.Height));
         // The scatter plot sits at the top left (720 × 460 after the title): much of it is not white, and its Pareto
-        // markers and line are drawn in their own colour.
+        // markers and dashed line are drawn in their own colour.
         var plot = Region(image, 0, 0, 760, 560);
         int nonWhite = plot.Count(p => p.R < 250 || p.G < 250 || p.B < 250);
         output.WriteLine($"plot region: {nonWhite} of {plot.Count} pixels not white");

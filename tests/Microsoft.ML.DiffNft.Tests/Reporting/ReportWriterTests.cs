@@ -10,17 +10,27 @@ namespace Microsoft.ML.DiffNft.Tests.Reporting;
 
 public sealed class ReportWriterTests
 {
-    [Fact]
-    public void HtmlIsOneSelfContainedFileWhoseImagesArePngDataUris()
+    /// <summary>The renderer when the plotting folder is missing: the built-in SVG chart draws the plots.</summary>
+    private static ScottPlotRenderer BuiltIn => new(null, ["/nowhere/plotting"]);
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void HtmlIsOneSelfContainedFileWhoseImagesArePngDataUris(bool scottPlot)
     {
         var report = ReportFixtures.Build();
-        string html = NftReportWriter.RenderHtml(report);
+        string html = scottPlot ? NftReportWriter.RenderHtml(report) : NftReportWriter.RenderHtml(report, BuiltIn);
+        Assert.Contains(scottPlot ? "Plots drawn with ScottPlot 5.1.59" : "Plots drawn with the built-in SVG chart.", html);
 
         Assert.DoesNotContain("http://", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("https://", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("<link", html, StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain("url(", html, StringComparison.OrdinalIgnoreCase);
+        // url(…) only for the plots' own clip paths, and every id on the page is unique (two inline SVGs share one page).
+        Assert.Empty(Regex.Matches(html, "url\\((?!#)", RegexOptions.IgnoreCase));
+        var ids = Regex.Matches(html, "\\bid=\"([^\"]+)\"").Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.All(Regex.Matches(html, "url\\(#([^)]+)\\)").Select(m => m.Groups[1].Value), id => Assert.Contains(id, ids));
         var images = Regex.Matches(html, "<img[^>]*>").Select(m => m.Value).ToList();
         Assert.Equal(report.Grids.Count, images.Count);
         for (int i = 0; i < images.Count; i++)
@@ -32,15 +42,27 @@ public sealed class ReportWriterTests
             Assert.Equal((expected.Width, expected.Height), (decoded.Width, decoded.Height));
             Assert.Equal(expected.Pixels, decoded.Pixels);
         }
-        // Every src or href in the page is a data URI (nothing to fetch).
-        Assert.All(Regex.Matches(html, "(?:src|href)=\"([^\"]*)\"").Select(m => m.Groups[1].Value), v => Assert.StartsWith("data:", v));
+        // Every src or href in the page is a data URI (nothing to fetch) or a reference within it.
+        Assert.All(Regex.Matches(html, "(?:src|href)=\"([^\"]*)\"").Select(m => m.Groups[1].Value), v => Assert.True(v.StartsWith("data:") || v.StartsWith('#'), v));
         // Text is escaped.
         Assert.Contains("Test &lt;report&gt; &amp; co", html);
         Assert.DoesNotContain("<report>", html);
-
-        // Both plots: one marker per trial plus the base (a square), the Pareto front as a dashed line through its two trials.
         Assert.Contains("id=\"fidelity-rarity\"", html);
         Assert.Contains("id=\"rarity-histograms\"", html);
+        // The leaderboard table lists the trials by rank.
+        var trialsTable = html[html.IndexOf("id=\"trials\"", StringComparison.Ordinal)..];
+        Assert.True(trialsTable.IndexOf(">r1<", StringComparison.Ordinal) < trialsTable.IndexOf(">r0.5<", StringComparison.Ordinal));
+        Assert.True(trialsTable.IndexOf(">r0.5<", StringComparison.Ordinal) < trialsTable.IndexOf(">r0<", StringComparison.Ordinal));
+        if (scottPlot)
+        {
+            // ScottPlot draws round markers as <ellipse>s: the two Pareto trials in red; the third trial and the legend's
+            // "trial" entry in blue (the Pareto front's legend entry is a line; the base is a square).
+            Assert.Equal(2, Regex.Matches(html, $"<ellipse fill=\"{ReportPlots.ParetoColor}\"", RegexOptions.IgnoreCase).Count);
+            Assert.Equal(2, Regex.Matches(html, $"<ellipse fill=\"{ReportPlots.TrialColor}\"", RegexOptions.IgnoreCase).Count);
+            return;
+        }
+
+        // The built-in chart: one marker per trial plus the base (a square), the Pareto front as a dashed line through its two trials.
         Assert.Equal(3, Regex.Matches(html, "<circle ").Count);
         Assert.Equal(2, Regex.Matches(html, $"<circle [^>]*fill=\"{ReportPlots.ParetoColor}\"").Count);
         var front = Regex.Match(html, $"<polyline points=\"([^\"]+)\" fill=\"none\" stroke=\"{ReportPlots.ParetoColor}\"");
@@ -49,10 +71,59 @@ public sealed class ReportWriterTests
         // Three histograms (reference, base, tuned) and the rare threshold.
         Assert.Equal(3, Regex.Matches(html, "<polygon ").Count);
         Assert.Contains("rare ≥ 1.750", html);
-        // The leaderboard table lists the trials by rank.
-        var trialsTable = html[html.IndexOf("id=\"trials\"", StringComparison.Ordinal)..];
-        Assert.True(trialsTable.IndexOf(">r1<", StringComparison.Ordinal) < trialsTable.IndexOf(">r0.5<", StringComparison.Ordinal));
-        Assert.True(trialsTable.IndexOf(">r0.5<", StringComparison.Ordinal) < trialsTable.IndexOf(">r0<", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ThePlotSpecsHoldTheReportsPointsFrontAndHistograms()
+    {
+        var report = ReportFixtures.Build();
+        var scatter = ReportPlots.FidelityRarity(report)!;
+        // Base (grey square) and three trials (two red on the Pareto front, one blue); the tuned model is trial r1.
+        Assert.Equal(["base", "r0", "r0.5", "r1"], scatter.Markers.Select(m => m.Label!).ToArray());
+        Assert.Equal([(12.5, 0.03125), (10.25, 0.015625), (14.0, 0.03), (13.0, 0.25)], scatter.Markers.Select(m => (m.X, m.Y)).ToArray());
+        Assert.Equal([ReportPlots.BaseColor, ReportPlots.ParetoColor, ReportPlots.TrialColor, ReportPlots.ParetoColor], scatter.Markers.Select(m => m.Color).ToArray());
+        Assert.Equal(["square", "circle", "circle", "circle"], scatter.Markers.Select(m => m.Shape).ToArray());
+        var front = Assert.Single(scatter.Lines);
+        Assert.True(front.Dashed);
+        Assert.Equal([[10.25, 0.015625], [13.0, 0.25]], front.Points);
+        // The axes cover every point.
+        Assert.All(scatter.Markers, m => Assert.InRange(m.X, scatter.XRange[0], scatter.XRange[1]));
+        Assert.All(scatter.Markers, m => Assert.InRange(m.Y, scatter.YRange[0], scatter.YRange[1]));
+
+        var histograms = ReportPlots.RarityHistograms(report)!;
+        Assert.Equal([ReportPlots.ReferenceColor, ReportPlots.BaseColor, ReportPlots.TunedColor], histograms.Steps.Select(s => s.Color).ToArray());
+        Assert.All(histograms.Steps, s => Assert.Equal(1.0, s.Heights.Sum(), 9)); // shares of each set
+        Assert.Equal(["reference (400)", "base (60)", "best: r1 (50)"], histograms.Legend.Select(l => l.Label).ToArray());
+        var threshold = Assert.Single(histograms.VerticalLines);
+        Assert.Equal((1.75, "rare ≥ 1.750"), (threshold.X, threshold.Label));
+
+        // The JSON the plotting assembly reads: camelCase, the same numbers.
+        using var doc = JsonDocument.Parse(scatter.ToJson());
+        Assert.Equal(13.0, doc.RootElement.GetProperty("lines")[0].GetProperty("points")[1][0].GetDouble());
+        Assert.Equal("r0", doc.RootElement.GetProperty("markers")[1].GetProperty("label").GetString());
+    }
+
+    [Fact]
+    public void TheJsonNamesThePlotRenderer()
+    {
+        var report = ReportFixtures.Build();
+        using var withScottPlot = JsonDocument.Parse(NftReportWriter.RenderJson(report));
+        Assert.StartsWith("ScottPlot 5.1.59", withScottPlot.RootElement.GetProperty("plot_renderer").GetString());
+        using var builtIn = JsonDocument.Parse(NftReportWriter.RenderJson(report, BuiltIn));
+        Assert.Equal(ReportPlots.BuiltInName, builtIn.RootElement.GetProperty("plot_renderer").GetString());
+        using var noPlots = JsonDocument.Parse(NftReportWriter.RenderJson(new NftReport { Base = ReportFixtures.Metrics(5, null) }));
+        Assert.Equal(JsonValueKind.Null, noPlots.RootElement.GetProperty("plot_renderer").ValueKind);
+    }
+
+    [Fact]
+    public void WithoutThePlottingFolderThePageSaysWhyScottPlotWasNotUsed()
+    {
+        string html = NftReportWriter.RenderHtml(ReportFixtures.Build(), BuiltIn);
+        var note = Regex.Match(html, "<p class=\"note\" id=\"plot-renderer\">([^<]*)</p>");
+        Assert.True(note.Success);
+        Assert.Contains("the built-in SVG chart", note.Groups[1].Value);
+        Assert.Contains("the plotting folder was not found", note.Groups[1].Value);
+        Assert.Contains("/nowhere/plotting", note.Groups[1].Value);
     }
 
     [Fact]
