@@ -33,7 +33,7 @@ internal static class FineTuneCommand
         var steps = new Option<int>("--steps") { Description = "DDIM steps per trajectory.", DefaultValueFactory = _ => Defaults.SamplingSteps };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale of the policy.", DefaultValueFactory = _ => Defaults.GuidanceScale };
         var lr = new Option<double>("--lr") { Description = "AdamW learning rate (1e-2 for LoRA; about 1e-4 for a full fine-tune).", DefaultValueFactory = _ => Defaults.LearningRate };
-        var backpropSteps = new Option<int>("--backprop-steps") { Description = "Backprop mode: the last K sampler steps the reward gradient flows through.", DefaultValueFactory = _ => Defaults.BackpropSteps };
+        var backpropSteps = new Option<int>("--backprop-steps") { Description = "Backprop mode: the last K sampler steps the reward gradient flows through (0: every step).", DefaultValueFactory = _ => Defaults.BackpropSteps };
         var detachedFinal = new Option<int>("--backprop-detached-final-steps") { Description = "Backprop mode: the last N differentiated steps pass the gradient through the sampler only, not into the weights.", DefaultValueFactory = _ => Defaults.BackpropDetachedFinalSteps };
         var rewardSamples = new Option<int>("--backprop-reward-samples") { Description = "Backprop mode: score each image as the mean over this many shifted, noised copies (0: once).", DefaultValueFactory = _ => Defaults.BackpropRewardSamples };
         var rewardShift = new Option<int>("--backprop-reward-shift") { Description = "Backprop mode: largest shift in pixels of those copies.", DefaultValueFactory = _ => Defaults.BackpropRewardShift };

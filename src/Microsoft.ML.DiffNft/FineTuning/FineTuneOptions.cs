@@ -110,8 +110,15 @@ public sealed record FineTuneOptions
     /// <summary>Layers that get LoRA adapters.</summary>
     public LoraTargets LoraTargets { get; init; } = LoraTargets.Linear;
 
-    /// <summary>Backprop mode: the last K sampler steps through which the reward gradient flows (DRaFT-K).</summary>
-    public int BackpropSteps { get; init; } = 2;
+    /// <summary>
+    /// Backprop mode: the last K sampler steps through which the reward gradient flows (DRaFT-K); 0, the default, means
+    /// every step (AlignProp-style). A Noun's parts are chosen in the early, noisy steps, so a small K can only restyle
+    /// pixels: K = 2 hacked colours and left 4 % of the images decodable, every step reached rare parts (docs/results.md).
+    /// </summary>
+    public int BackpropSteps { get; init; }
+
+    /// <summary>The K in effect: <see cref="BackpropSteps"/>, or <see cref="SamplingSteps"/> when it is 0.</summary>
+    public int EffectiveBackpropSteps => BackpropSteps == 0 ? SamplingSteps : BackpropSteps;
 
     /// <summary>
     /// Backprop mode: of the <see cref="BackpropSteps"/> differentiated steps, the last this many pass the gradient only
@@ -125,15 +132,16 @@ public sealed record FineTuneOptions
     /// Backprop mode: each image's reward is the mean over this many randomly transformed copies (shifted by up to
     /// <see cref="BackpropRewardShift"/> pixels, plus Gaussian noise of std <see cref="BackpropRewardNoise"/>), so the
     /// gradient follows content the reward recognises under small changes rather than pixel patterns it overreacts to.
-    /// 0 scores each image once, as DRaFT does. Reward queries still count images, not copies.
+    /// Default 4 copies shifted by up to 2 pixels without noise (noise raised the FID cost, docs/results.md); 0 scores each
+    /// image once, as DRaFT does. Reward queries still count images, not copies.
     /// </summary>
-    public int BackpropRewardSamples { get; init; }
+    public int BackpropRewardSamples { get; init; } = 4;
 
     /// <summary>Backprop mode: largest translation, in image pixels, of the copies of <see cref="BackpropRewardSamples"/>.</summary>
     public int BackpropRewardShift { get; init; } = 2;
 
     /// <summary>Backprop mode: std of the Gaussian noise added to the copies of <see cref="BackpropRewardSamples"/> (images lie in [−1, 1]).</summary>
-    public double BackpropRewardNoise { get; init; } = 0.1;
+    public double BackpropRewardNoise { get; init; }
 
     /// <summary>Checkpoint file; when it exists and <see cref="Resume"/> is true, fine-tuning continues from it bit for bit.</summary>
     public string? CheckpointPath { get; init; }
@@ -210,9 +218,9 @@ public sealed record FineTuneOptions
         if (LoraRank < 0) throw new ArgumentOutOfRangeException(nameof(LoraRank), LoraRank, "Must be non-negative (0: full fine-tune).");
         if (LoraAlpha is { } alpha && !(alpha > 0)) throw new ArgumentOutOfRangeException(nameof(LoraAlpha), LoraAlpha, "Must be positive.");
         if (LoraRank > 0 && LoraTargets == LoraTargets.None) throw new ArgumentOutOfRangeException(nameof(LoraTargets), LoraTargets, "Choose at least one target for LoRA, or LoraRank 0 for a full fine-tune.");
-        if (BackpropSteps < 1 || BackpropSteps > SamplingSteps) throw new ArgumentOutOfRangeException(nameof(BackpropSteps), BackpropSteps, $"Must lie in 1 … SamplingSteps ({SamplingSteps}).");
-        if (BackpropDetachedFinalSteps < 0 || BackpropDetachedFinalSteps >= BackpropSteps)
-            throw new ArgumentOutOfRangeException(nameof(BackpropDetachedFinalSteps), BackpropDetachedFinalSteps, $"Must lie in 0 … BackpropSteps − 1 ({BackpropSteps - 1}): at least one differentiated step must reach the weights.");
+        if (BackpropSteps < 0 || BackpropSteps > SamplingSteps) throw new ArgumentOutOfRangeException(nameof(BackpropSteps), BackpropSteps, $"Must lie in 0 (every step) … SamplingSteps ({SamplingSteps}).");
+        if (BackpropDetachedFinalSteps < 0 || BackpropDetachedFinalSteps >= EffectiveBackpropSteps)
+            throw new ArgumentOutOfRangeException(nameof(BackpropDetachedFinalSteps), BackpropDetachedFinalSteps, $"Must lie in 0 … BackpropSteps − 1 ({EffectiveBackpropSteps - 1}): at least one differentiated step must reach the weights.");
         if (BackpropRewardSamples < 0) throw new ArgumentOutOfRangeException(nameof(BackpropRewardSamples), BackpropRewardSamples, "Must be non-negative (0: score each image once).");
         if (BackpropRewardShift < 0) throw new ArgumentOutOfRangeException(nameof(BackpropRewardShift), BackpropRewardShift, "Must be non-negative.");
         if (!(BackpropRewardNoise >= 0) || double.IsInfinity(BackpropRewardNoise)) throw new ArgumentOutOfRangeException(nameof(BackpropRewardNoise), BackpropRewardNoise, "Must be a finite non-negative number.");

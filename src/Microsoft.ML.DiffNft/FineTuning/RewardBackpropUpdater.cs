@@ -27,7 +27,7 @@ internal static class RewardBackpropUpdater
         int c = model.Options.UNet.ImageChannels, size = model.Options.UNet.ImageSize;
         var ts = model.Schedule.DdimTimesteps(options.SamplingSteps);
         int stride = model.Schedule.Timesteps / options.SamplingSteps;
-        int s = ts.Length, k = options.BackpropSteps;
+        int s = ts.Length, k = options.EffectiveBackpropSteps;
         var rewards = new float[prompts.Count];
         var componentSums = new Dictionary<string, double>(StringComparer.Ordinal);
         var minibatches = Enumerable.Range(0, prompts.Count).Chunk(options.TrainBatchSize).ToArray();
