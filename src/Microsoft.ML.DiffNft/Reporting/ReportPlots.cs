@@ -33,6 +33,7 @@ internal static class ReportPlots
 
         var (x0, x1) = SvgChart.Widen(points.Min(p => p.Fid), points.Max(p => p.Fid));
         var (y0, y1) = SvgChart.Widen(Math.Min(0, points.Min(p => p.Rare)), points.Max(p => p.Rare));
+        if (points.All(p => p.Rare >= 0)) y0 = 0; // a rate: the axis starts at 0, not in the widening margin below it
         var spec = new PlotSpec
         {
             Width = 720, Height = 460, Title = "Fidelity vs rarity",
@@ -51,6 +52,7 @@ internal static class ReportPlots
             spec.Legend.Add(new LegendSpec("Pareto front", ParetoColor, "line"));
         }
         if (report.Base?.RareRate is not null) spec.Legend.Add(new LegendSpec("base", BaseColor, "marker", "square"));
+        if (points.Any(p => p.Color == TunedColor)) spec.Legend.Add(new LegendSpec(report.TunedName, TunedColor, "marker", "square"));
         return spec;
     }
 

@@ -89,6 +89,13 @@ public sealed class ReportWriterTests
         // The axes cover every point.
         Assert.All(scatter.Markers, m => Assert.InRange(m.X, scatter.XRange[0], scatter.XRange[1]));
         Assert.All(scatter.Markers, m => Assert.InRange(m.Y, scatter.YRange[0], scatter.YRange[1]));
+        Assert.Equal(0, scatter.YRange[0]); // rates are never negative: the axis starts at 0
+        // A tuned model that is not a trial gets its own green square and legend entry.
+        var lone = ReportFixtures.Build();
+        lone.Trials.Clear();
+        var single = ReportPlots.FidelityRarity(lone)!;
+        Assert.Equal(ReportPlots.TunedColor, single.Markers[^1].Color);
+        Assert.Contains(single.Legend, l => l.Color == ReportPlots.TunedColor && l.Label == report.TunedName);
 
         var histograms = ReportPlots.RarityHistograms(report)!;
         Assert.Equal([ReportPlots.ReferenceColor, ReportPlots.BaseColor, ReportPlots.TunedColor], histograms.Steps.Select(s => s.Color).ToArray());
