@@ -134,8 +134,8 @@ public sealed class DiffusionFineTuner
         using (policy.ReferenceScope())
         {
             var (total, parts) = RewardScores.Score(reward, rollout.FinalImages());
-            rewards = total.cpu().data<float>().ToArray().Select(r => (double)r).ToArray();
-            signal = RewardScores.TrainingSignal(reward, total, parts, o.ComponentScaling).cpu().data<float>().ToArray().Select(r => (double)r).ToArray();
+            rewards = ToDoubles(total);
+            signal = ToDoubles(RewardScores.TrainingSignal(reward, total, parts, o.ComponentScaling));
             means = RewardScores.ComponentMeans(parts);
         }
         var normalised = o.Advantages == AdvantageNormalization.Group
@@ -169,6 +169,8 @@ public sealed class DiffusionFineTuner
         PngCodec.Save(ContactSheet.Build(images, columns: o.SampleGridImagesPerPrompt, scale: 3),
             Path.Combine(o.SampleGridDirectory!, $"grid-{iteration:D5}.png"));
     }
+
+    private static double[] ToDoubles(Tensor scores) => scores.cpu().data<float>().Select(r => (double)r).ToArray();
 
     private static string WeightsSha256(DiffusionModel model) => Sha256(ModelArchive.SaveTensors(model.Network.state_dict()));
 
