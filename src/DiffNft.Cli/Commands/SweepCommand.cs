@@ -22,6 +22,7 @@ internal static class SweepCommand
         var rarityWeights = new Option<string>("--rarity-weights") { Description = "Comma-separated rarity weights, e.g. 0,0.25,0.5,0.75,1.", DefaultValueFactory = _ => "0,0.25,0.5,0.75,1" };
         var klWeights = new Option<string?>("--kl-weights") { Description = "Comma-separated KL weights β (a grid with the rarity weights); default: --kl-weight." };
         var klWeight = new Option<double>("--kl-weight") { Description = "β when --kl-weights is not given.", DefaultValueFactory = _ => 0.01 };
+        var repeats = new Option<int>("--repeats") { Description = "Fine-tuning runs per grid point (seeds --seed, --seed + 1, …); summary.csv and the printed summary average them.", DefaultValueFactory = _ => 1 };
         var fidelityWeight = new Option<double?>("--fidelity-weight") { Description = "A fixed fidelity weight for every trial (default: 1 − rarity weight)." };
         var scaling = new Option<RewardComponentScaling>("--component-scaling") { Description = "standardized (each reward component standardised over the batch before weighting, so the weights move the trade-off evenly) or raw.", DefaultValueFactory = _ => Defaults.ComponentScaling };
         var iterations = new Option<int?>("--iterations") { Description = "Fine-tuning iterations per trial (default 10 when --minutes is not given)." };
@@ -44,7 +45,7 @@ internal static class SweepCommand
             "Sweep reward weights: fine-tune the base model for each (rarity weight, KL weight), generate, evaluate against the reference, " +
             "and print the leaderboard; writes trials.csv, the Pareto front of fid_resnet18 against rare_rate and report.html/report.json. Rerunning skips finished trials.")
         {
-            baseModel, reward, reference, rarityWeights, klWeights, klWeight, fidelityWeight, scaling, iterations, minutes, prompt, count, n, seed,
+            baseModel, reward, reference, rarityWeights, klWeights, klWeight, repeats, fidelityWeight, scaling, iterations, minutes, prompt, count, n, seed,
             promptsPerIteration, imagesPerPrompt, steps, guidance, lr, loraRank, rarityOutput, fidBudget, cache, output,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
@@ -62,6 +63,7 @@ internal static class SweepCommand
                 OutputDirectory = parse.GetValue(output)!,
                 RarityWeights = ParseList(parse.GetValue(rarityWeights)!, "--rarity-weights"),
                 KlWeights = klList,
+                Repeats = parse.GetValue(repeats),
                 FidelityWeight = parse.GetValue(fidelityWeight),
                 FineTune = new FineTuneOptions
                 {
@@ -94,7 +96,12 @@ internal static class SweepCommand
             var result = sweep.Run(parse.GetValue(baseModel)!, parse.GetValue(reward)!, parse.GetValue(reference)!,
                 new RewardLoadOptions { RarityOutput = parse.GetValue(rarityOutput) });
             stdout.Write(LeaderboardTable(result));
-            stdout.WriteLine($"wrote {result.TrialsCsvPath}, {result.ReportHtmlPath} and {result.ReportJsonPath}");
+            if (options.Repeats > 1)
+            {
+                stdout.WriteLine();
+                stdout.Write(SummaryTable(result));
+            }
+            stdout.WriteLine($"wrote {result.TrialsCsvPath}, {result.SummaryCsvPath}, {result.ReportHtmlPath} and {result.ReportJsonPath}");
             return 0;
         }));
         return command;
@@ -111,6 +118,19 @@ internal static class SweepCommand
             values.Add(v);
         }
         return values;
+    }
+
+    /// <summary>The grid points with the mean ± standard error of their repeats, as a fixed-width text table.</summary>
+    internal static string SummaryTable(SweepResult result)
+    {
+        var sw = new StringWriter(CultureInfo.InvariantCulture);
+        static string F(MeanWithError e, string format) =>
+            e.Mean is not { } m ? "null" : m.ToString(format, CultureInfo.InvariantCulture) + (e.StandardError is { } s ? " ± " + s.ToString(format, CultureInfo.InvariantCulture) : "");
+        sw.WriteLine($"{"w_rarity",8}  {"w_fid",6}  {"beta",7}  {"runs",4}  {"rare_rate",17}  {"fid_resnet18",17}  {"duplicate_rate",17}");
+        foreach (var p in result.Summary)
+            sw.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{p.RarityWeight,8:G4}  {p.FidelityWeight,6:G4}  {p.KlWeight,7:G4}  {p.Repeats,4}  {F(p.RareRate, "F4"),17}  {F(p.FidResNet18, "F1"),17}  {F(p.DuplicateRate, "F4"),17}"));
+        return sw.ToString();
     }
 
     /// <summary>The leaderboard as a fixed-width text table, with the base model's numbers for comparison.</summary>

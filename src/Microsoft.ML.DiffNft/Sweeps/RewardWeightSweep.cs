@@ -22,7 +22,8 @@ namespace Microsoft.ML.DiffNft.Sweeps;
 /// skipped, and an interrupted one continues from its fine-tuning checkpoint.
 /// </summary>
 /// <remarks>
-/// Output folder: <c>trials.csv</c> (rewritten atomically after every trial), <c>trials/&lt;id&gt;/</c> with
+/// Output folder: <c>trials.csv</c> and <c>summary.csv</c> (per grid point, over its repeats; both rewritten atomically
+/// after every trial), <c>trials/&lt;id&gt;/</c> with
 /// <c>model.diffnft</c> (+ <c>.ckpt</c> while running), <c>finetune.log.csv</c>, <c>images/</c>, <c>grid.png</c>,
 /// <c>trial.json</c> and <c>metrics.json</c> (written last: its presence marks the trial done), <c>base/</c> (the base
 /// model's images and metrics), <c>reference-grid.png</c>, <c>reference.json</c> (the reference's rarity scores), and
@@ -39,11 +40,12 @@ public sealed class RewardWeightSweep
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _options.Validate();
         Trials = _options.RarityWeights
-            .SelectMany(w => _options.EffectiveKlWeights.Select(b => new SweepTrial(w, _options.FidelityWeight ?? 1 - w, b)))
+            .SelectMany(w => _options.EffectiveKlWeights.SelectMany(b => Enumerable.Range(0, _options.Repeats)
+                .Select(r => new SweepTrial(w, _options.FidelityWeight ?? 1 - w, b, r))))
             .ToList();
     }
 
-    /// <summary>The grid, in the order the trials run: rarity weights outer, KL weights inner.</summary>
+    /// <summary>The grid, in the order the trials run: rarity weights outer, KL weights inner, repeats innermost.</summary>
     public IReadOnlyList<SweepTrial> Trials { get; }
 
     /// <summary>Runs the sweep from files: a diffusion model, a reward (file or <c>builtin:NAME</c>, see <see cref="RewardLoader"/>) and a reference collection folder.</summary>
@@ -96,6 +98,7 @@ public sealed class RewardWeightSweep
                 results.Add(RunTrial(trial, baseModel, rarity, fidelity, reference, mlContext, resnet, root, results.Count));
                 var (board, front) = Rank(results);
                 TrialsCsv.Write(Path.Combine(root, "trials.csv"), results, board, front);
+                SweepPointSummary.WriteCsv(Path.Combine(root, "summary.csv"), SweepPointSummary.Summarise(results));
             }
             var (leaderboard, pareto) = Rank(results);
             var result = new SweepResult
@@ -165,6 +168,7 @@ public sealed class RewardWeightSweep
             var options = o.FineTune with
             {
                 KlWeight = trial.KlWeight,
+                Seed = o.FineTune.Seed + trial.Repeat,
                 CheckpointPath = checkpoint,
                 Resume = true,
                 LogPath = logPath,

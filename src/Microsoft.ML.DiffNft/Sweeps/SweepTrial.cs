@@ -3,21 +3,32 @@ using Microsoft.ML.DiffNft.Evaluation;
 
 namespace Microsoft.ML.DiffNft.Sweeps;
 
-/// <summary>One point of a sweep's grid: the reward weights and β of a fine-tuning run.</summary>
+/// <summary>One fine-tuning run of a sweep: the reward weights and β of a grid point, and which repeat of it.</summary>
 /// <param name="RarityWeight">w_rarity.</param>
 /// <param name="FidelityWeight">w_fidelity.</param>
 /// <param name="KlWeight">β, the weight of the KL to the base model.</param>
-public sealed record SweepTrial(double RarityWeight, double FidelityWeight, double KlWeight)
+/// <param name="Repeat">
+/// Which repeat of the grid point (0 … <see cref="RewardWeightSweepOptions.Repeats"/> − 1): repeat r fine-tunes with seed
+/// <see cref="FineTuning.FineTuneOptions.Seed"/> + r; the images are generated and evaluated with the same seeds for all.
+/// </param>
+public sealed record SweepTrial(double RarityWeight, double FidelityWeight, double KlWeight, int Repeat = 0)
 {
-    /// <summary>The trial's id and folder name, e.g. <c>r0.25-f0.75-kl0.01</c> (shortest round-trip numbers).</summary>
-    public string Id => string.Create(CultureInfo.InvariantCulture, $"r{RarityWeight:R}-f{FidelityWeight:R}-kl{KlWeight:R}");
+    /// <summary>
+    /// The trial's id and folder name, e.g. <c>r0.25-f0.75-kl0.01</c> (shortest round-trip numbers), with <c>-rep2</c> appended
+    /// for repeats after the first — so a sweep rerun with more repeats keeps the trials it has.
+    /// </summary>
+    public string Id => string.Create(CultureInfo.InvariantCulture, $"r{RarityWeight:R}-f{FidelityWeight:R}-kl{KlWeight:R}{(Repeat > 0 ? $"-rep{Repeat}" : "")}");
 
-    /// <summary>The swept settings with snake_case keys (rarity_weight, fidelity_weight, kl_weight).</summary>
+    /// <summary>The grid point's id: <see cref="Id"/> without the repeat.</summary>
+    public string PointId => (this with { Repeat = 0 }).Id;
+
+    /// <summary>The swept settings with snake_case keys (rarity_weight, fidelity_weight, kl_weight, repeat).</summary>
     public IReadOnlyDictionary<string, double> Parameters => new Dictionary<string, double>(StringComparer.Ordinal)
     {
         ["rarity_weight"] = RarityWeight,
         ["fidelity_weight"] = FidelityWeight,
         ["kl_weight"] = KlWeight,
+        ["repeat"] = Repeat,
     };
 }
 
@@ -44,6 +55,15 @@ public sealed record SweepResult
 
     /// <summary>The base model's metrics, when <see cref="RewardWeightSweepOptions.EvaluateBase"/> was set.</summary>
     public NftGenerationMetrics? Base { get; init; }
+
+    /// <summary>
+    /// One row per grid point (in grid order): the mean and standard error of each metric over the point's finished
+    /// repeats — what to compare when <see cref="RewardWeightSweepOptions.Repeats"/> is above 1.
+    /// </summary>
+    public IReadOnlyList<SweepPointSummary> Summary => SweepPointSummary.Summarise(Trials);
+
+    /// <summary>The per-point table, <c>summary.csv</c>.</summary>
+    public string SummaryCsvPath => Path.Combine(OutputDirectory, "summary.csv");
 
     /// <summary>The sweep's folder.</summary>
     public required string OutputDirectory { get; init; }

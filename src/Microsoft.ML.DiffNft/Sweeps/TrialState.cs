@@ -20,6 +20,7 @@ internal sealed record TrialState(SweepTrial Trial, int Iterations, double FineT
             w.WriteNumber("rarity_weight", Trial.RarityWeight);
             w.WriteNumber("fidelity_weight", Trial.FidelityWeight);
             w.WriteNumber("kl_weight", Trial.KlWeight);
+            w.WriteNumber("repeat", Trial.Repeat);
             w.WriteNumber("iterations", Iterations);
             w.WriteNumber("fine_tune_seconds", FineTuneSeconds);
             if (RareThreshold is { } t && double.IsFinite(t)) w.WriteNumber("rare_threshold", t);

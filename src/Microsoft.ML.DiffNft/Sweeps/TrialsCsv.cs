@@ -8,7 +8,7 @@ namespace Microsoft.ML.DiffNft.Sweeps;
 internal static class TrialsCsv
 {
     public const string Header =
-        "id,rarity_weight,fidelity_weight,kl_weight,rank,pareto,n,fid_resnet18,kid_resnet18,kid_std,rarity_score,rare_rate," +
+        "id,rarity_weight,fidelity_weight,kl_weight,repeat,rank,pareto,n,fid_resnet18,kid_resnet18,kid_std,rarity_score,rare_rate," +
         "decodable_rate,novelty,duplicate_rate,diversity,iterations,fine_tune_seconds";
 
     /// <summary>Rewrites the file atomically, so a crash leaves the previous complete table.</summary>
@@ -24,7 +24,7 @@ internal static class TrialsCsv
             var m = t.Metrics;
             sb.AppendJoin(',',
                 t.Trial.Id, N(t.Trial.RarityWeight), N(t.Trial.FidelityWeight), N(t.Trial.KlWeight),
-                rank[i].ToString(CultureInfo.InvariantCulture), onFront.Contains(i) ? "true" : "false",
+                t.Trial.Repeat.ToString(CultureInfo.InvariantCulture), rank[i].ToString(CultureInfo.InvariantCulture), onFront.Contains(i) ? "true" : "false",
                 m.Count.ToString(CultureInfo.InvariantCulture), N(m.FidResNet18), N(m.KidResNet18), N(m.KidStandardDeviation),
                 N(m.RarityScore), N(m.RareRate), N(m.DecodableRate), N(m.Novelty), N(m.DuplicateRate), N(m.Diversity),
                 t.Iterations.ToString(CultureInfo.InvariantCulture), t.FineTuneSeconds.ToString("F1", CultureInfo.InvariantCulture));

@@ -64,7 +64,7 @@ public sealed class RewardWeightSweepTests(ITestOutputHelper output, RewardWeigh
         // trials.csv: the header, one row per trial in grid order, the ranks of the leaderboard.
         var lines = File.ReadAllLines(first.TrialsCsvPath);
         Assert.Equal(3, lines.Length);
-        Assert.StartsWith("id,rarity_weight,fidelity_weight,kl_weight,rank,pareto,n,fid_resnet18", lines[0]);
+        Assert.StartsWith("id,rarity_weight,fidelity_weight,kl_weight,repeat,rank,pareto,n,fid_resnet18", lines[0]);
         var points = first.Trials.Select(t => (t.Metrics.FidResNet18, t.Metrics.RareRate)).ToList();
         var board = SweepRanking.Leaderboard(points);
         Assert.Equal(board.Select(i => first.Trials[i]), first.Leaderboard);
@@ -73,8 +73,9 @@ public sealed class RewardWeightSweepTests(ITestOutputHelper output, RewardWeigh
         {
             var cells = lines[i + 1].Split(',');
             Assert.Equal(first.Trials[i].Trial.Id, cells[0]);
-            Assert.Equal(first.RankOf(first.Trials[i]).ToString(), cells[4]);
-            Assert.Equal(first.Trials[i].Metrics.FidResNet18, double.Parse(cells[7], System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal("0", cells[4]);
+            Assert.Equal(first.RankOf(first.Trials[i]).ToString(), cells[5]);
+            Assert.Equal(first.Trials[i].Metrics.FidResNet18, double.Parse(cells[8], System.Globalization.CultureInfo.InvariantCulture));
         }
         // The reward weights reached the fine-tuner: w_rarity = 0 never asked the red reward for a score.
         string log0 = File.ReadAllText(Path.Combine(first.Trials[0].Directory, "finetune.log.csv"));
@@ -113,14 +114,19 @@ public sealed class RewardWeightSweepTests(ITestOutputHelper output, RewardWeigh
         var stderr = new StringWriter();
         int code = CliApp.Run(["sweep", "--base", basePath, "--reward", "builtin:fidelity", "--reference", reference, "--rarity-weights", "0.5",
             "--iterations", "1", "--prompt", "a block", "--prompts-per-iteration", "1", "--images-per-prompt", "2", "--steps", "2", "--guidance", "1",
-            "--count", "6", "--n", "6", "--cache", Path.Combine(dir.Path, "cache"), "--out", outDir], stdout, stderr);
+            "--count", "6", "--n", "6", "--repeats", "2", "--cache", Path.Combine(dir.Path, "cache"), "--out", outDir], stdout, stderr);
         output.WriteLine(stdout.ToString() + stderr);
         Assert.True(code == 0, stderr.ToString());
         var table = stdout.ToString().Split('\n');
         Assert.StartsWith("rank  trial", table[0]);
-        Assert.StartsWith("   1  r0.5-f0.5-kl0.01", table[1]);
-        Assert.Contains("base", table[2]);
-        Assert.Equal(2, File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Length);
+        Assert.Matches(@"^   1  r0\.5-f0\.5-kl0\.01(-rep1)? ", table[1]);
+        Assert.Matches(@"^   2  r0\.5-f0\.5-kl0\.01(-rep1)? ", table[2]);
+        Assert.Contains("base", table[3]);
+        // With repeats, the per-point summary follows: one row, 2 runs, mean ± standard error.
+        Assert.StartsWith("w_rarity", table[5].TrimStart());
+        Assert.Matches(@"^\s+0\.5\s+0\.5\s+0\.01\s+2\s+\d\.\d{4} ± \d\.\d{4}\s", table[6]);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(outDir, "trials.csv")).Length);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(outDir, "summary.csv")).Length);
         Assert.True(File.Exists(Path.Combine(outDir, "report.html")));
 
         stderr = new StringWriter();
@@ -130,8 +136,53 @@ public sealed class RewardWeightSweepTests(ITestOutputHelper output, RewardWeigh
     }
 
     [Fact]
+    public void RepeatsFineTuneWithSuccessiveSeedsAndTheSummaryAveragesThem()
+    {
+        using var dir = new NounsTestData.TempDir();
+        var options = Options(dir.Path) with { RarityWeights = [1], Repeats = 2, EvaluateBase = false, WriteReport = false };
+        var result = new RewardWeightSweep(options).Run(FineTuneTestModels.Base, new ChannelMeanReward(), _f.Reference);
+
+        Assert.Equal(["r1-f0-kl0.01", "r1-f0-kl0.01-rep1"], result.Trials.Select(t => t.Trial.Id).ToArray());
+        Assert.Equal([0, 1], result.Trials.Select(t => t.Trial.Repeat).ToArray());
+        // The second repeat fine-tuned with seed + 1: a different run of the same settings.
+        var logs = result.Trials.Select(t => File.ReadAllLines(Path.Combine(t.Directory, "finetune.log.csv"))[1].Split(',')[2]).ToArray();
+        Assert.NotEqual(logs[0], logs[1]);
+        // The first repeat is the run a sweep without repeats makes: same folder name, same seed, same numbers.
+        var single = new RewardWeightSweep(options with { OutputDirectory = Path.Combine(dir.Path, "single"), Repeats = 1 })
+            .Run(FineTuneTestModels.Base, new ChannelMeanReward(), _f.Reference);
+        Assert.Equal(result.Trials[0].Metrics.ToJson(), single.Trials[0].Metrics.ToJson());
+
+        var point = Assert.Single(result.Summary);
+        Assert.Equal((1.0, 0.0, 0.01, 2), (point.RarityWeight, point.FidelityWeight, point.KlWeight, point.Repeats));
+        var fids = result.Trials.Select(t => t.Metrics.FidResNet18).ToArray();
+        Assert.Equal((fids[0] + fids[1]) / 2, point.FidResNet18.Mean!.Value, 9);
+        Assert.Equal(Math.Abs(fids[0] - fids[1]) / 2, point.FidResNet18.StandardError!.Value, 9);
+        var csv = File.ReadAllLines(result.SummaryCsvPath);
+        Assert.Equal(SweepPointSummary.CsvHeader, csv[0]);
+        var cells = csv[1].Split(',');
+        Assert.Equal(["1", "0", "0.01", "2"], cells[..4]);
+        Assert.Equal(point.FidResNet18.Mean!.Value, double.Parse(cells[6], System.Globalization.CultureInfo.InvariantCulture), 12);
+        Assert.Contains("\"repeat\": 1", File.ReadAllText(Path.Combine(result.Trials[1].Directory, "trial.json")));
+    }
+
+    [Fact]
+    public void MeanWithErrorIsTheSampleMeanAndItsStandardError()
+    {
+        var e = MeanWithError.Of([0.1, null, 0.2, double.NaN, 0.3]);
+        Assert.Equal(3, e.Count);
+        Assert.Equal(0.2, e.Mean!.Value, 12);
+        Assert.Equal(0.1 / Math.Sqrt(3), e.StandardError!.Value, 12);
+        Assert.Equal(new MeanWithError(0.5, null, 1), MeanWithError.Of([0.5]));
+        Assert.Equal(new MeanWithError(null, null, 0), MeanWithError.Of([null, double.PositiveInfinity]));
+    }
+
+    [Fact]
     public void InvalidGridsAreRejectedByName()
     {
+        Assert.Contains("Repeats", Assert.Throws<ArgumentException>(() => new RewardWeightSweep(new RewardWeightSweepOptions { OutputDirectory = "x", Repeats = 0 })).Message);
+        var repeated = new RewardWeightSweep(new RewardWeightSweepOptions { OutputDirectory = "x", RarityWeights = [0, 1], Repeats = 2 });
+        Assert.Equal(["r0-f1-kl0.01", "r0-f1-kl0.01-rep1", "r1-f0-kl0.01", "r1-f0-kl0.01-rep1"], repeated.Trials.Select(t => t.Id).ToArray());
+        Assert.Equal("r1-f0-kl0.01", repeated.Trials[3].PointId);
         Assert.Contains("repeat", Assert.Throws<ArgumentException>(() => new RewardWeightSweep(new RewardWeightSweepOptions { OutputDirectory = "x", RarityWeights = [0, 0] })).Message);
         Assert.Contains("GenerationCount", Assert.Throws<ArgumentException>(() => new RewardWeightSweep(new RewardWeightSweepOptions { OutputDirectory = "x", GenerationCount = 10, EvaluationSize = 20 })).Message);
         var sweep = new RewardWeightSweep(new RewardWeightSweepOptions { OutputDirectory = "x", RarityWeights = [0, 1], KlWeights = [0, 0.1], FidelityWeight = 0.5 });
