@@ -23,7 +23,7 @@ internal static class SweepCommand
         var klWeights = new Option<string?>("--kl-weights") { Description = "Comma-separated KL weights β (a grid with the rarity weights); default: --kl-weight." };
         var klWeight = new Option<double>("--kl-weight") { Description = "β when --kl-weights is not given.", DefaultValueFactory = _ => 0.01 };
         var repeats = new Option<int>("--repeats") { Description = "Fine-tuning runs per grid point (seeds --seed, --seed + 1, …); summary.csv and the printed summary average them.", DefaultValueFactory = _ => 1 };
-        var fidelityWeight = new Option<double?>("--fidelity-weight") { Description = "A fixed fidelity weight for every trial (default: 1 − rarity weight)." };
+        var fidelityWeight = new Option<double?>("--fidelity-weight") { Description = "A fixed fidelity weight for every trial (default: 1 − rarity weight). Only the weights' ratio matters; 1 spaces the trials evenly (docs/sweeps.md)." };
         var scaling = new Option<RewardComponentScaling>("--component-scaling") { Description = "standardized (each reward component standardised over the batch before weighting, so the weights move the trade-off evenly) or raw.", DefaultValueFactory = _ => Defaults.ComponentScaling };
         var iterations = new Option<int?>("--iterations") { Description = "Fine-tuning iterations per trial (default 10 when --minutes is not given)." };
         var minutes = new Option<double?>("--minutes") { Description = "Fine-tuning wall-time per trial in minutes (not reproducible iteration for iteration)." };

@@ -23,7 +23,12 @@ public sealed record RewardWeightSweepOptions
     /// </summary>
     public int Repeats { get; init; } = 1;
 
-    /// <summary>A fixed fidelity weight for every trial; null (the default) uses w_fidelity = 1 − w_rarity.</summary>
+    /// <summary>
+    /// A fixed fidelity weight for every trial; null (the default) uses w_fidelity = 1 − w_rarity, from pure fidelity to pure
+    /// rarity. With standardised components (<see cref="FineTuneOptions.ComponentScaling"/>) only the ratio of the weights
+    /// matters, and 1 − w puts the top weights (0.75, 1) in almost the same direction; a fixed 1 spaces the trials evenly
+    /// (docs/sweeps.md measures both).
+    /// </summary>
     public double? FidelityWeight { get; init; }
 
     /// <summary>

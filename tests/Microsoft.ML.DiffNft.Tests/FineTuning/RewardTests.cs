@@ -95,6 +95,21 @@ public class RewardTests(ITestOutputHelper output)
         double m0 = red.Average(), sdRed = Math.Sqrt(red.Sum(v => (v - m0) * (v - m0)) / 3);
         Assert.Equal(0.25 / (sdRed + RewardScores.StdEpsilon) / 64, x.grad!.data<float>()[0], 5);
 
+        // PPO standardises the weighted signal again within each prompt group, so only the weights' ratio reaches the
+        // advantages: (1, 3) trains like (0.25, 0.75), while (0.5, 0.5) is another direction.
+        double[] Advantages(double wRed, double wGreen)
+        {
+            var w = new WeightedReward((new ChannelMeanReward(0, "red"), wRed), (new ChannelMeanReward(1, "green"), wGreen));
+            var (total, parts) = w.ScoreComponents(images);
+            var signal = RewardScores.TrainingSignal(w, total, parts, RewardComponentScaling.Standardized).data<float>().ToArray().Select(v => (double)v).ToArray();
+            return PerPromptStatTracker.GroupAdvantages(["p", "p", "p", "p"], signal);
+        }
+        var quarter = Advantages(0.25, 0.75);
+        var scaledUp = Advantages(1, 3);
+        var even = Advantages(0.5, 0.5);
+        for (int i = 0; i < 4; i++) Assert.Equal(quarter[i], scaledUp[i], 4); // float32 signal, ε = 1e-6 in both standardisations
+        Assert.True(quarter.Zip(even, (a, b) => Math.Abs(a - b)).Max() > 0.1);
+
         // One component, or one image, leaves the total as it is.
         var single = new WeightedReward((new Scaled(new ChannelMeanReward(0, "red"), 100), 1.0), (new MustNotBeCalledReward(), 0.0));
         var (st, sp) = single.ScoreComponents(images);
