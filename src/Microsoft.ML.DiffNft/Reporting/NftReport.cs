@@ -42,6 +42,12 @@ public sealed class NftReport
     /// <summary>The trials of a sweep (empty for a single fine-tuning run).</summary>
     public IList<ReportTrial> Trials { get; } = new List<ReportTrial>();
 
+    /// <summary>
+    /// Means over repeated trials of one setting (a sweep's grid points when it ran repeats), shown as a table before the
+    /// trials; empty for none.
+    /// </summary>
+    public IList<ReportSummaryRow> Summary { get; } = new List<ReportSummaryRow>();
+
     /// <summary>The rule that ordered <see cref="ReportTrial.Rank"/>, shown under the trials table.</summary>
     public string? LeaderboardRule { get; set; }
 
@@ -65,3 +71,9 @@ public sealed record ReportImage(string Caption, byte[] Png);
 /// <param name="Rank">1-based place on the leaderboard.</param>
 /// <param name="OnParetoFront">Whether no other trial has both a lower-or-equal FID and a higher-or-equal rare rate, one strictly.</param>
 public sealed record ReportTrial(string Id, IReadOnlyDictionary<string, double> Parameters, NftGenerationMetrics Metrics, int Rank, bool OnParetoFront);
+
+/// <summary>One setting of a sweep summarised over its repeated trials.</summary>
+/// <param name="Parameters">The setting, e.g. rarity_weight, fidelity_weight, kl_weight (snake_case keys).</param>
+/// <param name="Runs">How many trials the row summarises.</param>
+/// <param name="Metrics">Mean and standard error per metric, keyed like <c>metrics.json</c> (rare_rate, fid_resnet18, …).</param>
+public sealed record ReportSummaryRow(IReadOnlyDictionary<string, double> Parameters, int Runs, IReadOnlyDictionary<string, Sweeps.MeanWithError> Metrics);

@@ -105,6 +105,36 @@ public static class NftReportWriter
         if (report.Tuned is { } t) MetricsRow(h, report.TunedName, t, null);
         h.Append("</table>\n");
 
+        if (report.Summary.Count > 0)
+        {
+            var keys = report.Summary.SelectMany(x => x.Parameters.Keys).Distinct(StringComparer.Ordinal).ToList();
+            var metrics = report.Summary.SelectMany(x => x.Metrics.Keys).Distinct(StringComparer.Ordinal).ToList();
+            h.Append("<h2>Means over repeats</h2>\n<table id=\"summary\">\n<tr>");
+            foreach (var k in keys) h.Append("<th>").Append(E(k)).Append("</th>");
+            h.Append("<th>runs</th>");
+            foreach (var m in metrics) h.Append("<th>").Append(E(m)).Append(" (mean ± s.e.)</th>");
+            h.Append("</tr>\n");
+            foreach (var row in report.Summary)
+            {
+                h.Append("<tr>");
+                foreach (var k in keys)
+                    h.Append("<td>").Append(row.Parameters.TryGetValue(k, out double v) ? E(v.ToString("G6", CultureInfo.InvariantCulture)) : "").Append("</td>");
+                h.Append("<td>").Append(row.Runs.ToString(CultureInfo.InvariantCulture)).Append("</td>");
+                foreach (var m in metrics)
+                {
+                    h.Append("<td>");
+                    if (row.Metrics.TryGetValue(m, out var e) && e.Mean is { } mean)
+                    {
+                        h.Append(E(mean.ToString("G4", CultureInfo.InvariantCulture)));
+                        if (e.StandardError is { } se) h.Append(" ± ").Append(E(se.ToString("G2", CultureInfo.InvariantCulture)));
+                    }
+                    h.Append("</td>");
+                }
+                h.Append("</tr>\n");
+            }
+            h.Append("</table>\n");
+        }
+
         if (report.Trials.Count > 0)
         {
             var keys = report.Trials.SelectMany(x => x.Parameters.Keys).Distinct(StringComparer.Ordinal).ToList();
@@ -194,6 +224,28 @@ public static class NftReportWriter
                 w.WriteEndObject();
                 w.WritePropertyName("metrics");
                 Metrics(w, t.Metrics);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("summary");
+            foreach (var row in report.Summary)
+            {
+                w.WriteStartObject();
+                w.WriteStartObject("parameters");
+                foreach (var (k, v) in row.Parameters) Number(w, k, v);
+                w.WriteEndObject();
+                w.WriteNumber("runs", row.Runs);
+                w.WriteStartObject("metrics");
+                foreach (var (k, e) in row.Metrics)
+                {
+                    w.WriteStartObject(k);
+                    if (e.Mean is { } mean) Number(w, "mean", mean);
+                    else w.WriteNull("mean");
+                    if (e.StandardError is { } se) Number(w, "se", se);
+                    else w.WriteNull("se");
+                    w.WriteEndObject();
+                }
+                w.WriteEndObject();
                 w.WriteEndObject();
             }
             w.WriteEndArray();

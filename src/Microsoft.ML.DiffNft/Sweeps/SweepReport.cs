@@ -40,6 +40,17 @@ public static class SweepReport
         foreach (var trial in result.Trials)
             report.Trials.Add(new ReportTrial(trial.Trial.Id, trial.Trial.Parameters, trial.Metrics, result.RankOf(trial), result.IsOnParetoFront(trial)));
 
+        if (result.Trials.Any(t => t.Trial.Repeat > 0))
+            foreach (var p in result.Summary)
+                report.Summary.Add(new ReportSummaryRow(
+                    new Dictionary<string, double>(StringComparer.Ordinal) { ["rarity_weight"] = p.RarityWeight, ["fidelity_weight"] = p.FidelityWeight, ["kl_weight"] = p.KlWeight },
+                    p.Repeats,
+                    new Dictionary<string, MeanWithError>(StringComparer.Ordinal)
+                    {
+                        ["rare_rate"] = p.RareRate, ["rarity_score"] = p.RarityScore, ["fid_resnet18"] = p.FidResNet18,
+                        ["decodable_rate"] = p.DecodableRate, ["duplicate_rate"] = p.DuplicateRate,
+                    }));
+
         AddGrid(report, Path.Combine(result.OutputDirectory, "reference-grid.png"), "reference");
         AddGrid(report, Path.Combine(result.OutputDirectory, "base", "grid.png"), "base");
         if (best is not null) AddGrid(report, Path.Combine(best.Directory, "grid.png"), report.TunedName);

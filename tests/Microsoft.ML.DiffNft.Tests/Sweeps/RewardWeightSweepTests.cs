@@ -139,7 +139,7 @@ public sealed class RewardWeightSweepTests(ITestOutputHelper output, RewardWeigh
     public void RepeatsFineTuneWithSuccessiveSeedsAndTheSummaryAveragesThem()
     {
         using var dir = new NounsTestData.TempDir();
-        var options = Options(dir.Path) with { RarityWeights = [1], Repeats = 2, EvaluateBase = false, WriteReport = false };
+        var options = Options(dir.Path) with { RarityWeights = [1], Repeats = 2, EvaluateBase = false };
         var result = new RewardWeightSweep(options).Run(FineTuneTestModels.Base, new ChannelMeanReward(), _f.Reference);
 
         Assert.Equal(["r1-f0-kl0.01", "r1-f0-kl0.01-rep1"], result.Trials.Select(t => t.Trial.Id).ToArray());
@@ -162,6 +162,16 @@ public sealed class RewardWeightSweepTests(ITestOutputHelper output, RewardWeigh
         var cells = csv[1].Split(',');
         Assert.Equal(["1", "0", "0.01", "2"], cells[..4]);
         Assert.Equal(point.FidResNet18.Mean!.Value, double.Parse(cells[6], System.Globalization.CultureInfo.InvariantCulture), 12);
+        // The report shows the means before the trials, and report.json carries them.
+        string html = File.ReadAllText(result.ReportHtmlPath);
+        Assert.True(html.IndexOf("Means over repeats", StringComparison.Ordinal) is > 0 and var at && at < html.IndexOf("<table id=\"trials\"", StringComparison.Ordinal));
+        using (var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(result.ReportJsonPath)))
+        {
+            var row = Assert.Single(json.RootElement.GetProperty("summary").EnumerateArray().ToList());
+            Assert.Equal(2, row.GetProperty("runs").GetInt32());
+            Assert.Equal(point.FidResNet18.Mean!.Value, row.GetProperty("metrics").GetProperty("fid_resnet18").GetProperty("mean").GetDouble(), 9);
+            Assert.Equal(point.FidResNet18.StandardError!.Value, row.GetProperty("metrics").GetProperty("fid_resnet18").GetProperty("se").GetDouble(), 9);
+        }
         Assert.Contains("\"repeat\": 1", File.ReadAllText(Path.Combine(result.Trials[1].Directory, "trial.json")));
     }
 
