@@ -44,13 +44,16 @@ public readonly record struct MeanWithError(double? Mean, double? StandardError,
 public sealed record SweepPointSummary(double RarityWeight, double FidelityWeight, double KlWeight, int Repeats,
     MeanWithError RareRate, MeanWithError FidResNet18, MeanWithError RarityScore, MeanWithError DecodableRate, MeanWithError DuplicateRate)
 {
-    /// <summary>The header of <c>summary.csv</c>: the weights, the repeat count, then mean and standard error of each metric.</summary>
-    public const string CsvHeader =
-        "rarity_weight,fidelity_weight,kl_weight,repeats,rare_rate,rare_rate_se,fid_resnet18,fid_resnet18_se,rarity_score,rarity_score_se," +
-        "decodable_rate,decodable_rate_se,duplicate_rate,duplicate_rate_se";
+    /// <summary>The metrics a summary carries, in the order of <see cref="Metrics"/> and of <c>summary.csv</c>'s columns.</summary>
+    private static readonly string[] MetricNames = ["rare_rate", "fid_resnet18", "rarity_score", "decodable_rate", "duplicate_rate"];
 
-    /// <summary>The point's id, as the first repeat's trial id (<c>r0.25-f0.75-kl0.01</c>).</summary>
-    public string Id => new SweepTrial(RarityWeight, FidelityWeight, KlWeight).Id;
+    /// <summary>The header of <c>summary.csv</c>: the weights, the repeat count, then mean and standard error (<c>_se</c>) of each metric.</summary>
+    public static string CsvHeader { get; } =
+        "rarity_weight,fidelity_weight,kl_weight,repeats," + string.Join(",", MetricNames.Select(n => $"{n},{n}_se"));
+
+    /// <summary>The metrics by their <c>metrics.json</c> names: rare_rate, fid_resnet18, rarity_score, decodable_rate, duplicate_rate.</summary>
+    public IReadOnlyList<KeyValuePair<string, MeanWithError>> Metrics =>
+        MetricNames.Zip(new[] { RareRate, FidResNet18, RarityScore, DecodableRate, DuplicateRate }, KeyValuePair.Create).ToList();
 
     /// <summary>Groups finished trials by grid point, in the order the points first appear.</summary>
     public static IReadOnlyList<SweepPointSummary> Summarise(IEnumerable<SweepTrialResult> trials)
@@ -78,7 +81,7 @@ public sealed record SweepPointSummary(double RarityWeight, double FidelityWeigh
         foreach (var p in points)
         {
             sb.AppendJoin(',', N(p.RarityWeight), N(p.FidelityWeight), N(p.KlWeight), p.Repeats.ToString(CultureInfo.InvariantCulture));
-            foreach (var e in new[] { p.RareRate, p.FidResNet18, p.RarityScore, p.DecodableRate, p.DuplicateRate })
+            foreach (var (_, e) in p.Metrics)
                 sb.Append(',').Append(N(e.Mean)).Append(',').Append(N(e.StandardError));
             sb.Append('\n');
         }

@@ -44,12 +44,7 @@ public static class SweepReport
             foreach (var p in result.Summary)
                 report.Summary.Add(new ReportSummaryRow(
                     new Dictionary<string, double>(StringComparer.Ordinal) { ["rarity_weight"] = p.RarityWeight, ["fidelity_weight"] = p.FidelityWeight, ["kl_weight"] = p.KlWeight },
-                    p.Repeats,
-                    new Dictionary<string, MeanWithError>(StringComparer.Ordinal)
-                    {
-                        ["rare_rate"] = p.RareRate, ["rarity_score"] = p.RarityScore, ["fid_resnet18"] = p.FidResNet18,
-                        ["decodable_rate"] = p.DecodableRate, ["duplicate_rate"] = p.DuplicateRate,
-                    }));
+                    p.Repeats, new Dictionary<string, MeanWithError>(p.Metrics, StringComparer.Ordinal)));
 
         AddGrid(report, Path.Combine(result.OutputDirectory, "reference-grid.png"), "reference");
         AddGrid(report, Path.Combine(result.OutputDirectory, "base", "grid.png"), "base");
