@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
-using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Rarity;
 
 namespace DiffNft.Bench;

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.DiffNft;
-using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Rarity;
 using Microsoft.ML.DiffNft.Reward;

@@ -1,6 +1,6 @@
 using Microsoft.ML.DiffNft.Diffusion;
 
-namespace Microsoft.ML.DiffNft.Catalog;
+namespace Microsoft.ML;
 
 /// <summary>Diffusion models in ML.NET pipelines: <c>mlContext.Transforms.DiffNft.TrainDiffusion(…)</c>.</summary>
 public static class DiffusionCatalog

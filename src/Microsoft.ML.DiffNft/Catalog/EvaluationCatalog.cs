@@ -6,7 +6,7 @@ using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
 
-namespace Microsoft.ML.DiffNft.Catalog;
+namespace Microsoft.ML;
 
 /// <summary>
 /// Adds <c>mlContext.NftGeneration</c>: the evaluation of generated NFT images, shaped like ML.NET's task catalogs

@@ -2,7 +2,7 @@ using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.FineTuning;
 using Microsoft.ML.DiffNft.Reward;
 
-namespace Microsoft.ML.DiffNft.Catalog;
+namespace Microsoft.ML;
 
 /// <summary>RL fine-tuning of diffusion generators: <c>mlContext.Transforms.DiffNft.FineTuneForRarity(…)</c>.</summary>
 public static class FineTuningCatalog

@@ -1,6 +1,6 @@
 using Microsoft.ML.DiffNft.Reward;
 
-namespace Microsoft.ML.DiffNft.Catalog;
+namespace Microsoft.ML;
 
 /// <summary>
 /// The rarity reward in ML.NET pipelines: <c>mlContext.Transforms.DiffNft.TrainRarityReward(…)</c> and

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.Evaluation;
 using Microsoft.ML.DiffNft.Imaging;

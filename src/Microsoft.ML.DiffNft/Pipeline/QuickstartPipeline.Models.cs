@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Collections.Nouns;
 using Microsoft.ML.DiffNft.Diffusion;

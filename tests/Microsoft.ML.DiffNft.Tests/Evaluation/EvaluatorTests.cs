@@ -1,4 +1,3 @@
-using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Collections.Nouns;
 using Microsoft.ML.DiffNft.Evaluation;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using DiffNft.Cli;
-using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Collections.Nouns;
 using Microsoft.ML.DiffNft.Evaluation;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Rarity;
 using Xunit;
 using static Microsoft.ML.DiffNft.Tests.Rarity.RarityTestHelpers;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using DiffNft.Cli;
-using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Rarity;
 using Xunit;
 using static Microsoft.ML.DiffNft.Tests.Rarity.RarityTestHelpers;

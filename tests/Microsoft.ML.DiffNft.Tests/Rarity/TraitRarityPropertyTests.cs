@@ -1,4 +1,3 @@
-using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Rarity;
 using Xunit;
 using static Microsoft.ML.DiffNft.Tests.Rarity.RarityTestHelpers;

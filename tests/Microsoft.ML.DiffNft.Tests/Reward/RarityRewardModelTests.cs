@@ -1,5 +1,4 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Tests.Diffusion;

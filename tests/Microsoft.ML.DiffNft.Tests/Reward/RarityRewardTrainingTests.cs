@@ -1,4 +1,3 @@
-using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Torch;
 using TorchSharp;

@@ -1,6 +1,6 @@
 using Microsoft.ML.DiffNft.Collections;
 
-namespace Microsoft.ML.DiffNft;
+namespace Microsoft.ML;
 
 /// <summary>Loading NFT collections through <c>mlContext.Data</c>.</summary>
 public static class DataCatalogExtensions
@@ -19,5 +19,20 @@ public static class DataCatalogExtensions
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return NftCollectionLoader.Load(path, options).ToDataView(dataViewOptions);
+    }
+
+    /// <summary>
+    /// The names of the trait columns of a collection view (or of a view derived from it), in schema order: the columns
+    /// that carry the <c>TraitType</c> annotation <see cref="LoadNftCollection"/> puts on each trait column.
+    /// </summary>
+    /// <param name="catalog">The data catalog (<c>mlContext.Data</c>).</param>
+    /// <param name="data">The collection view.</param>
+    /// <param name="includeNumeric">Whether to include traits whose values are numbers (levels, counts); default false,
+    /// as rarity scoring leaves them out by default.</param>
+    public static string[] GetNftTraitColumnNames(this DataOperationsCatalog catalog, IDataView data, bool includeNumeric = false)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(data);
+        return NftSchema.GetTraitColumns(data.Schema).Where(c => includeNumeric || !c.IsNumeric).Select(c => c.ColumnName).ToArray();
     }
 }

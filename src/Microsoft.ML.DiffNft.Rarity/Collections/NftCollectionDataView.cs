@@ -1,13 +1,13 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.DiffNft.Imaging;
-using Microsoft.ML.Transforms.Image;
 
 namespace Microsoft.ML.DiffNft.Collections;
 
 /// <summary>
 /// An <see cref="IDataView"/> over an in-memory collection: <c>TokenId</c>, one text column per trait type (annotated with
 /// the original trait type and whether it is numeric), and optionally <c>Caption</c> and <c>Image</c>.
-/// Text values are built once; images are copied into a new <see cref="MLImage"/> on every get, which the caller owns.
+/// Text values are built once; images are copied into a new ML.NET image on every get, which the caller owns. The image
+/// column needs the main package's <see cref="ImageSupport"/>; without it the view has no image column.
 /// </summary>
 internal sealed class NftCollectionDataView : IDataView
 {
@@ -49,12 +49,12 @@ internal sealed class NftCollectionDataView : IDataView
             builder.AddColumn(NftSchema.CaptionColumnName, TextDataViewType.Instance);
             text.Add(collection.Tokens.Select(t => (t.Caption ?? "").AsMemory()).ToArray());
         }
-        if (options.IncludeImages && collection.HasImages)
+        if (options.IncludeImages && collection.HasImages && ImageSupport.Current is { } images)
         {
             var first = collection.Tokens[0].Image!;
             if (collection.Tokens.All(t => t.Image!.Width == first.Width && t.Image.Height == first.Height))
             {
-                builder.AddColumn(NftSchema.ImageColumnName, new ImageDataViewType(first.Height, first.Width));
+                builder.AddColumn(NftSchema.ImageColumnName, images.ImageColumnType(first.Height, first.Width));
                 _imageColumn = text.Count;
                 text.Add(null);
             }
@@ -137,13 +137,12 @@ internal sealed class NftCollectionDataView : IDataView
 
             if (index == _parent._imageColumn)
             {
-                ValueGetter<MLImage> image = (ref MLImage value) =>
+                // A new image each time: the caller owns (and may dispose) what it gets, as with ML.NET's image loader.
+                return (ValueGetter<TValue>)ImageSupport.Current!.ImageGetter(() =>
                 {
                     CheckRow();
-                    // A new image each time: the caller owns (and may dispose) what it gets, as with ML.NET's image loader.
-                    value = _parent._collection.Tokens[(int)_position].Image!.ToMLImage();
-                };
-                return (ValueGetter<TValue>)(Delegate)image;
+                    return _parent._collection.Tokens[(int)_position].Image!;
+                });
             }
             var values = _parent._text[index]!;
             ValueGetter<ReadOnlyMemory<char>> text = (ref ReadOnlyMemory<char> value) =>

@@ -1,5 +1,5 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.Transforms.Image;
+using Microsoft.ML.DiffNft.Imaging;
 
 namespace Microsoft.ML.DiffNft.Catalog;
 
@@ -25,8 +25,9 @@ internal static class SchemaShapeOracle
     /// <summary>A schema-shape column of the given name and type.</summary>
     public static SchemaShape.Column Column(string name, DataViewType type)
     {
-        if (type is ImageDataViewType)
-            return MakeFrom<ImageHolder>(name, type);
+        // Image columns need Microsoft.ML.ImageAnalytics, which the main package brings (SkiaImageSupport).
+        if (ImageSupport.Current?.SchemaShapeColumn(name, type) is { } image)
+            return image;
         var itemType = type is VectorDataViewType v ? v.ItemType : type;
         bool vector = type is VectorDataViewType;
         return itemType.RawType switch
@@ -42,7 +43,8 @@ internal static class SchemaShapeOracle
 
     private static SchemaShape.Column Make<T>(string name, DataViewType type) => MakeFrom<Holder<T>>(name, type);
 
-    private static SchemaShape.Column MakeFrom<THolder>(string name, DataViewType type) where THolder : class, new()
+    /// <summary>The output column of a throw-away <c>CustomMapping</c> whose single property is renamed and retyped.</summary>
+    internal static SchemaShape.Column MakeFrom<THolder>(string name, DataViewType type) where THolder : class, new()
     {
         var definition = SchemaDefinition.Create(typeof(THolder));
         definition[0].ColumnName = name;
@@ -60,12 +62,5 @@ internal static class SchemaShapeOracle
     private sealed class Holder<T>
     {
         public T Value { get; set; } = default!;
-    }
-
-    // An MLImage property needs a sized [ImageType] before its ColumnType can be replaced by the real size.
-    private sealed class ImageHolder
-    {
-        [ImageType(1, 1)]
-        public MLImage? Value { get; set; }
     }
 }

@@ -1,7 +1,7 @@
 using Microsoft.ML.DiffNft.Rarity;
 using Microsoft.ML.Runtime;
 
-namespace Microsoft.ML.DiffNft.Catalog;
+namespace Microsoft.ML;
 
 /// <summary>
 /// The DiffNft transforms, reached as <c>mlContext.Transforms.DiffNft</c>. Each operation is an extension method in a

@@ -116,14 +116,15 @@ internal static class ImageSources
         foreach (var t in tokens)
             if (files.TryGetValue(t.TokenId, out var p)) work.Add((t, p));
         // Decoding dominates; tokens are independent, so decode in parallel (each task writes only its own token).
-        ParallelLoop.For(work.Count, i => work[i].Token.Image = PngCodec.Load(work[i].Path));
+        var images = ImageSupport.Require($"Loading the images in '{dir}'");
+        ParallelLoop.For(work.Count, i => work[i].Token.Image = images.Load(work[i].Path));
         return work.Count;
     }
 
     private static int AttachAtlas(IReadOnlyList<NftToken> tokens, string sheetPath, string indexPath, NftCollectionLoadOptions options)
     {
         var index = AtlasIndex.Read(indexPath);
-        var sheet = PngCodec.Load(sheetPath);
+        var sheet = ImageSupport.Require($"Loading the atlas '{sheetPath}'").Load(sheetPath);
         int w, h;
         if (options.AtlasTileWidth is int ow && options.AtlasTileHeight is int oh) (w, h) = (ow, oh);
         else if (options.AtlasTileWidth is int only) (w, h) = (only, only);

@@ -63,7 +63,7 @@ public static partial class NftCollectionWriter
         {
             var token = tokens[i];
             if (writingImages && token.Image is not null)
-                PngCodec.Save(token.Image, Path.Combine(imagesDir, token.TokenId + ".png"));
+                AtomicFile.WriteAllBytes(Path.Combine(imagesDir, token.TokenId + ".png"), ImageSupport.Require("Writing token images").EncodePng(token.Image));
             if (options.WriteTokenFiles)
                 AtomicFile.Write(Path.Combine(metadataDir, token.TokenId + ".json"), stream =>
                 {

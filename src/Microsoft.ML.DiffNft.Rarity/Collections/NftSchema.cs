@@ -11,7 +11,7 @@ public static class NftSchema
     /// <summary>The token id column (text).</summary>
     public const string TokenIdColumnName = "TokenId";
 
-    /// <summary>The image column (<c>ImageDataViewType</c> holding <see cref="MLImage"/>), present when every token has an image of one size.</summary>
+    /// <summary>The image column (<c>ImageDataViewType</c> holding <c>MLImage</c>), present when every token has an image of one size and Microsoft.ML.DiffNft (which decodes images) is deployed.</summary>
     public const string ImageColumnName = "Image";
 
     /// <summary>The caption column (text), present when tokens have captions.</summary>

@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using Microsoft.ML.Runtime;
 
-namespace Microsoft.ML.DiffNft.Catalog;
+namespace Microsoft.ML;
 
 /// <summary>Adds the <c>DiffNft</c> sub-catalog to <see cref="TransformsCatalog"/>: <c>mlContext.Transforms.DiffNft</c>.</summary>
 /// <remarks>

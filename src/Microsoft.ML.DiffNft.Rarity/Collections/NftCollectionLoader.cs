@@ -1,4 +1,5 @@
 using Microsoft.ML.DiffNft.Collections.Formats;
+using Microsoft.ML.DiffNft.Imaging;
 
 namespace Microsoft.ML.DiffNft.Collections;
 
@@ -53,7 +54,9 @@ public static class NftCollectionLoader
         // Captions first: a token's caption is fixed when it is made, so a captioned token replaces the one just read.
         if (options.LoadCaptions && source.FindCaptionsFile() is string captions) CaptionsCsvFormat.Apply(tokens, captions);
         if (options.ImagesPath is not null) ImageSources.AttachExplicit(tokens, options.ImagesPath, options);
-        else if (options.LoadImages) ImageSources.AttachAuto(tokens, source.ImageSearchDirectories, options);
+        // Without the main package there is nothing to decode with: looking for images beside the metadata is then
+        // skipped (a rarity-only application needs none), while an explicit ImagesPath is an error (ImageSupport.Require).
+        else if (options.LoadImages && ImageSupport.Current is not null) ImageSources.AttachAuto(tokens, source.ImageSearchDirectories, options);
 
         return new NftCollection(tokens, options.Name ?? source.DefaultName);
     }

@@ -1,6 +1,6 @@
 using Microsoft.ML.DiffNft.Rarity;
 
-namespace Microsoft.ML.DiffNft.Catalog;
+namespace Microsoft.ML;
 
 /// <summary>Trait rarity in ML.NET pipelines: <c>mlContext.Transforms.DiffNft.ComputeTraitRarity(…)</c>.</summary>
 public static class TraitRarityCatalog

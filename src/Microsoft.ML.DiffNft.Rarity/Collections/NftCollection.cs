@@ -68,7 +68,7 @@ public sealed class NftCollection
     /// Exposes the collection as an ML.NET <see cref="IDataView"/> with columns <c>TokenId</c> (text), one text column per
     /// trait type (see <see cref="GetTraitColumns"/>; a token without the trait has empty text, numbers keep their exact
     /// text), <c>Caption</c> (text) when tokens have captions and <c>Image</c> (<c>ImageDataViewType</c> of
-    /// <see cref="Microsoft.ML.Data.MLImage"/>, RGBA32) when every token has an image of one size. Each trait column is
+    /// <c>MLImage</c>, RGBA32) when every token has an image of one size and Microsoft.ML.DiffNft is deployed. Each trait column is
     /// annotated with <see cref="NftSchema.TraitTypeAnnotation"/> and <see cref="NftSchema.TraitIsNumericAnnotation"/>,
     /// which <see cref="NftSchema.GetTraitColumns"/> reads back. The view reflects the tokens at the time of the call.
     /// </summary>
