@@ -1,7 +1,7 @@
 // Fine-tune a diffusion model for rarity from an MLContext program, then generate with the base and the tuned model.
 //  1. load the bundled base model of the built-in collection as a generator transformer, and the bundled rarity reward;
 //  2. FineTuneForRarity: PPO with the exact KL to the base model, reward = 1·rarity + 0·fidelity, for a few iterations;
-//  3. generate the same prompts and seeds with both models (a grid PNG each) and evaluate both against the collection
+//  3. generate the same prompts and seeds with both models (the first 8 images of each saved as PNGs) and evaluate both against the collection
 //     with the independent judges (decoded traits → OpenRarity, FID-ResNet18), never with the optimised reward alone.
 //
 //   dotnet run --project examples/FineTuneAndGenerate -c Release -- [iterations] [outputFolder]
@@ -55,11 +55,16 @@ var reference = BuiltInCollection.Generate().Collection;
 foreach (var (label, model) in new[] { ("base", generator), ("tuned", tuned) })
 {
     var images = model.Transform(rows).GetColumn<MLImage>("Image").Select(i => i.ToRgbaImage()).ToList();
-    string grid = Path.Combine(folder, $"{label}-grid.png");
-    PngCodec.Save(ContactSheet.Build(images, columns: 8, scale: 3), grid);
+    string samples = Path.Combine(folder, label);
+    Directory.CreateDirectory(samples);
+    for (int i = 0; i < Math.Min(8, images.Count); i++)
+    {
+        using var image = images[i].ToMLImage();
+        image.Save(Path.Combine(samples, $"{i}.png"));
+    }
     var metrics = ml.NftGeneration.Evaluate(images, reference, new NftGenerationEvaluatorOptions { SampleSize = imagesPerModel, KidSubsets = 10 });
     Console.WriteLine($"{label,-5}: rare_rate {metrics.RareRate:F3}  rarity_score {metrics.RarityScore:F3}  decodable_rate {metrics.DecodableRate:F3}  " +
-                      $"fid_resnet18 {metrics.FidResNet18:F1} (N = {imagesPerModel}: compare only at equal N)  grid {grid}");
+                      $"fid_resnet18 {metrics.FidResNet18:F1} (N = {imagesPerModel}: compare only at equal N)  samples in {samples}");
 }
 
 /// <summary>A row of prompts (and optional per-row seeds) for the generator and the fine-tuner.</summary>

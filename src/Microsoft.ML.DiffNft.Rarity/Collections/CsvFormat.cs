@@ -7,7 +7,7 @@ namespace Microsoft.ML.DiffNft.Collections;
 /// quoted when it holds a comma, a quote (doubled inside) or a line break, or starts or ends with white space (so that
 /// readers that trim keep the spaces). Records end with LF.
 /// </summary>
-public static class CsvFormat
+internal static class CsvFormat
 {
     /// <summary>Returns a field as it is written: unchanged, or quoted when it needs to be.</summary>
     /// <param name="value">The field's text.</param>

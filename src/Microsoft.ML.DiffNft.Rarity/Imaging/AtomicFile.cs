@@ -1,7 +1,7 @@
 namespace Microsoft.ML.DiffNft.Imaging;
 
 /// <summary>Writes files so that a crash never leaves a half-written file under the final name.</summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes bytes to a temporary file beside <paramref name="path"/>, then renames it over the target.</summary>
     public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)

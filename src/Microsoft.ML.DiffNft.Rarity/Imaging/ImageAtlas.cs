@@ -7,7 +7,7 @@ namespace Microsoft.ML.DiffNft.Imaging;
 /// A sprite sheet of equally sized tiles (for example CrypToadz' <c>images-36x36-atlas.png</c>: 100 tiles of 36×36 per row).
 /// Tiles are addressed by their top-left pixel or by a row-major tile index.
 /// </summary>
-public sealed partial class ImageAtlas
+internal sealed partial class ImageAtlas
 {
     /// <summary>Wraps a sheet whose tiles are <paramref name="tileWidth"/>×<paramref name="tileHeight"/> pixels.</summary>
     public ImageAtlas(RgbaImage sheet, int tileWidth, int tileHeight)

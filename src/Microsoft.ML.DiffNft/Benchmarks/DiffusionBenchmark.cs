@@ -17,7 +17,7 @@ namespace Microsoft.ML.DiffNft.Benchmarks;
 /// <param name="SampleGflops">Achieved sampling GFLOP/s.</param>
 /// <param name="BatchSize">Images per batch.</param>
 /// <param name="SamplingSteps">DDIM steps (with guidance: two network passes per step).</param>
-public sealed record DiffusionBenchmarkResult(DiffusionPreset Preset, long Parameters, double ForwardGflopsPerImage, double MatmulGflops,
+internal sealed record DiffusionBenchmarkResult(DiffusionPreset Preset, long Parameters, double ForwardGflopsPerImage, double MatmulGflops,
     double TrainStepSeconds, double TrainGflops, double SampleSeconds, double SampleGflops, int BatchSize, int SamplingSteps)
 {
     /// <summary>Training utilisation: achieved over matmul FLOP/s.</summary>
@@ -31,7 +31,7 @@ public sealed record DiffusionBenchmarkResult(DiffusionPreset Preset, long Param
 /// Times the real trainer and sampler on random 32×32 images (speed does not depend on content) and relates the achieved
 /// FLOP/s to the matmul ceiling measured in the same run.
 /// </summary>
-public static class DiffusionBenchmark
+internal static class DiffusionBenchmark
 {
     /// <summary>Runs the benchmark on a preset, or on an explicit <paramref name="architecture"/>.</summary>
     public static DiffusionBenchmarkResult Run(DiffusionPreset preset, int batchSize = 64, int trainSteps = 12, int samplingSteps = 20,

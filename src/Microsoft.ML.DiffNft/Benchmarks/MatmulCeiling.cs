@@ -9,7 +9,7 @@ namespace Microsoft.ML.DiffNft.Benchmarks;
 /// Measures the machine's float32 matmul rate (the ceiling that utilisation figures are divided by) in the same process
 /// as the workload, because absolute rates on shared machines drift by 20–30 % between runs.
 /// </summary>
-public static class MatmulCeiling
+internal static class MatmulCeiling
 {
     /// <summary>
     /// Median GFLOP/s of an n×n×n float32 matmul over <paramref name="repeats"/> timed runs after warm-up. With

@@ -9,7 +9,7 @@ namespace Microsoft.ML.DiffNft.Evaluation;
 /// folder of images) and a reference, which is either a collection (metadata and images, as <c>diffnft collection</c>
 /// writes it) or a plain folder of images.
 /// </summary>
-public static class EvaluationData
+internal static class EvaluationData
 {
     private static readonly string[] s_imageExtensions = [".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"];
     private static readonly string[] s_metadataExtensions = [".json", ".jsonl", ".csv"];

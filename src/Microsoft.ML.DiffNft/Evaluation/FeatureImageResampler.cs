@@ -17,7 +17,7 @@ namespace Microsoft.ML.DiffNft.Evaluation;
 /// anti-aliased box filter, where nearest-neighbour would alias and bilinear would skip source pixels. Real and
 /// generated images always pass through this same rule.
 /// </remarks>
-public static class FeatureImageResampler
+internal static class FeatureImageResampler
 {
     /// <summary>An identifier of this rule, part of cached-feature keys; change it whenever the rule changes.</summary>
     public const string RuleId = "area-white-v1";

@@ -7,7 +7,7 @@ namespace Microsoft.ML.DiffNft.Evaluation;
 /// The mean and covariance of a set of feature vectors, in float64: what the Fréchet distance compares. The covariance
 /// is the unbiased one (divided by N − 1), as pytorch-fid and clean-fid compute it.
 /// </summary>
-public sealed class FeatureStatistics
+internal sealed class FeatureStatistics
 {
     /// <summary>Creates statistics from a mean and a row-major covariance.</summary>
     /// <param name="mean">The mean vector (length d).</param>

@@ -15,7 +15,7 @@ namespace Microsoft.ML.DiffNft.Evaluation;
 /// stable for rank-deficient covariances (fewer images than feature dimensions), where a general matrix square root
 /// leaves imaginary residue. FID is biased upwards at small N: compare values only at equal N.
 /// </remarks>
-public static class FrechetDistance
+internal static class FrechetDistance
 {
     /// <summary>The Fréchet distance between two sets of statistics of the same dimension.</summary>
     public static double Compute(FeatureStatistics first, FeatureStatistics second)

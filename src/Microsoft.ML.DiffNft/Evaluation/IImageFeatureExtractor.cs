@@ -7,7 +7,7 @@ namespace Microsoft.ML.DiffNft.Evaluation;
 /// <see cref="ResNet18FeatureExtractor"/>; a domain-specific one (for example the reward ViT's embedding) plugs in through
 /// NftGenerationEvaluatorOptions.AdditionalFeatureExtractors.
 /// </summary>
-public interface IImageFeatureExtractor
+internal interface IImageFeatureExtractor
 {
     /// <summary>A short name used in metric keys (<c>fid_{Name}</c>, <c>kid_{Name}</c>), letters, digits and '_' only.</summary>
     string Name { get; }

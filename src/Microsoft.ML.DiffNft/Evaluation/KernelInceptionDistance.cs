@@ -8,14 +8,14 @@ namespace Microsoft.ML.DiffNft.Evaluation;
 /// <param name="StandardDeviation">The standard deviation (N − 1) of the per-subset estimates; 0 with one subset.</param>
 /// <param name="Subsets">The number of subsets.</param>
 /// <param name="SubsetSize">The number of vectors drawn from each set per subset.</param>
-public readonly record struct KernelDistance(double Mean, double StandardDeviation, int Subsets, int SubsetSize);
+internal readonly record struct KernelDistance(double Mean, double StandardDeviation, int Subsets, int SubsetSize);
 
 /// <summary>
 /// KID (Bińkowski et al. 2018): the unbiased estimate of the squared maximum mean discrepancy between two feature sets
 /// under the polynomial kernel k(x, y) = (x·y / d + 1)³, averaged over random subsets, in float64. Unlike FID it is
 /// unbiased at any N: two samples of one distribution give ≈ 0.
 /// </summary>
-public static class KernelInceptionDistance
+internal static class KernelInceptionDistance
 {
     /// <summary>The default number of subsets (as clean-fid and torchmetrics).</summary>
     public const int DefaultSubsets = 100;

@@ -50,16 +50,16 @@ public sealed class NftGenerationEvaluatorOptions
     /// Further feature extractors (for example the reward ViT's embedding): each adds <c>fid_{Name}</c>, <c>kid_{Name}</c>
     /// and <c>kid_std_{Name}</c> to <see cref="NftGenerationMetrics.AdditionalMetrics"/>. The caller owns them.
     /// </summary>
-    public IList<IImageFeatureExtractor> AdditionalFeatureExtractors { get; } = new List<IImageFeatureExtractor>();
+    internal IList<IImageFeatureExtractor> AdditionalFeatureExtractors { get; } = new List<IImageFeatureExtractor>();
 
     /// <summary>
     /// A ResNet-18 extractor to reuse (for example across the runs of a reward-weight sweep); the caller owns it. Null
     /// creates one for the evaluation from <see cref="ResNet18Options"/> and disposes it afterwards.
     /// </summary>
-    public ResNet18FeatureExtractor? ResNet18Extractor { get; set; }
+    internal ResNet18FeatureExtractor? ResNet18Extractor { get; set; }
 
     /// <summary>Options of the ResNet-18 extractor created when <see cref="ResNet18Extractor"/> is null.</summary>
-    public ResNet18FeatureExtractorOptions ResNet18Options { get; set; } = new();
+    internal ResNet18FeatureExtractorOptions ResNet18Options { get; set; } = new();
 
     /// <summary>Whether reference features are cached (see <see cref="ReferenceCacheDirectory"/>). Default true.</summary>
     public bool UseReferenceCache { get; set; } = true;

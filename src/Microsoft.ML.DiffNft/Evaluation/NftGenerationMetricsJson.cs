@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Microsoft.ML.DiffNft.Evaluation;
 
 /// <summary>Reads the JSON that <see cref="NftGenerationMetrics.ToJson"/> writes (the CLI's and a sweep's <c>metrics.json</c>).</summary>
-public static class NftGenerationMetricsJson
+internal static class NftGenerationMetricsJson
 {
     private static readonly string[] s_required = ["n", "fid_resnet18", "kid_resnet18", "kid_std", "duplicate_rate", "diversity"];
     private static readonly HashSet<string> s_known = new(StringComparer.Ordinal)

@@ -14,9 +14,13 @@ public sealed class NounsImageTraitDecoder : IImageTraitDecoder
 {
     private readonly NounsTraitDecoder _decoder;
 
-    /// <summary>Creates the decoder.</summary>
+    /// <summary>Creates the decoder of the built-in Nouns art with its default settings.</summary>
+    public NounsImageTraitDecoder() : this(null)
+    {
+    }
+
     /// <param name="decoder">The part matcher; the built-in art with default options when null.</param>
-    public NounsImageTraitDecoder(NounsTraitDecoder? decoder = null) => _decoder = decoder ?? new NounsTraitDecoder();
+    internal NounsImageTraitDecoder(NounsTraitDecoder? decoder) => _decoder = decoder ?? new NounsTraitDecoder();
 
     /// <inheritdoc/>
     public string Name => "nouns-parts";

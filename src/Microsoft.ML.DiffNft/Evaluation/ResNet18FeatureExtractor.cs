@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.DiffNft.Evaluation;
 
 /// <summary>Options of <see cref="ResNet18FeatureExtractor"/>.</summary>
-public sealed class ResNet18FeatureExtractorOptions
+internal sealed class ResNet18FeatureExtractorOptions
 {
     /// <summary>The folder holding <c>ResNet18Onnx/</c> and <c>ResNetPrepOnnx/</c>; null searches as <see cref="ResNet18ModelFiles"/> describes.</summary>
     public string? ModelDirectory { get; set; }
@@ -33,7 +33,7 @@ public sealed class ResNet18FeatureExtractorOptions
 /// </para>
 /// <para>Name the resulting metric "FID-ResNet18": its values are not comparable with published Inception FIDs.</para>
 /// </remarks>
-public sealed class ResNet18FeatureExtractor : IImageFeatureExtractor, IDisposable
+internal sealed class ResNet18FeatureExtractor : IImageFeatureExtractor, IDisposable
 {
     /// <summary>The network's input size.</summary>
     public const int InputSize = 224;

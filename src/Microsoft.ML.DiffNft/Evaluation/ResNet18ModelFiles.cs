@@ -16,7 +16,7 @@ namespace Microsoft.ML.DiffNft.Evaluation;
 /// <c>microsoft.ml.dnnimagefeaturizer.resnet18/0.23.1/tools/DnnImageModels/</c>.</item>
 /// </list>
 /// </remarks>
-public sealed class ResNet18ModelFiles
+internal sealed class ResNet18ModelFiles
 {
     /// <summary>The package the files come from.</summary>
     public const string PackageId = "Microsoft.ML.DnnImageFeaturizer.ResNet18";

@@ -10,7 +10,7 @@ namespace Microsoft.ML.DiffNft.Evaluation;
 /// token what it is. Never use it to judge a model that was fine-tuned against the same reward: that measures reward
 /// hacking, not fidelity. Images go through <see cref="RewardPreprocessing.Prepare"/>, the reward's one preprocessing.
 /// </summary>
-public sealed class RewardEmbeddingExtractor : IImageFeatureExtractor
+internal sealed class RewardEmbeddingExtractor : IImageFeatureExtractor
 {
     private readonly RarityRewardModel _model;
 

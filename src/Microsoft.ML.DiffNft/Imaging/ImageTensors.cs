@@ -7,7 +7,7 @@ namespace Microsoft.ML.DiffNft.Imaging;
 /// Converts between <see cref="RgbaImage"/> batches and float tensors [N, 3, H, W] in [−1, 1] — the one pixel convention
 /// of the diffusion models. The conversion is a handful of tensor ops over one byte buffer, not a per-pixel loop.
 /// </summary>
-public static class ImageTensors
+internal static class ImageTensors
 {
     /// <summary>Stacks images of one size into a float tensor [N, 3, H, W] with values in [−1, 1] (alpha dropped).</summary>
     public static Tensor ToTensor(IReadOnlyList<RgbaImage> images, Device? device = null)

@@ -3,7 +3,7 @@ using SkiaSharp;
 namespace Microsoft.ML.DiffNft.Imaging;
 
 /// <summary>Reads and writes images (PNG out; PNG, JPEG, GIF first frame, BMP, WebP in) as <see cref="RgbaImage"/>.</summary>
-public static class PngCodec
+internal static class PngCodec
 {
     /// <summary>Decodes an image file. Throws <see cref="InvalidDataException"/> naming the file when it is not an image.</summary>
     public static RgbaImage Load(string path)

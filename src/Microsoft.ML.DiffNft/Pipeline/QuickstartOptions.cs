@@ -95,7 +95,7 @@ public sealed record QuickstartOptions
     /// A ResNet-18 feature extractor to reuse (for example across several runs in one process); the caller owns it. Null
     /// creates one for the evaluation stage and disposes it afterwards.
     /// </summary>
-    public ResNet18FeatureExtractor? ResNet18Extractor { get; init; }
+    internal ResNet18FeatureExtractor? ResNet18Extractor { get; init; }
 
     /// <summary>Receives stage starts, progress and completions (called on the pipeline's thread).</summary>
     public IProgress<QuickstartProgress>? Progress { get; init; }

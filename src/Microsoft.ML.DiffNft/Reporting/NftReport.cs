@@ -7,7 +7,7 @@ namespace Microsoft.ML.DiffNft.Reporting;
 /// grids, and the trials of a sweep with their ranks and Pareto flags. <see cref="NftReportWriter"/> writes it as one
 /// self-contained HTML page and as JSON with the same numbers.
 /// </summary>
-public sealed class NftReport
+internal sealed class NftReport
 {
     /// <summary>The page title.</summary>
     public string Title { get; set; } = "DiffNft report";
@@ -62,7 +62,7 @@ public sealed class NftReport
 /// <summary>A PNG image with its caption (a sample grid).</summary>
 /// <param name="Caption">What the image shows, e.g. "base" or "trial r0.5-kl0.01".</param>
 /// <param name="Png">The PNG file's bytes.</param>
-public sealed record ReportImage(string Caption, byte[] Png);
+internal sealed record ReportImage(string Caption, byte[] Png);
 
 /// <summary>One trial of a sweep as the report shows it.</summary>
 /// <param name="Id">The trial's id (its folder name).</param>
@@ -70,10 +70,10 @@ public sealed record ReportImage(string Caption, byte[] Png);
 /// <param name="Metrics">What the evaluation measured.</param>
 /// <param name="Rank">1-based place on the leaderboard.</param>
 /// <param name="OnParetoFront">Whether no other trial has both a lower-or-equal FID and a higher-or-equal rare rate, one strictly.</param>
-public sealed record ReportTrial(string Id, IReadOnlyDictionary<string, double> Parameters, NftGenerationMetrics Metrics, int Rank, bool OnParetoFront);
+internal sealed record ReportTrial(string Id, IReadOnlyDictionary<string, double> Parameters, NftGenerationMetrics Metrics, int Rank, bool OnParetoFront);
 
 /// <summary>One setting of a sweep summarised over its repeated trials.</summary>
 /// <param name="Parameters">The setting, e.g. rarity_weight, fidelity_weight, kl_weight (snake_case keys).</param>
 /// <param name="Runs">How many trials the row summarises.</param>
 /// <param name="Metrics">Mean and standard error per metric, keyed like <c>metrics.json</c> (rare_rate, fid_resnet18, …).</param>
-public sealed record ReportSummaryRow(IReadOnlyDictionary<string, double> Parameters, int Runs, IReadOnlyDictionary<string, Sweeps.MeanWithError> Metrics);
+internal sealed record ReportSummaryRow(IReadOnlyDictionary<string, double> Parameters, int Runs, IReadOnlyDictionary<string, Sweeps.MeanWithError> Metrics);

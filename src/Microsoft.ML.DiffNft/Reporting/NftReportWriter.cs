@@ -13,7 +13,7 @@ namespace Microsoft.ML.DiffNft.Reporting;
 /// <c>plotting/</c> folder beside the application; without it the plots are drawn by a built-in SVG chart, and the page
 /// and the JSON (<c>plot_renderer</c>) say which.
 /// </summary>
-public static class NftReportWriter
+internal static class NftReportWriter
 {
     private static readonly byte[] s_pngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
 

@@ -59,7 +59,7 @@ public sealed record RewardWeightSweepOptions
     public string? ReferenceCacheDirectory { get; init; }
 
     /// <summary>A ResNet-18 extractor to share (the caller owns it); null creates one for the sweep.</summary>
-    public ResNet18FeatureExtractor? ResNet18Extractor { get; init; }
+    internal ResNet18FeatureExtractor? ResNet18Extractor { get; init; }
 
     /// <summary>
     /// The leaderboard's FID budget: trials whose FID-ResNet18 exceeds it rank after every trial within it. Null ranks all

@@ -4,7 +4,7 @@ using Microsoft.ML.DiffNft.Reporting;
 namespace Microsoft.ML.DiffNft.Sweeps;
 
 /// <summary>Turns a <see cref="SweepResult"/> into an <see cref="NftReport"/>: the tuned model is the leaderboard's first trial.</summary>
-public static class SweepReport
+internal static class SweepReport
 {
     /// <summary>Builds the report of a sweep, with the grids found in its folder (reference, base, each trial).</summary>
     public static NftReport Build(SweepResult result, RewardWeightSweepOptions options)

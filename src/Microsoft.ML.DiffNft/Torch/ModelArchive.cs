@@ -11,7 +11,7 @@ namespace Microsoft.ML.DiffNft.Torch;
 /// Reading is defensive: entry names must be plain relative names (nothing can escape a target folder), sizes are
 /// bounded, duplicates rejected, and everything is read into memory — no entry is ever extracted to disk by name.
 /// </summary>
-public static class ModelArchive
+internal static class ModelArchive
 {
     /// <summary>Largest entry accepted when reading (a guard against zip bombs).</summary>
     public const long MaxEntryBytes = 4L * 1024 * 1024 * 1024;

@@ -9,14 +9,14 @@ namespace Microsoft.ML.DiffNft.Torch;
 /// <param name="Shape">Shape.</param>
 /// <param name="Begin">Start of the data, relative to the end of the header.</param>
 /// <param name="End">End (exclusive) of the data, relative to the end of the header.</param>
-public sealed record SafeTensorsEntry(string Name, string DType, long[] Shape, long Begin, long End);
+internal sealed record SafeTensorsEntry(string Name, string DType, long[] Shape, long Begin, long End);
 
 /// <summary>
 /// Reads and checks a safetensors header before any tensor is materialised: the header length, the JSON, every dtype,
 /// every shape, and that each tensor's byte range lies inside the file, matches its shape and overlaps no other.
 /// A truncated or corrupted file therefore fails with a message naming the file and the tensor, not deep inside a loader.
 /// </summary>
-public static class SafeTensorsHeader
+internal static class SafeTensorsHeader
 {
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
 

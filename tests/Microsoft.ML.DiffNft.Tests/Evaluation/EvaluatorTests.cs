@@ -29,7 +29,7 @@ public sealed class EvaluatorTests : IClassFixture<EvaluatorTests.Fixture>
             Parts = NounsSubset.Parse("bodies=6,accessories=8,heads=10,glasses=6"),
         });
 
-        public ResNet18FeatureExtractor ResNet { get; } = new();
+        internal ResNet18FeatureExtractor ResNet { get; } = new();
 
         /// <summary>A reference-feature cache shared by the tests, so each reference selection is featurised once.</summary>
         public string CacheDir { get; } = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "diffnft-eval-cache-" + Guid.NewGuid().ToString("N")[..10])).FullName;

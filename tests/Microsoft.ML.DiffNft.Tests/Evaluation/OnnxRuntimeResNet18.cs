@@ -10,7 +10,7 @@ namespace Microsoft.ML.DiffNft.Tests.Evaluation;
 /// at a time (the graphs' batch dimension is fixed at 1), on the same resampled input as the TorchSharp extractor.
 /// Used by the equivalence test and the feature benchmark.
 /// </summary>
-public sealed class OnnxRuntimeResNet18 : IDisposable
+internal sealed class OnnxRuntimeResNet18 : IDisposable
 {
     private readonly InferenceSession _preprocess;
     private readonly InferenceSession _network;

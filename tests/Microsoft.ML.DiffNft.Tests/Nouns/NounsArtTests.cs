@@ -30,14 +30,15 @@ public class NounsArtTests
     }
 
     [Theory]
-    [InlineData(NounsLayer.Body, 28, "body-teal", "teal")]
-    [InlineData(NounsLayer.Accessory, 120, "accessory-txt-noun-multicolor", "txt noun multicolor")]
-    [InlineData(NounsLayer.Head, 95, "head-goat", "goat")]
-    [InlineData(NounsLayer.Glasses, 15, "glasses-square-red", "square red")]
-    [InlineData(NounsLayer.Background, 0, "d5d7e1", "cool")]
-    [InlineData(NounsLayer.Background, 1, "e1d7d5", "warm")]
-    public void TraitValuesDropTheLayerPrefixAndUseSpaces(NounsLayer layer, int index, string fileName, string value)
+    [InlineData((int)NounsLayer.Body, 28, "body-teal", "teal")]
+    [InlineData((int)NounsLayer.Accessory, 120, "accessory-txt-noun-multicolor", "txt noun multicolor")]
+    [InlineData((int)NounsLayer.Head, 95, "head-goat", "goat")]
+    [InlineData((int)NounsLayer.Glasses, 15, "glasses-square-red", "square red")]
+    [InlineData((int)NounsLayer.Background, 0, "d5d7e1", "cool")]
+    [InlineData((int)NounsLayer.Background, 1, "e1d7d5", "warm")]
+    public void TraitValuesDropTheLayerPrefixAndUseSpaces(int layerNumber, int index, string fileName, string value)
     {
+        var layer = (NounsLayer)layerNumber;
         var part = NounsArt.Default.Part(layer, index);
         Assert.Equal(fileName, part.FileName);
         Assert.Equal(value, part.TraitValue);

@@ -21,7 +21,7 @@ public sealed class RewardWeightSweepTests(ITestOutputHelper output, RewardWeigh
     {
         public NftCollection Reference { get; } = NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = 24, Seed = 5 }).Collection;
 
-        public ResNet18FeatureExtractor ResNet { get; } = new();
+        internal ResNet18FeatureExtractor ResNet { get; } = new();
 
         public void Dispose() => ResNet.Dispose();
     }

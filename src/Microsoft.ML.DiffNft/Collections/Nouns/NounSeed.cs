@@ -11,7 +11,7 @@ namespace Microsoft.ML.DiffNft.Collections.Nouns;
 /// <param name="Accessory">Accessory index.</param>
 /// <param name="Head">Head index.</param>
 /// <param name="Glasses">Glasses index.</param>
-public readonly record struct NounSeed(int Background, int Body, int Accessory, int Head, int Glasses)
+internal readonly record struct NounSeed(int Background, int Body, int Accessory, int Head, int Glasses)
 {
     /// <summary>The part index of one layer.</summary>
     public int this[NounsLayer layer] => layer switch

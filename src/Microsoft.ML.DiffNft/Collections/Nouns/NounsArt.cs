@@ -8,7 +8,7 @@ namespace Microsoft.ML.DiffNft.Collections.Nouns;
 /// <c>image-data.json</c>, decoded onto the 32×32 grid. <see cref="Default"/> is the built-in CC0 art
 /// (2 backgrounds, 30 bodies, 143 accessories, 254 heads, 23 glasses); <see cref="Load"/> reads another file.
 /// </summary>
-public sealed class NounsArt
+internal sealed class NounsArt
 {
     /// <summary>Width and height of the Nouns grid in pixels.</summary>
     public const int GridSize = 32;

@@ -14,19 +14,19 @@ public sealed class NounsCollectionOptions
     public int Seed { get; set; }
 
     /// <summary>Which parts take part: the first k of each layer (default: all).</summary>
-    public NounsSubset Parts { get; set; } = NounsSubset.All;
+    internal NounsSubset Parts { get; set; } = NounsSubset.All;
 
     /// <summary>The distribution used for every layer without its own entry in <see cref="LayerWeights"/>. Default uniform.</summary>
     public NounsLayerWeights Weights { get; set; } = NounsLayerWeights.Uniform;
 
     /// <summary>Per-layer distributions that override <see cref="Weights"/>.</summary>
-    public IDictionary<NounsLayer, NounsLayerWeights> LayerWeights { get; } = new Dictionary<NounsLayer, NounsLayerWeights>();
+    internal IDictionary<NounsLayer, NounsLayerWeights> LayerWeights { get; } = new Dictionary<NounsLayer, NounsLayerWeights>();
 
     /// <summary>Part pairs that never appear together in one token.</summary>
-    public IList<NounsPartPair> IncompatiblePairs { get; } = new List<NounsPartPair>();
+    internal IList<NounsPartPair> IncompatiblePairs { get; } = new List<NounsPartPair>();
 
     /// <summary>"If First then Second" rules: a token that draws the first part gets the second one.</summary>
-    public IList<NounsPartPair> ForcedPairs { get; } = new List<NounsPartPair>();
+    internal IList<NounsPartPair> ForcedPairs { get; } = new List<NounsPartPair>();
 
     /// <summary>No two tokens share the same five parts (default true).</summary>
     public bool UniqueDna { get; set; } = true;
@@ -35,7 +35,7 @@ public sealed class NounsCollectionOptions
     public bool RenderImages { get; set; } = true;
 
     /// <summary>The part library; the built-in Nouns art when null.</summary>
-    public NounsArt? Art { get; set; }
+    internal NounsArt? Art { get; set; }
 
     /// <summary>Prefix of token names: "Noun " gives "Noun 0", "Noun 1", …</summary>
     public string NamePrefix { get; set; } = "Noun ";
@@ -48,6 +48,6 @@ public sealed class NounsCollectionOptions
     public int MaxAttemptsPerToken { get; set; } = 10_000;
 
     /// <summary>The distribution of one layer (its override, else <see cref="Weights"/>).</summary>
-    public NounsLayerWeights WeightsFor(NounsLayer layer) =>
+    internal NounsLayerWeights WeightsFor(NounsLayer layer) =>
         LayerWeights.TryGetValue(layer, out var w) && w is not null ? w : Weights;
 }

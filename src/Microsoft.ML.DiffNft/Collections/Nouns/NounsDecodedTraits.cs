@@ -1,7 +1,7 @@
 namespace Microsoft.ML.DiffNft.Collections.Nouns;
 
 /// <summary>What <see cref="NounsTraitDecoder"/> recovered from one image: a part per layer and how well each fits.</summary>
-public sealed class NounsDecodedTraits
+internal sealed class NounsDecodedTraits
 {
     private readonly double[] _distances;
     private readonly int[] _visible;

@@ -1,7 +1,7 @@
 namespace Microsoft.ML.DiffNft.Collections.Nouns;
 
 /// <summary>Options of <see cref="NounsTraitDecoder"/>.</summary>
-public sealed class NounsDecoderOptions
+internal sealed class NounsDecoderOptions
 {
     /// <summary>
     /// A pixel matches a part's colour when no channel differs by more than this (0–255). The default, 40, sits far above

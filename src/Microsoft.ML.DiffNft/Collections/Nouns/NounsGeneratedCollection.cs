@@ -17,13 +17,13 @@ public sealed class NounsGeneratedCollection
     }
 
     /// <summary>The part library the tokens were drawn from.</summary>
-    public NounsArt Art { get; }
+    internal NounsArt Art { get; }
 
     /// <summary>The part subset the tokens were drawn from (give it to <see cref="NounsDecoderOptions.Candidates"/>).</summary>
-    public NounsSubset Parts { get; }
+    internal NounsSubset Parts { get; }
 
     /// <summary>The seed of each token, in token order (token id = position).</summary>
-    public IReadOnlyList<NounSeed> Seeds { get; }
+    internal IReadOnlyList<NounSeed> Seeds { get; }
 
     /// <summary>The tokens as an <see cref="NftCollection"/> (traits, captions, images when rendered).</summary>
     public NftCollection Collection { get; }
@@ -41,5 +41,5 @@ public sealed class NounsGeneratedCollection
     /// The requested probability of each part of the layer's subset (index = part index), before rules and uniqueness;
     /// for exact counts, count / total.
     /// </summary>
-    public IReadOnlyList<double> RequestedProbabilities(NounsLayer layer) => _probabilities[(int)layer];
+    internal IReadOnlyList<double> RequestedProbabilities(NounsLayer layer) => _probabilities[(int)layer];
 }

@@ -1,7 +1,7 @@
 namespace Microsoft.ML.DiffNft.Collections.Nouns;
 
 /// <summary>The five layers of a Noun, in draw order (back to front).</summary>
-public enum NounsLayer
+internal enum NounsLayer
 {
     /// <summary>The solid background colour (drawn first).</summary>
     Background = 0,
@@ -16,7 +16,7 @@ public enum NounsLayer
 }
 
 /// <summary>Names and helpers for <see cref="NounsLayer"/>.</summary>
-public static class NounsLayers
+internal static class NounsLayers
 {
     /// <summary>Number of layers.</summary>
     public const int Count = 5;

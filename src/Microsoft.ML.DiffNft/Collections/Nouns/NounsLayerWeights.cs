@@ -106,7 +106,7 @@ public sealed class NounsLayerWeights
     /// The probability of each of the layer's <paramref name="partCount"/> subset parts. For exact counts: count / total.
     /// Throws <see cref="ArgumentException"/> naming the layer when the number of weights or counts does not match.
     /// </summary>
-    public double[] Probabilities(int partCount, NounsLayer layer)
+    internal double[] Probabilities(int partCount, NounsLayer layer)
     {
         if (partCount < 1) throw new ArgumentOutOfRangeException(nameof(partCount), partCount, "A layer needs at least one part.");
         var w = new double[partCount];

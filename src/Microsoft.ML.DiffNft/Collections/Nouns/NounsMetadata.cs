@@ -8,7 +8,7 @@ namespace Microsoft.ML.DiffNft.Collections.Nouns;
 /// <c>Accessory</c>, <c>Head</c>, <c>Glasses</c> with the parts' trait values, and captions such as
 /// "a noun, body teal, accessory txt noun multicolor, head goat, glasses square red".
 /// </summary>
-public static class NounsMetadata
+internal static class NounsMetadata
 {
     /// <summary>The five attributes of a seed, in draw order.</summary>
     public static IReadOnlyList<NftAttribute> Attributes(NounSeed seed, NounsArt? art = null)

@@ -11,7 +11,7 @@ namespace Microsoft.ML.DiffNft.Collections.Nouns;
 /// The pixel lists are what the renderer and the trait decoder iterate over; they are kept as flat arrays (pixel index
 /// <c>y*32+x</c> and packed RGB) because a part covers only a few dozen to a few hundred of the 1,024 cells.
 /// </remarks>
-public sealed class NounsPart
+internal sealed class NounsPart
 {
     private readonly int[] _pixels;
     private readonly byte[] _rgb;

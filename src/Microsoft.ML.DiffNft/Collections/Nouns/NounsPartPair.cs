@@ -3,7 +3,7 @@ namespace Microsoft.ML.DiffNft.Collections.Nouns;
 /// <summary>A part of a layer, named by its index (the seed value), independent of any particular <see cref="NounsArt"/>.</summary>
 /// <param name="Layer">The layer.</param>
 /// <param name="Index">The part index within the layer.</param>
-public readonly record struct NounsPartRef(NounsLayer Layer, int Index)
+internal readonly record struct NounsPartRef(NounsLayer Layer, int Index)
 {
     /// <summary>The reference of a part.</summary>
     public static NounsPartRef Of(NounsPart part)
@@ -35,4 +35,4 @@ public readonly record struct NounsPartRef(NounsLayer Layer, int Index)
 /// </summary>
 /// <param name="First">The first part (the condition of a forced pair).</param>
 /// <param name="Second">The second part (what a forced pair imposes).</param>
-public sealed record NounsPartPair(NounsPartRef First, NounsPartRef Second);
+internal sealed record NounsPartPair(NounsPartRef First, NounsPartRef Second);

@@ -6,7 +6,7 @@ namespace Microsoft.ML.DiffNft.Collections.Nouns;
 /// Renders Nouns: background fill, then body, accessory, head and glasses, each part's opaque cells drawn over the
 /// layers below — the raster equivalent of the official SVG (which draws each cell as a 10×10 rectangle).
 /// </summary>
-public static class NounsRenderer
+internal static class NounsRenderer
 {
     /// <summary>Renders a Noun at its native 32×32 (one pixel per cell, fully opaque).</summary>
     /// <param name="seed">The part indices; validated against the art.</param>

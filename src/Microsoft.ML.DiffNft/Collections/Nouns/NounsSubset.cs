@@ -7,7 +7,7 @@ namespace Microsoft.ML.DiffNft.Collections.Nouns;
 /// Which parts of each layer take part: the first <i>k</i> of the layer in <c>image-data.json</c> order, or all of it.
 /// Written as <c>bodies=8,accessories=10,heads=12,glasses=8</c> (layers not named keep all their parts).
 /// </summary>
-public sealed class NounsSubset
+internal sealed class NounsSubset
 {
     private readonly int?[] _counts = new int?[NounsLayers.Count];
 

@@ -34,7 +34,7 @@ namespace Microsoft.ML.DiffNft.Collections.Nouns;
 /// and flags the layer with <see cref="NounsDecodedTraits.IsAmbiguous"/>; rendering the decoded seed reproduces the image.
 /// </para>
 /// </remarks>
-public sealed class NounsTraitDecoder
+internal sealed class NounsTraitDecoder
 {
     private const int Words = NounsArt.PixelCount / 64;
     private const int Blocks = NounsArt.PixelCount / 8;
