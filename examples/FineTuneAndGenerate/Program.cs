@@ -55,7 +55,7 @@ IDataView rows = ml.Data.LoadFromEnumerable(Enumerable.Range(0, imagesPerModel).
 var reference = BuiltInCollection.Generate().Collection;
 foreach (var (label, model) in new[] { ("base", generator), ("tuned", tuned) })
 {
-    var images = model.Transform(rows).GetColumn<MLImage>("Image").Select(i => i.ToRgbaImage()).ToList();
+    var images = model.Transform(rows).GetColumn<MLImage>("GeneratedImage").Select(i => i.ToRgbaImage()).ToList();
     string grid = Path.Combine(folder, $"{label}-grid.png");
     PngCodec.Save(ContactSheet.Build(images, columns: 8, scale: 3), grid);
     var metrics = ml.NftGeneration.Evaluate(images, reference, new NftGenerationEvaluatorOptions { SampleSize = imagesPerModel, KidSubsets = 10 });
