@@ -54,7 +54,7 @@ IDataView rows = ml.Data.LoadFromEnumerable(Enumerable.Range(0, imagesPerModel).
 var reference = BuiltInCollection.Generate().Collection;
 foreach (var (label, model) in new[] { ("base", generator), ("tuned", tuned) })
 {
-    var images = model.Transform(rows).GetColumn<MLImage>("Image").Select(i => i.ToRgbaImage()).ToList();
+    var images = model.Transform(rows).GetColumn<MLImage>("GeneratedImage").Select(i => i.ToRgbaImage()).ToList();
     string samples = Path.Combine(folder, label);
     Directory.CreateDirectory(samples);
     for (int i = 0; i < Math.Min(8, images.Count); i++)

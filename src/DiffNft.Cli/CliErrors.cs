@@ -17,7 +17,7 @@ public static class CliErrors
                                       or ArgumentException or FormatException or InvalidOperationException
                                       or NotSupportedException or UnauthorizedAccessException)
         {
-            error.WriteLine($"diffnft: error: {ex.Message}");
+            error.WriteLine($"diffnft: error: {CliMessages.Translate(ex.Message)}");
             return 1;
         }
         catch (OperationCanceledException)

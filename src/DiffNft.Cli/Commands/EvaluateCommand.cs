@@ -68,7 +68,7 @@ internal static class EvaluateCommand
             {
                 // The evaluator's own progress lines; ML.NET's internal chatter stays out.
                 if (e.Source.Contains(nameof(NftGenerationEvaluator), StringComparison.Ordinal) && e.Kind is Microsoft.ML.Runtime.ChannelMessageKind.Info or Microsoft.ML.Runtime.ChannelMessageKind.Warning)
-                    stderr.WriteLine($"diffnft: {e.RawMessage}");
+                    stderr.WriteLine($"diffnft: {CliMessages.Translate(e.RawMessage)}");
             };
             var generatedImages = EvaluationData.LoadImageFolder(parse.GetValue(generated)!, cancel.Token).Tokens.Select(t => t.Image!).ToList();
             var referenceCollection = EvaluationData.LoadReference(parse.GetValue(reference)!, cancel.Token);

@@ -20,8 +20,13 @@ internal static class TraitColumnSelector
     public static readonly IReadOnlyList<string> NonTraitColumns =
         [NftSchema.TokenIdColumnName, NftSchema.ImageColumnName, NftSchema.CaptionColumnName];
 
-    /// <summary>Resolves the trait columns to fit on, applying the numeric-trait rule.</summary>
-    public static TraitColumn[] Resolve(IExceptionContext ectx, DataViewSchema schema, TraitRarityOptions options)
+    /// <summary>
+    /// Resolves the trait columns to fit on, applying the numeric-trait rule. Automatic detection uses text columns
+    /// only; the non-text columns it passes over that could have held traits are logged as a warning on
+    /// <paramref name="ectx"/>'s channel and named in the error when no trait column is found, so that trait columns
+    /// turned into keys or numbers earlier in a chain are not left out silently.
+    /// </summary>
+    public static TraitColumn[] Resolve(IHost ectx, DataViewSchema schema, TraitRarityOptions options)
     {
         var result = new List<TraitColumn>();
         if (options.TraitColumnNames is { } names)
@@ -50,10 +55,24 @@ internal static class TraitColumnSelector
                     continue;
                 result.Add(trait);
             }
+            // Columns that would have been candidates but for their type: with annotations, those annotated as traits;
+            // without, every column but the collection's non-trait ones.
+            var skipped = schema.Where(c => !c.IsHidden && c.Type is not TextDataViewType && (annotated
+                    ? c.Annotations.Schema.GetColumnOrNull(TraitTypeAnnotation) is not null
+                    : !NonTraitColumns.Contains(c.Name)))
+                .Select(c => $"'{c.Name}' ({c.Type})").ToList();
+            string skippedText = skipped.Count == 0 ? "" :
+                $" Skipped {skipped.Count} column(s) that are not text: {string.Join(", ", skipped)}; trait values must be text " +
+                "(map keys back to values, or name the trait columns in TraitRarityOptions.TraitColumnNames).";
             if (result.Count == 0)
                 throw ectx.Process(new ArgumentOutOfRangeException("inputSchema",
                     "Found no trait columns: trait rarity needs at least one text column of trait values (besides TokenId, " +
-                    "Image and Caption), or name them in TraitColumnNames."));
+                    "Image and Caption), or name them in TraitRarityOptions.TraitColumnNames." + skippedText));
+            if (skipped.Count > 0)
+            {
+                using var ch = ectx.Start(nameof(TraitColumnSelector));
+                ch.Warning(MessageSensitivity.None, $"Trait rarity found {result.Count} trait column(s) automatically.{skippedText}");
+            }
         }
 
         var byName = new Dictionary<string, string>(StringComparer.Ordinal);

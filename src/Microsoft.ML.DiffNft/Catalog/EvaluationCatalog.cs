@@ -85,10 +85,10 @@ public sealed class NftGenerationCatalog
     /// </summary>
     /// <param name="generated">Rows with an image column.</param>
     /// <param name="reference">The reference collection.</param>
-    /// <param name="imageColumnName">The column of <see cref="MLImage"/> values.</param>
+    /// <param name="imageColumnName">The column of <see cref="MLImage"/> values; the generator's output column by default.</param>
     /// <param name="options">Options; defaults when null.</param>
     /// <exception cref="ArgumentOutOfRangeException">The column is missing or does not hold images.</exception>
-    public NftGenerationMetrics Evaluate(IDataView generated, NftCollection reference, string imageColumnName = "Image", NftGenerationEvaluatorOptions? options = null)
+    public NftGenerationMetrics Evaluate(IDataView generated, NftCollection reference, string imageColumnName = DiffNft.Diffusion.GeneratorOptions.DefaultImageColumnName, NftGenerationEvaluatorOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(generated);
         ArgumentException.ThrowIfNullOrWhiteSpace(imageColumnName);

@@ -5,7 +5,11 @@ using Microsoft.ML.Transforms.Image;
 
 namespace Microsoft.ML.DiffNft.Data;
 
-/// <summary>Reads whole columns out of an <see cref="IDataView"/> with ML.NET-style errors for missing or mistyped columns.</summary>
+/// <summary>
+/// Reads columns out of an <see cref="IDataView"/> with ML.NET-style errors for missing or mistyped columns: whole
+/// columns (<c>Read…</c>) for trainers, and per-row readers (<c>…Reader</c>) for the lazy transforms, which share the
+/// same checks and conversions.
+/// </summary>
 internal static class ColumnReaders
 {
     /// <summary>Finds a column or throws ML.NET's "Could not find {role} column" error.</summary>
@@ -17,89 +21,119 @@ internal static class ColumnReaders
         return col.Value;
     }
 
-    /// <summary>Reads a text column.</summary>
-    public static List<string> ReadText(IExceptionContext host, IDataView data, string name, string role)
+    /// <summary>Finds a text column or throws ML.NET's schema errors.</summary>
+    public static DataViewSchema.Column FindText(IExceptionContext host, DataViewSchema schema, string name, string role)
     {
-        var col = Find(host, data.Schema, name, role);
+        var col = Find(host, schema, name, role);
         if (col.Type is not TextDataViewType)
             throw host.Process(new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for {role} column '{name}': expected String, got {col.Type}"));
-        var result = new List<string>();
-        using var cursor = data.GetRowCursor(new[] { col });
-        var getter = cursor.GetGetter<ReadOnlyMemory<char>>(col);
+        return col;
+    }
+
+    /// <summary>Finds an image column (<see cref="MLImage"/> or a text path) or throws ML.NET's schema errors.</summary>
+    public static DataViewSchema.Column FindImage(IExceptionContext host, DataViewSchema schema, string name, string role)
+    {
+        var col = Find(host, schema, name, role);
+        if (col.Type is not ImageDataViewType && col.Type is not TextDataViewType)
+            throw host.Process(new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for {role} column '{name}': expected Image or String (a path), got {col.Type}"));
+        return col;
+    }
+
+    /// <summary>Finds an optional Int64/Int32/UInt32 column; null when absent, ML.NET's schema error when mistyped.</summary>
+    public static DataViewSchema.Column? FindOptionalInteger(IExceptionContext host, DataViewSchema schema, string name, string role)
+    {
+        var found = schema.GetColumnOrNull(name);
+        if (found is { } col && col.Type != NumberDataViewType.Int64 && col.Type != NumberDataViewType.Int32 && col.Type != NumberDataViewType.UInt32)
+            throw host.Process(new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for {role} column '{name}': expected Int64, Int32 or UInt32, got {col.Type}"));
+        return found;
+    }
+
+    /// <summary>A reader of the current row's text in <paramref name="col"/> (found by <see cref="FindText"/>).</summary>
+    public static Func<string> TextReader(DataViewRow row, DataViewSchema.Column col)
+    {
+        var getter = row.GetGetter<ReadOnlyMemory<char>>(col);
         ReadOnlyMemory<char> value = default;
-        while (cursor.MoveNext())
+        return () =>
         {
             getter(ref value);
-            result.Add(value.ToString());
-        }
-        return result;
+            return value.ToString();
+        };
     }
 
-    /// <summary>Reads an optional Int64/Int32/UInt32 column as longs, or null when the column is absent.</summary>
-    public static List<long>? ReadOptionalIntegers(IExceptionContext host, IDataView data, string name, string role)
+    /// <summary>A reader of the current row's integer in <paramref name="col"/> (found by <see cref="FindOptionalInteger"/>).</summary>
+    public static Func<long> IntegerReader(DataViewRow row, DataViewSchema.Column col)
     {
-        var found = data.Schema.GetColumnOrNull(name);
-        if (found is null) return null;
-        var col = found.Value;
-        var result = new List<long>();
-        using var cursor = data.GetRowCursor(new[] { col });
         if (col.Type == NumberDataViewType.Int64)
         {
-            var g = cursor.GetGetter<long>(col);
+            var g = row.GetGetter<long>(col);
             long v = 0;
-            while (cursor.MoveNext()) { g(ref v); result.Add(v); }
+            return () => { g(ref v); return v; };
         }
-        else if (col.Type == NumberDataViewType.Int32)
+        if (col.Type == NumberDataViewType.Int32)
         {
-            var g = cursor.GetGetter<int>(col);
+            var g = row.GetGetter<int>(col);
             int v = 0;
-            while (cursor.MoveNext()) { g(ref v); result.Add(v); }
+            return () => { g(ref v); return v; };
         }
-        else if (col.Type == NumberDataViewType.UInt32)
-        {
-            var g = cursor.GetGetter<uint>(col);
-            uint v = 0;
-            while (cursor.MoveNext()) { g(ref v); result.Add(v); }
-        }
-        else
-        {
-            throw host.Process(new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for {role} column '{name}': expected Int64, Int32 or UInt32, got {col.Type}"));
-        }
-        return result;
+        var u = row.GetGetter<uint>(col);
+        uint w = 0;
+        return () => { u(ref w); return w; };
     }
 
-    /// <summary>Reads an image column: <see cref="MLImage"/> values, or text paths to image files.</summary>
-    public static List<RgbaImage> ReadImages(IExceptionContext host, IDataView data, string name, string role)
+    /// <summary>
+    /// A reader of the current row's image in <paramref name="col"/> (found by <see cref="FindImage"/>): the
+    /// <see cref="MLImage"/>, or the image file a text value names. Errors name the row, the column and its role, so a
+    /// text column that does not hold paths is easy to spot.
+    /// </summary>
+    public static Func<RgbaImage> ImageReader(DataViewRow row, DataViewSchema.Column col, string role)
     {
-        var col = Find(host, data.Schema, name, role);
-        var result = new List<RgbaImage>();
-        using var cursor = data.GetRowCursor(new[] { col });
         if (col.Type is ImageDataViewType)
         {
-            var getter = cursor.GetGetter<MLImage>(col);
+            var getter = row.GetGetter<MLImage>(col);
             MLImage value = null!;
-            while (cursor.MoveNext())
+            return () =>
             {
                 getter(ref value);
-                if (value is null)
-                    throw new InvalidDataException($"Row {cursor.Position} of {role} column '{name}' has no image.");
-                result.Add(value.ToRgbaImage());
-            }
+                return value is null
+                    ? throw new InvalidDataException($"Row {row.Position} of {role} column '{col.Name}' has no image.")
+                    : value.ToRgbaImage();
+            };
         }
-        else if (col.Type is TextDataViewType)
+        var text = TextReader(row, col);
+        return () =>
         {
-            var getter = cursor.GetGetter<ReadOnlyMemory<char>>(col);
-            ReadOnlyMemory<char> value = default;
-            while (cursor.MoveNext())
+            string path = text();
+            try
             {
-                getter(ref value);
-                result.Add(PngCodec.Load(value.ToString()));
+                return PngCodec.Load(path);
             }
-        }
-        else
-        {
-            throw host.Process(new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for {role} column '{name}': expected Image or String (a path), got {col.Type}"));
-        }
+            catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException or NotSupportedException)
+            {
+                // The column is text, so it is read as paths; a column of other text (an id, a trait) lands here.
+                throw new InvalidDataException($"Row {row.Position} of {role} column '{col.Name}' holds '{path}', which is not a readable image file; " +
+                    $"a text {role} column must hold image file paths. {ex.Message}", ex);
+            }
+        };
+    }
+
+    /// <summary>Reads a text column.</summary>
+    public static List<string> ReadText(IExceptionContext host, IDataView data, string name, string role) =>
+        ReadAll(data, FindText(host, data.Schema, name, role), TextReader);
+
+    /// <summary>Reads an optional Int64/Int32/UInt32 column as longs, or null when the column is absent.</summary>
+    public static List<long>? ReadOptionalIntegers(IExceptionContext host, IDataView data, string name, string role) =>
+        FindOptionalInteger(host, data.Schema, name, role) is { } col ? ReadAll(data, col, IntegerReader) : null;
+
+    /// <summary>Reads an image column: <see cref="MLImage"/> values, or text paths to image files.</summary>
+    public static List<RgbaImage> ReadImages(IExceptionContext host, IDataView data, string name, string role) =>
+        ReadAll(data, FindImage(host, data.Schema, name, role), (row, col) => ImageReader(row, col, role));
+
+    private static List<T> ReadAll<T>(IDataView data, DataViewSchema.Column col, Func<DataViewRow, DataViewSchema.Column, Func<T>> reader)
+    {
+        var result = new List<T>();
+        using var cursor = data.GetRowCursor(new[] { col });
+        var read = reader(cursor, col);
+        while (cursor.MoveNext()) result.Add(read());
         return result;
     }
 }

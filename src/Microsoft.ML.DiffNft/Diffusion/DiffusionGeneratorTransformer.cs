@@ -1,6 +1,5 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.DiffNft.Data;
-using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
 
@@ -8,63 +7,90 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 
 /// <summary>
 /// Generates images from prompts: <see cref="Transform"/> of an <see cref="IDataView"/> with a prompt column (and an
-/// optional integer seed column) adds an image column of type <see cref="ImageDataViewType"/> holding <see cref="MLImage"/>,
-/// so ML.NET's image transforms compose with it. Images are generated in batches when <see cref="Transform"/> is called;
-/// each depends only on its prompt and seed (row index + <see cref="GeneratorOptions.Seed"/> when there is no seed column).
+/// optional integer seed column) adds an image column, <c>GeneratedImage</c> by default, of type
+/// <see cref="ImageDataViewType"/> holding <see cref="MLImage"/>, so ML.NET's image transforms compose with it. The input
+/// columns, an <c>Image</c> column included, pass through unchanged, so estimators later in a chain still see the
+/// collection's images.
 /// </summary>
 /// <remarks>
+/// <para>
+/// <see cref="Transform"/> is lazy, like ML.NET's transforms: it checks the schema and returns at once; images are
+/// generated when the image column is read, <see cref="GenerationOptions.BatchSize"/> rows at a time, and kept by row
+/// position, so <c>Preview(n)</c> or <c>TakeRows(…, 1)</c> pays for the batches it reads, a cursor that does not read
+/// the image column generates nothing, and a second pass generates nothing again. Each image depends only on its prompt
+/// and seed (the seed column, or <see cref="GeneratorOptions.Seed"/> + row position), never on its batch.
+/// </para>
+/// <para>
 /// <c>mlContext.Model.Save</c> cannot store third-party transformers (ML.NET keeps that API internal); save the model with
 /// <see cref="SaveModel"/> and load it with <c>mlContext.Transforms.DiffNft.LoadDiffusionGenerator(path)</c>.
+/// </para>
 /// </remarks>
 public sealed class DiffusionGeneratorTransformer : ITransformer, IDisposable
 {
     private readonly IHost _host;
+    private long _generatedImages;
 
-    internal DiffusionGeneratorTransformer(IHostEnvironment env, DiffusionModel model, GeneratorOptions? options = null)
+    /// <summary>Makes a generator; unset options are resolved here (see <see cref="GeneratorOptions"/>).</summary>
+    /// <param name="env">The context's environment; an unset <see cref="GeneratorOptions.Seed"/> is drawn from it.</param>
+    /// <param name="model">The diffusion model.</param>
+    /// <param name="options">The options; null for the defaults.</param>
+    /// <param name="defaultPromptColumnName">The prompt column when <see cref="GeneratorOptions.PromptColumnName"/> is null.</param>
+    internal DiffusionGeneratorTransformer(IHostEnvironment env, DiffusionModel model, GeneratorOptions? options,
+        string defaultPromptColumnName = GeneratorOptions.DefaultPromptColumnName)
     {
         ArgumentNullException.ThrowIfNull(env);
         _host = env.Register(nameof(DiffusionGeneratorTransformer));
         Model = model ?? throw new ArgumentNullException(nameof(model));
-        Options = options ?? new GeneratorOptions();
-        Options.Generation.Validate();
+        options ??= new GeneratorOptions();
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw _host.Process(ex);
+        }
+        Options = options with
+        {
+            PromptColumnName = options.PromptColumnName ?? defaultPromptColumnName,
+            Seed = ContextSeed.Resolve(options.Seed, _host),
+        };
     }
 
     /// <summary>The diffusion model.</summary>
     public DiffusionModel Model { get; }
 
-    /// <summary>Column names, seed and sampling settings.</summary>
+    /// <summary>Column names, seed and sampling settings, resolved: the prompt column and the seed are always set.</summary>
     public GeneratorOptions Options { get; }
 
     /// <summary>False: rows are generated in batches, not one by one.</summary>
     public bool IsRowToRowMapper => false;
 
-    /// <summary>Returns a generator with other options over the same model (the model is shared, not copied).</summary>
-    public DiffusionGeneratorTransformer WithOptions(GeneratorOptions options) => new(_host, Model, options);
+    /// <summary>Images generated so far by the views this transformer returned (an observation for tests and logs).</summary>
+    internal long GeneratedImageCount => Interlocked.Read(ref _generatedImages);
+
+    /// <summary>
+    /// Returns a generator with other options over the same model (the model is shared, not copied). An unset prompt
+    /// column keeps this generator's; an unset seed is drawn from the context again.
+    /// </summary>
+    public DiffusionGeneratorTransformer WithOptions(GeneratorOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new(_host, Model, options, Options.PromptColumnName!);
+    }
 
     /// <inheritdoc/>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        CheckInput(inputSchema);
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
-        builder.AddColumn(Options.ImageColumnName, ImageType);
-        return builder.ToSchema();
+        return BatchedColumnsDataView<GeneratorBatchMapper.Row>.OutputSchema(inputSchema, new GeneratorBatchMapper(this, _host));
     }
 
-    /// <inheritdoc/>
+    /// <summary>Adds the image column; checks the input schema and returns at once: images are generated as rows are read.</summary>
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        CheckInput(input.Schema);
-        var prompts = ColumnReaders.ReadText(_host, input, Options.PromptColumnName, "prompt");
-        var seeds = ColumnReaders.ReadOptionalIntegers(_host, input, Options.SeedColumnName, "seed")
-                    ?? Enumerable.Range(0, prompts.Count).Select(i => Options.Seed + (long)i).ToList();
-        using var ch = _host.Start("Generate");
-        ch.Info(MessageSensitivity.None, $"Generating {prompts.Count} images ({Options.Generation.Steps} DDIM steps, guidance {Options.Generation.GuidanceScale}).");
-        var images = Model.Generate(prompts, seeds, Options.Generation, cancellationToken: Options.CancellationToken);
-        var mlImages = images.Select(i => i.ToMLImage()).ToArray();
-        return new AppendedColumnsDataView(input, AppendedColumn.Create(Options.ImageColumnName, ImageType, mlImages));
+        return new BatchedColumnsDataView<GeneratorBatchMapper.Row>(input, new GeneratorBatchMapper(this, _host));
     }
 
     /// <summary>Not supported: rows are generated in batches.</summary>
@@ -78,14 +104,9 @@ public sealed class DiffusionGeneratorTransformer : ITransformer, IDisposable
     /// <summary>Saves the diffusion model to the package's model file (atomic).</summary>
     public void SaveModel(string path) => Model.Save(path);
 
-    private ImageDataViewType ImageType => new(Model.Options.UNet.ImageSize, Model.Options.UNet.ImageSize);
+    internal ImageDataViewType ImageType => new(Model.Options.UNet.ImageSize, Model.Options.UNet.ImageSize);
 
-    private void CheckInput(DataViewSchema schema)
-    {
-        var prompt = ColumnReaders.Find(_host, schema, Options.PromptColumnName, "prompt");
-        if (prompt.Type is not TextDataViewType)
-            throw _host.Process(new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for prompt column '{Options.PromptColumnName}': expected String, got {prompt.Type}"));
-    }
+    internal void CountGenerated(int images) => Interlocked.Add(ref _generatedImages, images);
 
     /// <inheritdoc/>
     public void Dispose() => Model.Dispose();
@@ -94,17 +115,33 @@ public sealed class DiffusionGeneratorTransformer : ITransformer, IDisposable
 /// <summary>Options of <see cref="DiffusionGeneratorTransformer"/>.</summary>
 public sealed record GeneratorOptions
 {
-    /// <summary>Input column with the prompts.</summary>
-    public string PromptColumnName { get; init; } = "Prompt";
+    /// <summary>The prompt column of a generator loaded from a file when <see cref="PromptColumnName"/> is null.</summary>
+    public const string DefaultPromptColumnName = "Prompt";
+
+    /// <summary>The default output image column: not <c>Image</c>, so the collection's images pass through beside it.</summary>
+    public const string DefaultImageColumnName = "GeneratedImage";
+
+    /// <summary>
+    /// Input column with the prompts (String). Null (default): the caption column the model was trained on
+    /// (<see cref="DiffusionTrainerOptions.CaptionColumnName"/>, <c>Caption</c> by default) for a generator made by
+    /// <c>TrainDiffusion</c>, so that in a chain it generates one image per training row from that row's caption; and
+    /// <see cref="DefaultPromptColumnName"/> (<c>Prompt</c>) for one loaded by <c>LoadDiffusionGenerator</c>. A generator's
+    /// <see cref="DiffusionGeneratorTransformer.Options"/> hold the resolved name.
+    /// </summary>
+    public string? PromptColumnName { get; init; }
 
     /// <summary>Optional input column with a per-row seed (Int64, Int32 or UInt32).</summary>
     public string SeedColumnName { get; init; } = "Seed";
 
-    /// <summary>Output image column.</summary>
-    public string ImageColumnName { get; init; } = "Image";
+    /// <summary>Output image column; <see cref="DefaultImageColumnName"/> (<c>GeneratedImage</c>) by default.</summary>
+    public string ImageColumnName { get; init; } = DefaultImageColumnName;
 
-    /// <summary>Base seed when there is no seed column: row i uses Seed + i.</summary>
-    public long Seed { get; init; }
+    /// <summary>
+    /// Base seed when there is no seed column: row i uses Seed + i. Null (default): drawn from the context's seed when
+    /// the generator is made (by <c>TrainDiffusion</c>, <c>LoadDiffusionGenerator</c> or <c>FineTuneForRarity</c>, which
+    /// keeps its base generator's), so <c>new MLContext(seed: s)</c> reproduces the images and another seed changes them.
+    /// </summary>
+    public int? Seed { get; init; }
 
     /// <summary>Sampling settings.</summary>
     public GenerationOptions Generation { get; init; } = new();
@@ -112,6 +149,16 @@ public sealed record GeneratorOptions
     /// <summary>Device used when loading a model file.</summary>
     public Torch.DiffNftDevice Device { get; init; } = Torch.DiffNftDevice.Auto;
 
-    /// <summary>Stops generation between batches.</summary>
+    /// <summary>Stops generation between batches and denoising steps (so does <c>MLContext.CancelExecution()</c>).</summary>
     public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        if (PromptColumnName is not null && string.IsNullOrWhiteSpace(PromptColumnName))
+            throw new ArgumentOutOfRangeException(nameof(PromptColumnName), PromptColumnName, "A column name cannot be empty; leave it null for the default.");
+        if (string.IsNullOrWhiteSpace(SeedColumnName)) throw new ArgumentOutOfRangeException(nameof(SeedColumnName), SeedColumnName, "A column name cannot be empty.");
+        if (string.IsNullOrWhiteSpace(ImageColumnName)) throw new ArgumentOutOfRangeException(nameof(ImageColumnName), ImageColumnName, "A column name cannot be empty.");
+        Generation.Validate();
+    }
 }

@@ -43,7 +43,7 @@ public sealed class DiffusionTrainer
         var device = TorchRuntime.Resolve(_options.Device);
         var modelOptions = new DiffusionModelOptions { UNet = unet, Prediction = _options.Prediction, Schedule = _options.Schedule };
         var tokenizer = PromptTokenizer.FromCaptions(captions);
-        var model = TorchRuntime.Seeded(_options.Seed, () => new DiffusionModel(modelOptions, tokenizer, device));
+        var model = TorchRuntime.Seeded(_options.EffectiveSeed, () => new DiffusionModel(modelOptions, tokenizer, device));
         var ema = new DiffusionModel(modelOptions, tokenizer, device);
         CopyWeights(model, ema);
         var adam = new AdamW(model.Network.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), _options.LearningRate, weightDecay: _options.WeightDecay);
@@ -96,11 +96,11 @@ public sealed class DiffusionTrainer
                 Progress(step), o.FinalLearningRateFraction);
             using (var scope = NewDisposeScope())
             {
-                using var gen = SeededRandom.Create(StepSeed(o.Seed, step));
+                using var gen = SeededRandom.Create(StepSeed(o.EffectiveSeed, step));
                 var idx = SeededRandom.Randint(n, new long[] { o.BatchSize }, gen, model.Device);
                 var x0 = data.index_select(0, idx);
                 var cond = o.PromptPhraseDropout > 0
-                    ? model.EncodePrompts(PartialPrompts(captions, idx, o.PromptPhraseDropout, StepSeed(o.Seed, step)))
+                    ? model.EncodePrompts(PartialPrompts(captions, idx, o.PromptPhraseDropout, StepSeed(o.EffectiveSeed, step)))
                     : ids.index_select(0, idx);
                 var t = SeededRandom.Randint(sched.Timesteps, new long[] { o.BatchSize }, gen, model.Device);
                 var eps = SeededRandom.Randn(x0.shape, gen, model.Device);
@@ -218,7 +218,7 @@ public sealed class DiffusionTrainer
         foreach (var (k, v) in ema.Network.state_dict()) tensors["ema." + k] = v;
         var adamState = adam.StateDict();
         foreach (var (k, v) in adamState) tensors[k] = v;
-        var manifest = new CheckpointManifest(CheckpointFormat, DiffusionModel.FormatVersion, step, _options.Seed,
+        var manifest = new CheckpointManifest(CheckpointFormat, DiffusionModel.FormatVersion, step, _options.EffectiveSeed,
             model.Options, model.Tokenizer.Vocabulary.ToArray(), _elapsed().TotalSeconds);
         ModelArchive.Write(path, new Dictionary<string, byte[]>
         {
@@ -242,8 +242,8 @@ public sealed class DiffusionTrainer
         }
         if (m is null || m.Format != CheckpointFormat || m.Version != DiffusionModel.FormatVersion)
             throw new InvalidDataException($"'{path}' is not a version-{DiffusionModel.FormatVersion} DiffNft diffusion checkpoint.");
-        if (m.Seed != _options.Seed)
-            throw new InvalidOperationException($"Checkpoint '{path}' was written with seed {m.Seed}, but this run uses seed {_options.Seed}; delete it or use the same seed.");
+        if (m.Seed != _options.EffectiveSeed)
+            throw new InvalidOperationException($"Checkpoint '{path}' was written with seed {m.Seed}, but this run uses seed {_options.EffectiveSeed}; delete it or use the same seed.");
         if (!m.Vocabulary.SequenceEqual(model.Tokenizer.Vocabulary) || JsonSerializer.Serialize(m.Options, DiffusionModel.JsonOptions) != JsonSerializer.Serialize(model.Options, DiffusionModel.JsonOptions))
             throw new InvalidOperationException($"Checkpoint '{path}' belongs to a different model (options or caption vocabulary differ); delete it to start afresh.");
         var state = ModelArchive.LoadTensors(ModelArchive.Require(entries, "state.safetensors", path), path);

@@ -91,8 +91,14 @@ public sealed record DiffusionTrainerOptions
     /// <summary>Resume from <see cref="CheckpointPath"/> when it exists.</summary>
     public bool Resume { get; init; } = true;
 
-    /// <summary>Seed of every random choice (initial weights, batches, timesteps, noise, condition dropout).</summary>
-    public int Seed { get; init; }
+    /// <summary>
+    /// Seed of every random choice (initial weights, batches, timesteps, noise, condition dropout). Null (default): the
+    /// context's seed through <c>mlContext.Transforms.DiffNft.TrainDiffusion</c>, 0 when <see cref="DiffusionTrainer"/> is used directly.
+    /// </summary>
+    public int? Seed { get; init; }
+
+    /// <summary>The seed used: <see cref="Seed"/>, or 0 when unset.</summary>
+    internal int EffectiveSeed => Seed ?? ContextSeed.EngineDefault;
 
     /// <summary>Device.</summary>
     public DiffNftDevice Device { get; init; } = DiffNftDevice.Auto;

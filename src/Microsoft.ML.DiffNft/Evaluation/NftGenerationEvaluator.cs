@@ -44,16 +44,16 @@ public sealed class NftGenerationEvaluator
         for (int i = 0; i < generated.Count; i++)
             if (generated[i] is null) throw _host.Process(new ArgumentException($"Generated image {i} is null.", nameof(generated)));
         if (generated.Count < n)
-            throw new ArgumentException($"The evaluation compares N = {n} images, but only {generated.Count} generated images were given; generate at least {n} or lower N (--n).", nameof(generated));
+            throw new ArgumentException($"The evaluation compares N = {n} images, but only {generated.Count} generated images were given; generate at least {n} or lower NftGenerationEvaluatorOptions.SampleSize.", nameof(generated));
         if (reference.Count < n)
-            throw new ArgumentException($"The evaluation compares N = {n} images, but the reference '{reference.Name}' has only {reference.Count}; lower N (--n) to at most {reference.Count}.", nameof(reference));
+            throw new ArgumentException($"The evaluation compares N = {n} images, but the reference '{reference.Name}' has only {reference.Count}; lower NftGenerationEvaluatorOptions.SampleSize to at most {reference.Count}.", nameof(reference));
         if (reference.Tokens.FirstOrDefault(t => t.Image is null) is { } noImage)
             throw new ArgumentException($"Reference token '{noImage.TokenId}' of '{reference.Name}' has no image; every reference token needs one.", nameof(reference));
 
         using var ch = _host.Start("Evaluate");
         var clock = Stopwatch.StartNew();
-        var genIndex = Sample(generated.Count, n, _options.Seed);
-        var refIndex = Sample(reference.Count, n, _options.Seed + 1);
+        var genIndex = Sample(generated.Count, n, _options.EffectiveSeed);
+        var refIndex = Sample(reference.Count, n, _options.EffectiveSeed + 1);
         var gen = genIndex.Select(i => generated[i]).ToList();
         var refTokens = refIndex.Select(i => reference.Tokens[i]).ToList();
         var refImages = refTokens.Select(t => t.Image!).ToList();
@@ -78,7 +78,7 @@ public sealed class NftGenerationEvaluator
         ct.ThrowIfCancellationRequested();
         var step = clock.Elapsed;
         double fid = FrechetDistance.Compute(genFeatures, refFeatures);
-        var kid = KernelInceptionDistance.Compute(genFeatures, refFeatures, _options.KidSubsets, _options.KidSubsetSize, _options.Seed);
+        var kid = KernelInceptionDistance.Compute(genFeatures, refFeatures, _options.KidSubsets, _options.KidSubsetSize, _options.EffectiveSeed);
         double diversity = MeanPairwiseDistance(genFeatures);
         ch.Info(MessageSensitivity.None, $"FID, KID ({kid.Subsets} subsets of {kid.SubsetSize}) and diversity in {(clock.Elapsed - step).TotalSeconds:F1} s.");
 
@@ -96,7 +96,7 @@ public sealed class NftGenerationEvaluator
         {
             var g = extractor.Extract(gen, ct);
             var r = ReferenceFeatures(extractor, refNames, refImages, ch);
-            var k = KernelInceptionDistance.Compute(g, r, _options.KidSubsets, _options.KidSubsetSize, _options.Seed);
+            var k = KernelInceptionDistance.Compute(g, r, _options.KidSubsets, _options.KidSubsetSize, _options.EffectiveSeed);
             additional[$"fid_{extractor.Name}"] = FrechetDistance.Compute(g, r);
             additional[$"kid_{extractor.Name}"] = k.Mean;
             additional[$"kid_std_{extractor.Name}"] = k.StandardDeviation;
@@ -169,7 +169,7 @@ public sealed class NftGenerationEvaluator
         {
             ch.Info(MessageSensitivity.None, reference.TraitTypes.Count == 0
                 ? "The reference has no traits: rarity metrics are null."
-                : "No trait decoder handles this reference collection: rarity metrics are null (pass NftGenerationEvaluatorOptions.TraitDecoder, for example a TraitClassifierDecoder; diffnft evaluate --trait-classifier).");
+                : "No trait decoder handles this reference collection: rarity metrics are null (set NftGenerationEvaluatorOptions.TraitDecoder, for example to a TraitClassifierDecoder).");
             return null;
         }
 

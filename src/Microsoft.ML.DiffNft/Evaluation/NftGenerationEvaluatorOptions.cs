@@ -11,8 +11,15 @@ public sealed class NftGenerationEvaluatorOptions
     /// </summary>
     public int SampleSize { get; set; } = 1000;
 
-    /// <summary>Seed of the sampling of N images from a larger set and of the KID subsets. Default 0.</summary>
-    public int Seed { get; set; }
+    /// <summary>
+    /// Seed of the sampling of N images from a larger set and of the KID subsets. Null (default): 0, the documented
+    /// protocol's seed, also through <c>mlContext.NftGeneration</c>: metrics are compared across runs and contexts, so
+    /// the context's seed does not change them.
+    /// </summary>
+    public int? Seed { get; set; }
+
+    /// <summary>The seed used: <see cref="Seed"/>, or 0 when unset.</summary>
+    internal int EffectiveSeed => Seed ?? ContextSeed.EngineDefault;
 
     /// <summary>KID: the number of random subsets. Default 100.</summary>
     public int KidSubsets { get; set; } = KernelInceptionDistance.DefaultSubsets;

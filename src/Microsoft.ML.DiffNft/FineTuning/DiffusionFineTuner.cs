@@ -114,7 +114,7 @@ public sealed class DiffusionFineTuner
         string[] distinct, int iteration, double beta)
     {
         var o = _options;
-        ulong iterationSeed = DiffusionTrainer.StepSeed(o.Seed, iteration);
+        ulong iterationSeed = DiffusionTrainer.StepSeed(o.EffectiveSeed, iteration);
         var iterationPrompts = ChoosePrompts(distinct, o.PromptsPerIteration, SeededShuffle.Create(DiffusionTrainer.StepSeed((long)iterationSeed, -1)));
         var batchPrompts = iterationPrompts.SelectMany(p => Enumerable.Repeat(p, o.ImagesPerPrompt)).ToArray();
         var seeds = Enumerable.Range(0, batchPrompts.Length).Select(i => DiffusionTrainer.StepSeed((long)iterationSeed, i)).ToArray();
@@ -163,7 +163,7 @@ public sealed class DiffusionFineTuner
         var o = _options;
         var gridPrompts = distinct.Take(4).SelectMany(p => Enumerable.Repeat(p, o.SampleGridImagesPerPrompt)).ToList();
         // The same seeds at every iteration, so grids compare the weights and nothing else.
-        var seeds = Enumerable.Range(0, gridPrompts.Count).Select(i => (long)(DiffusionTrainer.StepSeed(o.Seed, -1 - i) >> 1)).ToList();
+        var seeds = Enumerable.Range(0, gridPrompts.Count).Select(i => (long)(DiffusionTrainer.StepSeed(o.EffectiveSeed, -1 - i) >> 1)).ToList();
         var images = policy.Model.Generate(gridPrompts, seeds,
             new GenerationOptions { Steps = o.SamplingSteps, GuidanceScale = o.GuidanceScale, Eta = 0 });
         PngCodec.Save(ContactSheet.Build(images, columns: o.SampleGridImagesPerPrompt, scale: 3),

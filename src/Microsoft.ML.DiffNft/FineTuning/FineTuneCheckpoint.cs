@@ -29,7 +29,7 @@ internal sealed record FineTuneFingerprint(
         o.Mode, o.PromptsPerIteration, o.ImagesPerPrompt, o.SamplingSteps, o.Eta, o.GuidanceScale, o.ClipRange, o.AdvantageClip,
         o.ComponentScaling, o.Advantages, o.StatBufferSize, o.StatMinCount, o.InnerEpochs, o.TimestepFraction, o.ExcludedFinalSteps, o.TrainBatchSize,
         o.GradientAccumulationSteps, o.GradientClipNorm, o.LearningRate, o.WeightDecay, o.KlWeight, o.KlTarget, o.LoraRank,
-        o.LoraRank > 0 ? o.EffectiveLoraAlpha : 0, o.LoraRank > 0 ? o.LoraTargets : LoraTargets.None, o.EffectiveBackpropSteps, o.BackpropDetachedFinalSteps, o.BackpropRewardSamples, o.BackpropRewardShift, o.BackpropRewardNoise, o.Seed,
+        o.LoraRank > 0 ? o.EffectiveLoraAlpha : 0, o.LoraRank > 0 ? o.LoraTargets : LoraTargets.None, o.EffectiveBackpropSteps, o.BackpropDetachedFinalSteps, o.BackpropRewardSamples, o.BackpropRewardShift, o.BackpropRewardNoise, o.EffectiveSeed,
         reward, baseModelSha256, promptsSha256);
 }
 

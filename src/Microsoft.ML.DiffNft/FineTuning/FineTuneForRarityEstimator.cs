@@ -3,6 +3,7 @@ using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Data;
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.Reward;
+using Microsoft.ML.DiffNft.Threading;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
 
@@ -14,9 +15,17 @@ namespace Microsoft.ML.DiffNft.FineTuning;
 /// the base's generator options, so everything downstream works unchanged. Created by
 /// <c>mlContext.Transforms.DiffNft.FineTuneForRarity(…)</c>.
 /// </summary>
+/// <remarks>
+/// <see cref="Fit"/> reads the prompts of <see cref="FineTuneOptions.PromptColumnName"/>; the returned generator reads
+/// its base's prompt column (<see cref="GeneratorOptions.PromptColumnName"/>). <see cref="GetOutputSchema"/> checks both,
+/// as ML.NET's estimators check what <c>Fit</c> and the fitted transformer read. An unset
+/// <see cref="FineTuneOptions.Seed"/> is drawn from the context's seed when the estimator is made;
+/// <c>MLContext.CancelExecution()</c> stops fine-tuning like <see cref="FineTuneOptions.CancellationToken"/>.
+/// </remarks>
 public sealed class FineTuneForRarityEstimator : IEstimator<DiffusionGeneratorTransformer>
 {
     private readonly IHost _host;
+    private readonly int _seed;
 
     internal FineTuneForRarityEstimator(IHostEnvironment env, DiffusionGeneratorTransformer baseModel, IImageReward reward, FineTuneOptions options)
     {
@@ -33,6 +42,7 @@ public sealed class FineTuneForRarityEstimator : IEstimator<DiffusionGeneratorTr
         {
             throw _host.Process(ex);
         }
+        _seed = ContextSeed.Resolve(Options.Seed, _host);
     }
 
     /// <summary>The generator whose model is fine-tuned (left unchanged).</summary>
@@ -52,10 +62,13 @@ public sealed class FineTuneForRarityEstimator : IEstimator<DiffusionGeneratorTr
         if (prompts.Count == 0)
             throw _host.Process(new ArgumentException($"The prompt column '{Options.PromptColumnName}' has no rows; fine-tuning needs at least one prompt.", nameof(input)));
         using var ch = _host.Start("FineTuneForRarity");
-        ch.Info(MessageSensitivity.None, $"Fine-tuning ({Options.Mode}, {(Options.LoraRank > 0 ? $"LoRA rank {Options.LoraRank}" : "full")}) for '{Reward.Name}' on {prompts.Distinct().Count()} prompts, up to {Options.MaxIterations} iterations.");
+        ch.Info(MessageSensitivity.None, $"Fine-tuning ({Options.Mode}, {(Options.LoraRank > 0 ? $"LoRA rank {Options.LoraRank}" : "full")}) for '{Reward.Name}' on {prompts.Distinct().Count()} prompts, up to {Options.MaxIterations} iterations (seed {_seed}).");
         var userProgress = Options.Progress;
+        using var cancel = HostCancellation.Observe(_host, Options.CancellationToken);
         var bridged = Options with
         {
+            Seed = _seed,
+            CancellationToken = cancel.Token,
             Progress = new SynchronousProgress<FineTuneProgress>(p =>
             {
                 ch.Info(MessageSensitivity.None, p.ToString());
@@ -70,12 +83,10 @@ public sealed class FineTuneForRarityEstimator : IEstimator<DiffusionGeneratorTr
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        string name = BaseModel.Options.PromptColumnName;
-        var prompt = inputSchema.FirstOrDefault(c => c.Name == name);
-        if (prompt.Name is null)
-            throw _host.Process(new ArgumentOutOfRangeException(nameof(inputSchema), $"Could not find prompt column '{name}'"));
-        if (prompt.ItemType is not TextDataViewType || prompt.Kind != SchemaShape.Column.VectorKind.Scalar)
-            throw _host.Process(new ArgumentOutOfRangeException(nameof(inputSchema), $"Schema mismatch for prompt column '{name}': expected String, got {prompt.ItemType}"));
+        // What Fit reads, and what the returned generator's Transform reads.
+        SchemaShapeChecks.CheckText(_host, inputSchema, Options.PromptColumnName, "prompt");
+        SchemaShapeChecks.CheckText(_host, inputSchema, BaseModel.Options.PromptColumnName!, "prompt");
+        SchemaShapeChecks.CheckOptionalInteger(_host, inputSchema, BaseModel.Options.SeedColumnName, "seed");
         int size = BaseModel.Model.Options.UNet.ImageSize;
         return SchemaShapeOracle.WithColumns(inputSchema, new (string, DataViewType)[] { (BaseModel.Options.ImageColumnName, new ImageDataViewType(size, size)) });
     }

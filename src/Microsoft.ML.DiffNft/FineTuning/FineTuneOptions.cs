@@ -164,8 +164,15 @@ public sealed record FineTuneOptions
     /// <summary>Images per prompt in a sample grid (the first four prompts, the same seeds every time).</summary>
     public int SampleGridImagesPerPrompt { get; init; } = 4;
 
-    /// <summary>Seed of every random choice (adapter initialisation, prompts, noise, minibatches, timesteps).</summary>
-    public int Seed { get; init; }
+    /// <summary>
+    /// Seed of every random choice (adapter initialisation, prompts, noise, minibatches, timesteps). Null (default): the
+    /// context's seed through <c>mlContext.Transforms.DiffNft.FineTuneForRarity</c>, 0 when <see cref="DiffusionFineTuner"/>
+    /// is used directly.
+    /// </summary>
+    public int? Seed { get; init; }
+
+    /// <summary>The seed used: <see cref="Seed"/>, or 0 when unset.</summary>
+    internal int EffectiveSeed => Seed ?? ContextSeed.EngineDefault;
 
     /// <summary>Receives one report per iteration.</summary>
     public IProgress<FineTuneProgress>? Progress { get; init; }

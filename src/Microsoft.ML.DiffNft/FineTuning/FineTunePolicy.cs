@@ -55,7 +55,7 @@ internal abstract class FineTunePolicy : IDisposable
     {
         ArgumentNullException.ThrowIfNull(baseModel);
         return options.LoraRank > 0
-            ? new LoraPolicy(baseModel, options.LoraRank, options.EffectiveLoraAlpha, options.LoraTargets, options.Seed)
+            ? new LoraPolicy(baseModel, options.LoraRank, options.EffectiveLoraAlpha, options.LoraTargets, options.EffectiveSeed)
             : new FullPolicy(baseModel);
     }
 

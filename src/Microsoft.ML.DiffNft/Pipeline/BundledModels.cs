@@ -51,5 +51,5 @@ public static class BundledModels
         Find(startDirectory) ?? throw new FileNotFoundException(
             $"The bundled models ({RelativeDirectory}/{BaseModelFileName} and {RewardModelFileName}) were not found in " +
             $"'{Path.GetFullPath(startDirectory ?? AppContext.BaseDirectory)}' or any folder above it. Run from a clone of the " +
-            "repository, give the folder explicitly, or train both models (diffnft quickstart --from-scratch).");
+            "repository, give the folder explicitly, or train both models (set QuickstartOptions.FromScratch).");
 }

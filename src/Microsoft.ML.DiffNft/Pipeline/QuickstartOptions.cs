@@ -118,7 +118,7 @@ public sealed record QuickstartOptions
         if (collection.Count < 2) throw new ArgumentOutOfRangeException(nameof(Collection), collection.Count, "The collection needs at least 2 tokens.");
         if (!FromScratch && !BuiltInCollection.IsBuiltIn(collection))
             throw new ArgumentException(
-                "The bundled base and reward models were trained on the built-in collection; for another collection set FromScratch (--from-scratch) so that both are trained on it.",
+                "The bundled base and reward models were trained on the built-in collection; for another collection set QuickstartOptions.FromScratch so that both are trained on it.",
                 nameof(Collection));
         if (SampleCount < 2) throw new ArgumentOutOfRangeException(nameof(SampleCount), SampleCount, "N (SampleCount) must be at least 2.");
         if (SampleCount > collection.Count)

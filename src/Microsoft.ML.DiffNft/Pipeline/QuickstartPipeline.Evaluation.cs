@@ -113,7 +113,7 @@ public sealed partial class QuickstartPipeline
         Set("collection", Paths.Collection);
         Set("reward", string.Create(CultureInfo.InvariantCulture, $"{o.RarityWeight:G4}·rarity ({o.RarityOutput}) + {o.FidelityWeight:G4}·fidelity"));
         Set("fine_tune", string.Create(CultureInfo.InvariantCulture,
-            $"{ft.Mode}, {(o.FineTuneTime is { } t ? $"{t.TotalMinutes:G4} min" : $"{ft.MaxIterations} iterations")}, {ft.PromptsPerIteration}×{ft.ImagesPerPrompt} images, {ft.SamplingSteps} steps, lr {ft.LearningRate:G3}, β {ft.KlWeight:G3}, LoRA rank {ft.LoraRank}, seed {ft.Seed}"));
+            $"{ft.Mode}, {(o.FineTuneTime is { } t ? $"{t.TotalMinutes:G4} min" : $"{ft.MaxIterations} iterations")}, {ft.PromptsPerIteration}×{ft.ImagesPerPrompt} images, {ft.SamplingSteps} steps, lr {ft.LearningRate:G3}, β {ft.KlWeight:G3}, LoRA rank {ft.LoraRank}, seed {ft.EffectiveSeed}"));
         Set("generation", string.Create(CultureInfo.InvariantCulture,
             $"{o.SampleCount} images per model, \"{o.GenerationPrompt}\", seeds {o.GenerationSeed}…{o.GenerationSeed + o.SampleCount - 1}, {o.Generation.Steps} DDIM steps, guidance {o.Generation.GuidanceScale:G3}"));
         Set("evaluation", string.Create(CultureInfo.InvariantCulture, $"N = {o.SampleCount}, seed {o.EvaluationSeed}, against the training collection"));

@@ -38,7 +38,14 @@ public sealed partial class QuickstartPipeline
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        Options = options;
+        // The quickstart's documented seeds are explicit (0 unless set), never drawn from the context, so its results and
+        // stage fingerprints stay what they were when the seed options were plain ints.
+        Options = options with
+        {
+            BaseTraining = options.BaseTraining with { Seed = options.BaseTraining.EffectiveSeed },
+            RewardTraining = options.RewardTraining with { Seed = options.RewardTraining.EffectiveSeed },
+            FineTune = options.FineTune with { Seed = options.FineTune.EffectiveSeed },
+        };
         Paths = new QuickstartPaths(options.OutputDirectory);
         _mlContext = mlContext ?? new MLContext(seed: 0);
         _markers = new StageMarkers(Paths.Root);

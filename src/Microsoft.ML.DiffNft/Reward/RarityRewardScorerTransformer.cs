@@ -1,6 +1,6 @@
-using System.Collections;
 using Microsoft.ML.Data;
 using Microsoft.ML.DiffNft.Data;
+using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.DiffNft.Reward;
@@ -13,13 +13,21 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// as the tensor API, so a row gets exactly the numbers <see cref="RarityRewardModel.Forward"/> gives its image.
 /// </summary>
 /// <remarks>
+/// <para>
+/// <see cref="Transform"/> is lazy, like ML.NET's transforms: images are scored when an output column is read, a batch
+/// of <see cref="RarityRewardModel.BatchSize"/> rows at a time, and kept by row position; a cursor that reads none of
+/// the output columns scores nothing.
+/// </para>
+/// <para>
 /// Made by <c>mlContext.Transforms.DiffNft.TrainRarityReward(…).Fit(…)</c> or
 /// <c>mlContext.Transforms.DiffNft.LoadRarityReward(path)</c>. <c>mlContext.Model.Save</c> cannot store third-party
 /// transformers (ML.NET keeps that API internal); save with <see cref="SaveModel"/>.
+/// </para>
 /// </remarks>
 public sealed class RarityRewardScorerTransformer : ITransformer, IDisposable
 {
     private readonly IHost _host;
+    private long _scoredImages;
 
     internal RarityRewardScorerTransformer(IHostEnvironment env, RarityRewardModel model, RarityRewardScorerOptions? options = null)
     {
@@ -56,28 +64,23 @@ public sealed class RarityRewardScorerTransformer : ITransformer, IDisposable
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
-        RewardColumns.CheckImage(_host, inputSchema, Options.ImageColumnName);
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(inputSchema);
-        foreach (var (name, type) in OutputColumns(Options, Model.EmbeddingSize)) builder.AddColumn(name, type);
-        return builder.ToSchema();
+        return BatchedColumnsDataView<RgbaImage>.OutputSchema(inputSchema, new RewardScorerBatchMapper(this, _host));
     }
 
-    /// <summary>Adds the reward, rare-probability and embedding columns; the images are scored when this is called.</summary>
+    /// <summary>
+    /// Adds the reward, rare-probability and embedding columns; checks the input schema and returns at once: images are
+    /// scored as rows are read, <see cref="RarityRewardModel.BatchSize"/> at a time (see the class remarks).
+    /// </summary>
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        RewardColumns.CheckImage(_host, input.Schema, Options.ImageColumnName);
-        var images = ColumnReaders.ReadImages(_host, input, Options.ImageColumnName, "image");
-        using var ch = _host.Start("ScoreRarityReward");
-        ch.Info(MessageSensitivity.None, $"Scoring {images.Count} images with the rarity reward ({Options.RewardKind}).");
-        var scores = Model.Predict(images, Options.RewardKind);
-        var types = OutputColumns(Options, Model.EmbeddingSize);
-        return new AppendedColumnsDataView(input,
-            AppendedColumn.Create(types[0].Name, types[0].Type, scores.Rewards),
-            AppendedColumn.Create(types[1].Name, types[1].Type, scores.RareProbabilities),
-            AppendedColumn.Create(types[2].Name, types[2].Type, new VectorCopies(scores.Embeddings)));
+        return new BatchedColumnsDataView<RgbaImage>(input, new RewardScorerBatchMapper(this, _host));
     }
+
+    /// <summary>Images scored so far by the views this transformer returned (an observation for tests and logs).</summary>
+    internal long ScoredImageCount => Interlocked.Read(ref _scoredImages);
+
+    internal void CountScored(int images) => Interlocked.Add(ref _scoredImages, images);
 
     /// <summary>Not supported: rows are scored in batches.</summary>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
@@ -99,19 +102,4 @@ public sealed class RarityRewardScorerTransformer : ITransformer, IDisposable
         (options.RareProbabilityColumnName, NumberDataViewType.Single),
         (options.EmbeddingColumnName, new VectorDataViewType(NumberDataViewType.Single, embeddingSize)),
     ];
-
-    // Hands every reader its own copy of an embedding: ML.NET consumers may reuse (and write into) the buffer they get.
-    private sealed class VectorCopies(float[][] vectors) : IReadOnlyList<VBuffer<float>>
-    {
-        public VBuffer<float> this[int index] => new(vectors[index].Length, (float[])vectors[index].Clone());
-
-        public int Count => vectors.Length;
-
-        public IEnumerator<VBuffer<float>> GetEnumerator()
-        {
-            for (int i = 0; i < vectors.Length; i++) yield return this[i];
-        }
-
-        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-    }
 }

@@ -72,12 +72,12 @@ public sealed class RarityRewardTrainer
 
         var vit = _options.ResolveVit(images[0].Width, images[0].Height);
         vit.Validate();
-        var (train, validation) = Split(ids, _options.ValidationFraction, _options.Seed);
+        var (train, validation) = Split(ids, _options.ValidationFraction, _options.EffectiveSeed);
         var device = TorchRuntime.Resolve(_options.Device);
         var clock = Stopwatch.StartNew();
 
         // Built before the dispose scope below opens: the networks outlive it.
-        var (network, traitHead) = TorchRuntime.Seeded(_options.Seed, () =>
+        var (network, traitHead) = TorchRuntime.Seeded(_options.EffectiveSeed, () =>
             (new RarityNetwork(vit), traits > 0 ? nn.Linear(vit.Dim, traits) : null));
         try
         {
@@ -181,7 +181,7 @@ public sealed class RarityRewardTrainer
                 traitHead?.train();
                 using (var stepScope = NewDisposeScope())
                 {
-                    using var gen = new Generator(DiffusionTrainer.StepSeed(o.Seed, step), data.TrainX.device);
+                    using var gen = new Generator(DiffusionTrainer.StepSeed(o.EffectiveSeed, step), data.TrainX.device);
                     var idx = randint(nTrain, new long[] { Math.Min(o.BatchSize, nTrain) }, generator: gen, device: data.TrainX.device);
                     var batch = Shift(data.TrainX.index_select(0, idx), o.MaxShift, gen);
                     var (embedding, score, logit) = network.call(batch);

@@ -98,8 +98,14 @@ public sealed record RarityRewardTrainerOptions
     /// <summary>Validation passes without improvement after which training stops and the best weights are kept.</summary>
     public int Patience { get; init; } = 8;
 
-    /// <summary>Seed of every random choice (initial weights, split, batches, shifts).</summary>
-    public int Seed { get; init; }
+    /// <summary>
+    /// Seed of every random choice (initial weights, split, batches, shifts). Null (default): the context's seed through
+    /// <c>mlContext.Transforms.DiffNft.TrainRarityReward</c>, 0 when <see cref="RarityRewardTrainer"/> is used directly.
+    /// </summary>
+    public int? Seed { get; init; }
+
+    /// <summary>The seed used: <see cref="Seed"/>, or 0 when unset.</summary>
+    internal int EffectiveSeed => Seed ?? ContextSeed.EngineDefault;
 
     /// <summary>Device.</summary>
     public DiffNftDevice Device { get; init; } = DiffNftDevice.Auto;

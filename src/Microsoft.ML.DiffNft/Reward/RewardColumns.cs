@@ -89,29 +89,21 @@ internal static class RewardColumns
     }
 
     /// <summary>Checks that a schema shape has an image column (image or text path).</summary>
-    public static void CheckImage(IExceptionContext host, SchemaShape schema, string name)
-    {
-        var col = Find(host, schema, name, "image");
-        if (col.Kind != SchemaShape.Column.VectorKind.Scalar || (col.ItemType is not ImageDataViewType && col.ItemType is not TextDataViewType))
-            throw host.Process(new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for image column '{name}': expected Image or String (a path), got {col.ItemType}"));
-    }
+    public static void CheckImage(IExceptionContext host, SchemaShape schema, string name) =>
+        SchemaShapeChecks.CheckImage(host, schema, name, "image");
 
     /// <summary>Checks that a schema has an image column (image or text path).</summary>
-    public static void CheckImage(IExceptionContext host, DataViewSchema schema, string name)
-    {
-        var col = ColumnReaders.Find(host, schema, name, "image");
-        if (col.Type is not ImageDataViewType && col.Type is not TextDataViewType)
-            throw host.Process(new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for image column '{name}': expected Image or String (a path), got {col.Type}"));
-    }
+    public static void CheckImage(IExceptionContext host, DataViewSchema schema, string name) =>
+        ColumnReaders.FindImage(host, schema, name, "image");
 
     /// <summary>Checks the training columns of a schema shape: score (Single/Double), rare flag (Boolean), optional token id (String) and trait probabilities (vector).</summary>
     public static void CheckTraining(IExceptionContext host, SchemaShape schema, RarityRewardTrainerOptions options)
     {
         CheckImage(host, schema, options.ImageColumnName);
-        var score = Find(host, schema, options.ScoreColumnName, "rarity score");
+        var score = SchemaShapeChecks.Find(host, schema, options.ScoreColumnName, "rarity score");
         if (score.Kind != SchemaShape.Column.VectorKind.Scalar || (score.ItemType != NumberDataViewType.Single && score.ItemType != NumberDataViewType.Double))
             throw host.Process(new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for rarity score column '{options.ScoreColumnName}': expected Single or Double, got {score.ItemType}"));
-        var rare = Find(host, schema, options.IsRareColumnName, "rare flag");
+        var rare = SchemaShapeChecks.Find(host, schema, options.IsRareColumnName, "rare flag");
         if (rare.Kind != SchemaShape.Column.VectorKind.Scalar || rare.ItemType != BooleanDataViewType.Instance)
             throw host.Process(new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for rare flag column '{options.IsRareColumnName}': expected Boolean, got {rare.ItemType}"));
         var traits = schema.FirstOrDefault(c => c.Name == options.TraitProbabilitiesColumnName);
@@ -120,13 +112,5 @@ internal static class RewardColumns
         var id = schema.FirstOrDefault(c => c.Name == options.TokenIdColumnName);
         if (id.Name is not null && (id.Kind != SchemaShape.Column.VectorKind.Scalar || id.ItemType is not TextDataViewType))
             throw host.Process(new ArgumentOutOfRangeException("inputSchema", $"Schema mismatch for token id column '{options.TokenIdColumnName}': expected String, got {id.ItemType}"));
-    }
-
-    private static SchemaShape.Column Find(IExceptionContext host, SchemaShape schema, string name, string role)
-    {
-        var col = schema.FirstOrDefault(c => c.Name == name);
-        if (col.Name is null)
-            throw host.Process(new ArgumentOutOfRangeException("inputSchema", $"Could not find {role} column '{name}'"));
-        return col;
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Data;
+using Microsoft.ML.DiffNft.Threading;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.DiffNft.Reward;
@@ -13,12 +14,16 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// </summary>
 /// <remarks>
 /// Progress goes to <c>MLContext.Log</c> (and to <see cref="RarityRewardTrainerOptions.Progress"/>); the seed of the
-/// options decides the initial weights, split and batches. The validation metrics are in
-/// <see cref="RarityRewardScorerTransformer.Metrics"/>.
+/// options decides the initial weights, split and batches (unset: drawn from the context's seed when the estimator is
+/// made). <c>MLContext.CancelExecution()</c> stops training like <see cref="RarityRewardTrainerOptions.CancellationToken"/>.
+/// The validation metrics are in <see cref="RarityRewardScorerTransformer.Metrics"/>. <see cref="GetOutputSchema"/>
+/// checks the training columns and the scorer's image column (<see cref="RarityRewardScorerOptions.ImageColumnName"/>,
+/// the training image column unless scorer options name another).
 /// </remarks>
 public sealed class TrainRarityRewardEstimator : IEstimator<RarityRewardScorerTransformer>
 {
     private readonly IHost _host;
+    private readonly int _seed;
 
     internal TrainRarityRewardEstimator(IHostEnvironment env, RarityRewardTrainerOptions options, RarityRewardScorerOptions? scorerOptions)
     {
@@ -36,6 +41,7 @@ public sealed class TrainRarityRewardEstimator : IEstimator<RarityRewardScorerTr
         {
             throw _host.Process(ex);
         }
+        _seed = ContextSeed.Resolve(Options.Seed, _host);
     }
 
     /// <summary>The training options.</summary>
@@ -55,9 +61,13 @@ public sealed class TrainRarityRewardEstimator : IEstimator<RarityRewardScorerTr
         var traits = RewardColumns.ReadOptionalVectors(_host, input, Options.TraitProbabilitiesColumnName, "trait probabilities");
         using var ch = _host.Start("TrainRarityReward");
         ch.Info(MessageSensitivity.None, $"Training a {(Options.Vit is null ? Options.Preset.ToString() : "custom")} rarity ViT on {images.Count} images ({rare.Count(r => r)} rare), {Options.ValidationFraction:P0} held out by token{(traits is null ? "" : $", with {traits.FirstOrDefault()?.Length ?? 0} per-trait information targets")}.");
+        ch.Info(MessageSensitivity.None, $"Seed {_seed}.");
         var userProgress = Options.Progress;
+        using var cancel = HostCancellation.Observe(_host, Options.CancellationToken);
         var bridged = Options with
         {
+            Seed = _seed,
+            CancellationToken = cancel.Token,
             Progress = new SynchronousProgress<RarityRewardTrainingProgress>(p =>
             {
                 string val = p.ValidationLoss is { } v ? $" validation loss {v:F4} spearman {p.ValidationSpearman:F3}" : "";
@@ -83,7 +93,9 @@ public sealed class TrainRarityRewardEstimator : IEstimator<RarityRewardScorerTr
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
+        // What Fit reads, and what the scorer's Transform reads.
         RewardColumns.CheckTraining(_host, inputSchema, Options);
+        RewardColumns.CheckImage(_host, inputSchema, ScorerOptions.ImageColumnName);
         int dim = (Options.Vit ?? VitOptions.For(Options.Preset)).Dim;
         return SchemaShapeOracle.WithColumns(inputSchema, RarityRewardScorerTransformer.OutputColumns(ScorerOptions, dim));
     }

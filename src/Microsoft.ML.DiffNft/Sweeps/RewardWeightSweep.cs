@@ -168,7 +168,7 @@ public sealed class RewardWeightSweep
             var options = o.FineTune with
             {
                 KlWeight = trial.KlWeight,
-                Seed = o.FineTune.Seed + trial.Repeat,
+                Seed = o.FineTune.EffectiveSeed + trial.Repeat,
                 CheckpointPath = checkpoint,
                 Resume = true,
                 LogPath = logPath,

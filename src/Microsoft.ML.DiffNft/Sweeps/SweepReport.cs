@@ -27,10 +27,10 @@ internal static class SweepReport
         void Set(string key, string value) => report.Settings.Add(new(key, value));
         Set("rarity_weights", string.Join(", ", options.RarityWeights.Select(I)));
         Set("kl_weights", string.Join(", ", options.EffectiveKlWeights.Select(I)));
-        Set("repeats", options.Repeats.ToString(CultureInfo.InvariantCulture) + (options.Repeats > 1 ? $" (fine-tuning seeds {ft.Seed}…{ft.Seed + options.Repeats - 1}; summary.csv has the means)" : ""));
+        Set("repeats", options.Repeats.ToString(CultureInfo.InvariantCulture) + (options.Repeats > 1 ? $" (fine-tuning seeds {ft.EffectiveSeed}…{ft.EffectiveSeed + options.Repeats - 1}; summary.csv has the means)" : ""));
         Set("fidelity_weight", options.FidelityWeight is { } f ? I(f) : "1 − rarity_weight");
         Set("fine_tune", string.Create(CultureInfo.InvariantCulture,
-            $"{ft.Mode}, {(ft.MaxTime is { } t ? $"{t.TotalMinutes:G4} min" : $"{ft.MaxIterations} iterations")}, {ft.PromptsPerIteration}×{ft.ImagesPerPrompt} images, {ft.SamplingSteps} steps, lr {ft.LearningRate:G3}, LoRA rank {ft.LoraRank}, seed {ft.Seed}"));
+            $"{ft.Mode}, {(ft.MaxTime is { } t ? $"{t.TotalMinutes:G4} min" : $"{ft.MaxIterations} iterations")}, {ft.PromptsPerIteration}×{ft.ImagesPerPrompt} images, {ft.SamplingSteps} steps, lr {ft.LearningRate:G3}, LoRA rank {ft.LoraRank}, seed {ft.EffectiveSeed}"));
         Set("prompts", string.Join(" | ", options.Prompts));
         Set("generation", string.Create(CultureInfo.InvariantCulture,
             $"{options.GenerationCount} images, seeds {options.GenerationSeed}…{options.GenerationSeed + options.GenerationCount - 1}, {options.Generation.Steps} DDIM steps, guidance {options.Generation.GuidanceScale:G3}, η {options.Generation.Eta:G3}"));

@@ -27,7 +27,7 @@ public class DiffusionPipelineTests
         var view = nouns.Collection.ToDataView();
         var estimator = ml.Transforms.DiffNft.TrainDiffusion(
             new DiffusionTrainerOptions { Preset = DiffusionPreset.Tiny, BatchSize = 4, MaxSteps = 3, Device = DiffNftDevice.Cpu },
-            new GeneratorOptions { Generation = new GenerationOptions { Steps = 3 } });
+            new GeneratorOptions { PromptColumnName = "Prompt", Generation = new GenerationOptions { Steps = 3 } });
         var messages = new List<string>();
         ml.Log += (_, e) => { if (e.Kind == Runtime.ChannelMessageKind.Info) messages.Add(e.RawMessage); };
         using var generator = estimator.Fit(view);
@@ -39,9 +39,9 @@ public class DiffusionPipelineTests
             new PromptRow { Prompt = "a noun", Seed = 6 },
         });
         var output = generator.Transform(prompts);
-        var imageColumn = output.Schema["Image"];
+        var imageColumn = output.Schema["GeneratedImage"];
         Assert.Equal(new ImageDataViewType(32, 32), imageColumn.Type);
-        Assert.Equal(generator.GetOutputSchema(prompts.Schema)["Image"].Type, imageColumn.Type);
+        Assert.Equal(generator.GetOutputSchema(prompts.Schema)["GeneratedImage"].Type, imageColumn.Type);
 
         // Same images as the tensor path for the same prompts and seeds.
         var direct = generator.Model.Generate(new[] { nouns.Collection.Tokens[0].Caption!, "a noun" }, new long[] { 5, 6 }, generator.Options.Generation);
@@ -59,22 +59,35 @@ public class DiffusionPipelineTests
         }
 
         // ML.NET's image transforms compose with the generated column.
-        var pixels = ml.Transforms.ExtractPixels("Pixels", "Image").Fit(output).Transform(output);
+        var pixels = ml.Transforms.ExtractPixels("Pixels", "GeneratedImage").Fit(output).Transform(output);
         var vectors = pixels.GetColumn<float[]>("Pixels").ToList();
         Assert.Equal(2, vectors.Count);
         Assert.Equal(3 * 32 * 32, vectors[0].Length);
     }
 
+    private static SchemaShape Shape(DataViewSchema schema) => new(schema.Select(c => SchemaShapeOracle.Column(c.Name, c.Type)));
+
     [Fact]
     public void MissingOrMistypedPromptColumnsGiveMLNetStyleErrors()
     {
         var ml = new MLContext(seed: 1);
+        // The estimator checks what Fit reads (image, caption) and what the generator reads (prompt: the caption by default).
         var estimator = ml.Transforms.DiffNft.TrainDiffusion(new DiffusionTrainerOptions { Preset = DiffusionPreset.Tiny });
-        var noPrompt = ml.Data.LoadFromEnumerable(new[] { new { Other = "x" } });
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => estimator.GetOutputSchema(new SchemaShape(noPrompt.Schema.Select(c => SchemaShapeOracle.Column(c.Name, c.Type)))));
+        var noCaption = ml.Data.LoadFromEnumerable(new[] { new { Image = "x.png", Other = "x" } });
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => estimator.GetOutputSchema(Shape(noCaption.Schema)));
+        Assert.Contains("Could not find caption column 'Caption'", ex.Message);
+        var wrong = ml.Data.LoadFromEnumerable(new[] { new { Image = "x.png", Caption = 3f } });
+        ex = Assert.Throws<ArgumentOutOfRangeException>(() => estimator.GetOutputSchema(Shape(wrong.Schema)));
+        Assert.Contains("Schema mismatch for caption column 'Caption'", ex.Message);
+        var captions = ml.Data.LoadFromEnumerable(new[] { new { Image = "x.png", Caption = "a noun" } });
+        Assert.Contains(estimator.GetOutputSchema(Shape(captions.Schema)), c => c.Name == "GeneratedImage");
+
+        // A prompt column of its own is checked too, beside the training columns.
+        var withPrompt = ml.Transforms.DiffNft.TrainDiffusion(new DiffusionTrainerOptions { Preset = DiffusionPreset.Tiny }, new GeneratorOptions { PromptColumnName = "Prompt" });
+        ex = Assert.Throws<ArgumentOutOfRangeException>(() => withPrompt.GetOutputSchema(Shape(captions.Schema)));
         Assert.Contains("Could not find prompt column 'Prompt'", ex.Message);
-        var wrong = ml.Data.LoadFromEnumerable(new[] { new { Prompt = 3f } });
-        ex = Assert.Throws<ArgumentOutOfRangeException>(() => estimator.GetOutputSchema(new SchemaShape(wrong.Schema.Select(c => SchemaShapeOracle.Column(c.Name, c.Type)))));
+        var mistyped = ml.Data.LoadFromEnumerable(new[] { new { Image = "x.png", Caption = "a noun", Prompt = 3f } });
+        ex = Assert.Throws<ArgumentOutOfRangeException>(() => withPrompt.GetOutputSchema(Shape(mistyped.Schema)));
         Assert.Contains("Schema mismatch for prompt column 'Prompt'", ex.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.DiffNft.TrainDiffusion(new DiffusionTrainerOptions { BatchSize = 0 }));
     }

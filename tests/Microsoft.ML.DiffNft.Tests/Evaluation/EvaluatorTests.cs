@@ -140,7 +140,7 @@ public sealed class EvaluatorTests : IClassFixture<EvaluatorTests.Fixture>
             .Average(p => (img.Pixels[4 * p] + img.Pixels[4 * p + 1] + img.Pixels[4 * p + 2]) / (3 * 127.5) - 1));
         Assert.Equal(expected, metrics.RewardMean!.Value, 5);
 
-        var reference = NftGenerationEvaluator.Sample(_f.Reference.Collection.Count, N, options.Seed + 1)
+        var reference = NftGenerationEvaluator.Sample(_f.Reference.Collection.Count, N, options.EffectiveSeed + 1)
             .Select(i => _f.Reference.Tokens[i].Image!).ToList();
         double fid = FrechetDistance.Compute(histogram.Extract(generated), histogram.Extract(reference));
         Assert.Equal(fid, metrics.AdditionalMetrics["fid_histogram"], 9);

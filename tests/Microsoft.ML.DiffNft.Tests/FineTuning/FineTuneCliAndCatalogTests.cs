@@ -44,11 +44,11 @@ public class FineTuneCliAndCatalogTests(ITestOutputHelper output)
         var estimator = ml.Transforms.DiffNft.FineTuneForRarity(baseGenerator, new ChannelMeanReward(), rarityWeight: 1, fidelityWeight: 0.5,
             FineTuneTestModels.Fast(2));
         var shape = estimator.GetOutputSchema(new SchemaShape(prompts.Schema.Select(c => SchemaShapeOracle.Column(c.Name, c.Type))));
-        Assert.Contains(shape, c => c.Name == "Image");
+        Assert.Contains(shape, c => c.Name == "GeneratedImage");
         using var tuned = estimator.Fit(prompts);
 
         Assert.IsType<DiffusionGeneratorTransformer>(tuned);
-        Assert.Same(baseGenerator.Options, tuned.Options);
+        Assert.Equal(baseGenerator.Options, tuned.Options);
         Assert.NotSame(baseGenerator.Model, tuned.Model);
         Assert.Contains(messages, m => m.StartsWith("iter 2/2", StringComparison.Ordinal) && m.Contains("red") && m.Contains("fidelity"));
         // The weights moved, and the base model did not.
@@ -58,8 +58,8 @@ public class FineTuneCliAndCatalogTests(ITestOutputHelper output)
             Assert.All(reloaded.Network.state_dict(), kv => Assert.True(kv.Value.eq(baseGenerator.Model.Network.state_dict()[kv.Key]).all().item<bool>()));
 
         var images = tuned.Transform(prompts);
-        Assert.Equal(new ImageDataViewType(32, 32), images.Schema["Image"].Type);
-        Assert.Equal(2, images.GetColumn<MLImage>("Image").Count());
+        Assert.Equal(new ImageDataViewType(32, 32), images.Schema["GeneratedImage"].Type);
+        Assert.Equal(2, images.GetColumn<MLImage>("GeneratedImage").Count());
 
         var noPrompt = ml.Data.LoadFromEnumerable(new[] { new { Other = "x" } });
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => { estimator.Fit(noPrompt).Dispose(); });

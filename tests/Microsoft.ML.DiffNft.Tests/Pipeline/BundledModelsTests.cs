@@ -91,7 +91,8 @@ public sealed class BundledModelsTests
         var nested = Directory.CreateDirectory(Path.Combine(dir.Path, "a", "b", "c")).FullName;
         Assert.Null(BundledModels.Find(nested));
         var ex = Assert.Throws<FileNotFoundException>(() => BundledModels.Require(nested));
-        Assert.Contains("--from-scratch", ex.Message);
+        Assert.Contains("QuickstartOptions.FromScratch", ex.Message);
+        Assert.DoesNotContain("--", ex.Message);
 
         var models = Directory.CreateDirectory(Path.Combine(dir.Path, "a", "models", "builtin")).FullName;
         File.WriteAllText(Path.Combine(models, BundledModels.BaseModelFileName), "x");

@@ -28,7 +28,7 @@ public class RarityRewardTrainingTests
         Assert.Equal(3, m.NRare); // seed 5 puts 3 of the 12 rare tokens in validation
         Assert.True(m.Auc > 0.85, $"validation AUC {m.Auc:F3}");
         // The normalisation constants are the training split's, and the reward is the z-scored score.
-        var (train, _) = RarityRewardTrainer.Split(RewardTestData.Collection.TokenIds, 0.2, RewardTestData.Options(1).Seed);
+        var (train, _) = RarityRewardTrainer.Split(RewardTestData.Collection.TokenIds, 0.2, RewardTestData.Options(1).EffectiveSeed);
         double mean = train.Average(i => RewardTestData.Collection.Scores[i]);
         Assert.Equal(mean, model.Normalization.ScoreMean, 9);
         int rare = train.Count(i => RewardTestData.Collection.IsRare[i]);

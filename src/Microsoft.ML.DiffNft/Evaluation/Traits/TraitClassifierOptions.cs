@@ -92,8 +92,11 @@ public sealed record TraitClassifierOptions
     /// </summary>
     public double ConfidenceThreshold { get; init; } = TraitClassifierDecoder.DefaultConfidenceThreshold;
 
-    /// <summary>Seed of every random choice (initial weights, split, batches, shifts, outliers).</summary>
-    public int Seed { get; init; }
+    /// <summary>Seed of every random choice (initial weights, split, batches, shifts, outliers). Null (default): 0.</summary>
+    public int? Seed { get; init; }
+
+    /// <summary>The seed used: <see cref="Seed"/>, or 0 when unset.</summary>
+    internal int EffectiveSeed => Seed ?? ContextSeed.EngineDefault;
 
     /// <summary>Device.</summary>
     public DiffNftDevice Device { get; init; } = DiffNftDevice.Auto;

@@ -53,7 +53,7 @@ public sealed class TraitClassifierTrainer
         ArgumentNullException.ThrowIfNull(collection);
         if (collection.Count < 2)
             throw new ArgumentException($"Collection '{collection.Name}' has {collection.Count} token(s); a split needs at least two.", nameof(collection));
-        var (train, heldOut) = RarityRewardTrainer.Split(collection.Tokens.Select(t => t.TokenId).ToList(), _options.HoldoutFraction, _options.Seed);
+        var (train, heldOut) = RarityRewardTrainer.Split(collection.Tokens.Select(t => t.TokenId).ToList(), _options.HoldoutFraction, _options.EffectiveSeed);
         return (train.Select(i => collection.Tokens[i]).ToArray(), heldOut.Select(i => collection.Tokens[i]).ToArray());
     }
 
@@ -70,7 +70,7 @@ public sealed class TraitClassifierTrainer
         if (collection.Tokens.FirstOrDefault(t => t.Image is null) is { } bare)
             throw new ArgumentException($"Collection '{name}': token '{bare.TokenId}' has no image; the trait classifier learns from one image per token.", nameof(collection));
         var ids = collection.Tokens.Select(t => t.TokenId).ToList();
-        var (train, heldOut) = RarityRewardTrainer.Split(ids, o.HoldoutFraction, o.Seed);
+        var (train, heldOut) = RarityRewardTrainer.Split(ids, o.HoldoutFraction, o.EffectiveSeed);
         var vocabulary = TraitVocabulary.Build(collection, train, o.IncludeNumericTraits);
         var heads = vocabulary.Heads;
         int size = o.ResolveImageSize(collection.Tokens[0].Image!.Width, collection.Tokens[0].Image!.Height);
@@ -81,7 +81,7 @@ public sealed class TraitClassifierTrainer
         var device = TorchRuntime.Resolve(o.Device);
         var clock = Stopwatch.StartNew();
         // Built before the dispose scope below opens: the network outlives it.
-        var network = TorchRuntime.Seeded(o.Seed, () => new TraitClassifierNetwork(architecture, offsets[^1]));
+        var network = TorchRuntime.Seeded(o.EffectiveSeed, () => new TraitClassifierNetwork(architecture, offsets[^1]));
         try
         {
             network.to(device);
@@ -153,7 +153,7 @@ public sealed class TraitClassifierTrainer
             int epoch = step / stepsPerEpoch;
             if (epoch != orderEpoch)
             {
-                order = Permutation(nTrain, DiffusionTrainer.StepSeed(o.Seed, -1L - epoch));
+                order = Permutation(nTrain, DiffusionTrainer.StepSeed(o.EffectiveSeed, -1L - epoch));
                 orderEpoch = epoch;
             }
             int start = step % stepsPerEpoch * batch;
@@ -161,7 +161,7 @@ public sealed class TraitClassifierTrainer
             adam.LearningRate = LearningRate(step, totalSteps, clock.Elapsed);
             using (var stepScope = NewDisposeScope())
             {
-                using var gen = SeededRandom.Create(DiffusionTrainer.StepSeed(o.Seed, step));
+                using var gen = SeededRandom.Create(DiffusionTrainer.StepSeed(o.EffectiveSeed, step));
                 var idx = tensor(rows, device: trainX.device);
                 var x = TraitClassifierAugmentation.Shift(trainX.index_select(0, idx), o.MaxShift, gen);
                 var y = trainY.index_select(0, idx);
