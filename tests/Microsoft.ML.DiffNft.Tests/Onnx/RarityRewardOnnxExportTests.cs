@@ -42,10 +42,11 @@ public sealed class RarityRewardOnnxExportTests(ITestOutputHelper output)
         var options = BuiltInCollection.CreateOptions();
         options.Count = 200;
         options.Seed = 77;
-        var paths = NounsCollectionGenerator.Generate(options).Tokens.Select((t, i) =>
+        var originals = NounsCollectionGenerator.Generate(options).Tokens.Select(t => t.Image!).ToList();
+        var paths = originals.Select((image, i) =>
         {
             string path = Path.Combine(dir.Path, $"{i}.png");
-            PngCodec.Save(t.Image!, path);
+            PngCodec.Save(image, path);
             return new ImageFile { Path = path };
         }).ToList();
 
@@ -82,6 +83,9 @@ public sealed class RarityRewardOnnxExportTests(ITestOutputHelper output)
         Assert.InRange(probabilityDiff, 0, Tolerance);
         Assert.Equal(embedding.Length * scorer.Model.EmbeddingSize, onnxEmbedding.Sum(e => e.Length));
         Assert.InRange(embeddingDiff, 0, Tolerance);
+        // ResizeImages to the size the images already have leaves their pixels alone: the scorer gives the rewards of the
+        // original images (docs/onnx.md relies on this).
+        Assert.Equal(scorer.Model.Predict(originals).Rewards, reward);
         // The images are not all alike, so agreement is not the trivial agreement of constant outputs.
         Assert.True(reward.Max() - reward.Min() > 0.5f, $"rewards span only {reward.Min()} … {reward.Max()}");
     }
