@@ -1,5 +1,4 @@
 using Microsoft.ML.DiffNft.Reward;
-using static TorchSharp.torch;
 using A = Microsoft.ML.DiffNft.Onnx.OnnxGraphBuilder.Attribute;
 
 namespace Microsoft.ML.DiffNft.Onnx;
@@ -31,15 +30,12 @@ internal static class RarityRewardOnnxExporter
         ArgumentNullException.ThrowIfNull(model);
         var o = model.Options;
         var n = model.Normalization;
-        var weights = Weights(model);
+        var weights = OnnxNetworkWeights.From(model.Network);
         var g = new OnnxGraphBuilder();
         int s = o.ImageSize, d = o.Dim;
 
-        // Pixels 0 … 255 → [−1, 1] → standardised, as ImageTensors.ToTensor and RewardPreprocessing.Prepare do it.
-        var x = g.Input(pixels, -1, 3, s, s);
-        x = g.Node("Sub", [g.Node("Div", [x, g.Scalar(127.5f)]), g.Scalar(1f)]);
-        x = g.Node("Sub", [x, g.Weight("pixel_mean", [1, 3, 1, 1], n.PixelMean.ToArray())]);
-        x = g.Node("Div", [x, g.Weight("pixel_std", [1, 3, 1, 1], n.PixelStd.ToArray())]);
+        // Pixels 0 … 255 → standardised, as ImageTensors.ToTensor and RewardPreprocessing.Prepare do it.
+        var x = OnnxPixelInput.Standardised(g, pixels, s, n.PixelMean, n.PixelStd);
 
         // Patch embedding: one P×P convolution of stride P, or the convolutional stem (3×3, stride 2, GELU between).
         var h = x;
@@ -47,11 +43,10 @@ internal static class RarityRewardOnnxExporter
         for (int i = 0; i < convs; i++)
         {
             string prefix = $"backbone.patchEmbedding.convs.{i}";
-            var conv = o.PatchEmbedding == VitPatchEmbedding.Linear
-                ? [A.Ints("kernel_shape", o.PatchSize, o.PatchSize), A.Ints("strides", o.PatchSize, o.PatchSize)]
-                : new[] { A.Ints("kernel_shape", 3, 3), A.Ints("strides", 2, 2), A.Ints("pads", 1, 1, 1, 1) };
-            h = g.Node("Conv", [h, weights.Take(g, prefix + ".weight"), weights.Take(g, prefix + ".bias")], conv);
-            if (i < convs - 1) h = Gelu(g, h);
+            h = o.PatchEmbedding == VitPatchEmbedding.Linear
+                ? OnnxLayers.Conv(g, weights, prefix, h, o.PatchSize, o.PatchSize, 0)
+                : OnnxLayers.Conv(g, weights, prefix, h, 3, 2, 1);
+            if (i < convs - 1) h = OnnxLayers.Gelu(g, h);
         }
         // [N, D, G, G] → [N, T, D]
         h = g.Node("Transpose", [g.Node("Reshape", [h, g.Int64s(0, 0, -1)])], A.Ints("perm", 0, 2, 1));
@@ -65,7 +60,7 @@ internal static class RarityRewardOnnxExporter
         }
         h = g.Node("Add", [h, weights.Take(g, "backbone.positionEmbedding")]);
         for (int b = 0; b < o.Depth; b++) h = Block(g, weights, $"backbone.blocks.{b}", h, d, o.Heads);
-        h = LayerNorm(g, weights, "backbone.finalNorm", h);
+        h = OnnxLayers.LayerNorm(g, weights, "backbone.finalNorm", h);
         var pooled = o.Pooling == VitPooling.ClassToken
             ? g.Node("Gather", [h, g.Int64(0)], A.Int("axis", 1))
             : g.Node("ReduceMean", [h], A.Ints("axes", 1), A.Int("keepdims", 0));
@@ -90,10 +85,10 @@ internal static class RarityRewardOnnxExporter
     }
 
     /// <summary>A pre-LN transformer block: x + attention(LN(x)), then x + MLP(LN(x)) (see Diffusion/Modules/TextEncoder.cs).</summary>
-    private static string Block(OnnxGraphBuilder g, NetworkWeights w, string prefix, string x, int dim, int heads)
+    private static string Block(OnnxGraphBuilder g, OnnxNetworkWeights w, string prefix, string x, int dim, int heads)
     {
         int head = dim / heads;
-        var qkv = Linear(g, w, prefix + ".qkv", LayerNorm(g, w, prefix + ".norm1", x));
+        var qkv = OnnxLayers.Linear(g, w, prefix + ".qkv", OnnxLayers.LayerNorm(g, w, prefix + ".norm1", x));
         var parts = g.Node("Split", [qkv, g.Int64s(dim, dim, dim)], 3, A.Int("axis", -1));
         // [N, T, D] → [N, T, H, D/H] → [N, H, T, D/H] (keys: [N, H, D/H, T], ready for MatMul).
         string Heads(string t, params long[] perm) => g.Node("Transpose", [g.Node("Reshape", [t, g.Int64s(0, 0, heads, head)])], A.Ints("perm", perm));
@@ -104,71 +99,12 @@ internal static class RarityRewardOnnxExporter
         var scores = g.Node("Mul", [g.Node("MatMul", [q, k]), g.Scalar((float)(1 / Math.Sqrt(head)))]);
         var attention = g.Node("MatMul", [g.Node("Softmax", [scores], A.Int("axis", -1)), v]);
         var merged = g.Node("Reshape", [g.Node("Transpose", [attention], A.Ints("perm", 0, 2, 1, 3)), g.Int64s(0, 0, dim)]);
-        x = g.Node("Add", [x, Linear(g, w, prefix + ".proj", merged)]);
-        var mlp = Linear(g, w, prefix + ".fc2", Gelu(g, Linear(g, w, prefix + ".fc1", LayerNorm(g, w, prefix + ".norm2", x))));
+        x = g.Node("Add", [x, OnnxLayers.Linear(g, w, prefix + ".proj", merged)]);
+        var mlp = OnnxLayers.Linear(g, w, prefix + ".fc2", OnnxLayers.Gelu(g, OnnxLayers.Linear(g, w, prefix + ".fc1", OnnxLayers.LayerNorm(g, w, prefix + ".norm2", x))));
         return g.Node("Add", [x, mlp]);
     }
 
-    /// <summary>torch's default (exact) GELU: x · ½ (1 + erf(x / √2)). Opset 17 has no Gelu operator.</summary>
-    private static string Gelu(OnnxGraphBuilder g, string x)
-    {
-        var erf = g.Node("Erf", [g.Node("Div", [x, g.Scalar(MathF.Sqrt(2f))])]);
-        return g.Node("Mul", [g.Node("Mul", [x, g.Node("Add", [erf, g.Scalar(1f)])]), g.Scalar(0.5f)]);
-    }
-
-    /// <summary>LayerNorm over the last axis with torch's default ε = 1e-5.</summary>
-    private static string LayerNorm(OnnxGraphBuilder g, NetworkWeights w, string prefix, string x) =>
-        g.Node("LayerNormalization", [x, w.Take(g, prefix + ".weight"), w.Take(g, prefix + ".bias")], A.Int("axis", -1), A.Float("epsilon", 1e-5f));
-
-    /// <summary>A linear layer on [N, T, in]: x · Wᵀ + b, with Wᵀ stored transposed so the graph needs no Transpose.</summary>
-    private static string Linear(OnnxGraphBuilder g, NetworkWeights w, string prefix, string x) =>
-        g.Node("Add", [g.Node("MatMul", [x, w.TakeTransposed(g, prefix + ".weight")]), w.Take(g, prefix + ".bias")]);
-
     /// <summary>A linear head [N, D] → [N, 1] → [N].</summary>
-    private static string Head(OnnxGraphBuilder g, NetworkWeights w, string prefix, string x) =>
-        g.Node("Reshape", [g.Node("Gemm", [x, w.Take(g, prefix + ".weight"), w.Take(g, prefix + ".bias")], A.Int("transB", 1)), g.Int64s(-1)]);
-
-    private static NetworkWeights Weights(RarityRewardModel model)
-    {
-        var values = new Dictionary<string, (long[] Shape, float[] Data)>(StringComparer.Ordinal);
-        using var scope = NewDisposeScope();
-        foreach (var (name, t) in model.Network.state_dict())
-            values[name] = (t.shape, t.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray());
-        return new NetworkWeights(values);
-    }
-
-    /// <summary>The network's tensors by <c>state_dict</c> name; each must become exactly one initializer.</summary>
-    private sealed class NetworkWeights(Dictionary<string, (long[] Shape, float[] Data)> values)
-    {
-        private readonly HashSet<string> _used = new(StringComparer.Ordinal);
-
-        public string Take(OnnxGraphBuilder g, string name) => g.Weight(name, Get(name).Shape, Get(name).Data);
-
-        /// <summary>A 2-D weight [out, in] stored as [in, out].</summary>
-        public string TakeTransposed(OnnxGraphBuilder g, string name)
-        {
-            var (shape, data) = Get(name);
-            if (shape.Length != 2) throw new InvalidOperationException($"Weight '{name}' has shape [{string.Join(", ", shape)}], not 2-D.");
-            int rows = (int)shape[0], cols = (int)shape[1];
-            var t = new float[data.Length];
-            for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++) t[c * rows + r] = data[r * cols + c];
-            return g.Weight(name, [cols, rows], t);
-        }
-
-        /// <summary>Throws if a tensor of the network was not exported: the graph would compute something else.</summary>
-        public void CheckAllUsed()
-        {
-            var left = values.Keys.Where(k => !_used.Contains(k)).ToList();
-            if (left.Count > 0) throw new InvalidOperationException($"The ONNX export does not use the network's tensors {string.Join(", ", left)}.");
-        }
-
-        private (long[] Shape, float[] Data) Get(string name)
-        {
-            if (!values.TryGetValue(name, out var v))
-                throw new InvalidOperationException($"The rarity network has no tensor '{name}'; the ONNX exporter does not match the network.");
-            _used.Add(name);
-            return v;
-        }
-    }
+    private static string Head(OnnxGraphBuilder g, OnnxNetworkWeights w, string prefix, string x) =>
+        g.Node("Reshape", [OnnxLayers.Dense(g, w, prefix, x), g.Int64s(-1)]);
 }
