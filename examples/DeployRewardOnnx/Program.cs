@@ -55,7 +55,7 @@ var torchProbability = torch.GetColumn<float>("RareProbability").ToArray();
 
 Console.WriteLine("image               reward (ONNX)  reward (TorchSharp)  P(rare) (ONNX)  P(rare) (TorchSharp)");
 for (int i = 0; i < files.Count; i++)
-    Console.WriteLine($"{Path.GetFileName(files[i].Path),-18}  {onnxReward[i],13:F5}  {torchReward[i],19:F5}  {onnxProbability[i],14:G4}  {torchProbability[i],20:G4}");
+    Console.WriteLine($"{Path.GetFileName(files[i].Path),-18}  {onnxReward[i],13:F5}  {torchReward[i],19:F5}  {onnxProbability[i],14:F6}  {torchProbability[i],20:F6}");
 double maxDifference = onnxReward.Zip(torchReward, (a, b) => Math.Abs(a - b)).Max();
 Console.WriteLine($"Largest reward difference: {maxDifference:E1}");
 
