@@ -1,4 +1,4 @@
-using Microsoft.ML.DiffNft.Evaluation.Onnx;
+using Microsoft.ML.DiffNft.Onnx;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Threading;
 using Microsoft.ML.DiffNft.Torch;

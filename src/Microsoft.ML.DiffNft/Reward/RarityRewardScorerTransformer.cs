@@ -93,6 +93,36 @@ public sealed class RarityRewardScorerTransformer : ITransformer, IDisposable
     /// <summary>Saves the reward model to the package's model file (atomic).</summary>
     public void SaveModel(string path) => Model.Save(path);
 
+    /// <summary>The default name of the ONNX graph's input: the column ML.NET's <c>ExtractPixels</c> should write.</summary>
+    public const string DefaultPixelColumnName = "Pixels";
+
+    /// <summary>
+    /// Writes the reward as a standard ONNX model (opset 17, trained weights included; atomic), for scoring without
+    /// libtorch with <c>mlContext.Transforms.ApplyOnnxModel</c> or ONNX Runtime.
+    /// </summary>
+    /// <param name="path">The .onnx file to write; its folder is created when missing.</param>
+    /// <param name="pixelColumnName">The graph's input name, which must be the name of the pixel column fed to it.</param>
+    /// <remarks>
+    /// <para>The input is float [N, 3, S, S] with S = <see cref="VitOptions.ImageSize"/> of <see cref="Model"/>: RGB
+    /// planes with values 0 … 255, which is what <c>ExtractPixels</c> produces with its defaults. Images of another size
+    /// must be resized to S×S first (<c>ResizeImages</c>); ML.NET's resampling differs from the scorer's antialiased
+    /// bilinear filter, so only images already at S×S score exactly as here.</para>
+    /// <para>The outputs are named after this scorer's columns (<see cref="RarityRewardScorerOptions"/>): the reward [N]
+    /// of <see cref="RarityRewardScorerOptions.RewardKind"/>, the rare probability [N] and the embedding [N, Dim]. The
+    /// pipeline is <c>LoadImages → ExtractPixels → ApplyOnnxModel</c>; see docs/onnx.md.</para>
+    /// </remarks>
+    public void ExportToOnnx(string path, string pixelColumnName = DefaultPixelColumnName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentException.ThrowIfNullOrWhiteSpace(pixelColumnName);
+        var outputs = new[] { Options.RewardColumnName, Options.RareProbabilityColumnName, Options.EmbeddingColumnName };
+        if (outputs.Contains(pixelColumnName, StringComparer.Ordinal))
+            throw _host.Process(new ArgumentException($"The pixel column '{pixelColumnName}' has the name of an output column.", nameof(pixelColumnName)));
+        var graph = Onnx.RarityRewardOnnxExporter.Build(Model, Options.RewardKind, pixelColumnName,
+            Options.RewardColumnName, Options.RareProbabilityColumnName, Options.EmbeddingColumnName);
+        Onnx.OnnxModelWriter.Write(graph, path);
+    }
+
     /// <inheritdoc/>
     public void Dispose() => Model.Dispose();
 

@@ -1,6 +1,6 @@
 using Microsoft.ML.DiffNft.Collections.Nouns;
 using Microsoft.ML.DiffNft.Evaluation;
-using Microsoft.ML.DiffNft.Evaluation.Onnx;
+using Microsoft.ML.DiffNft.Onnx;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Tests.Nouns;
 using Xunit;

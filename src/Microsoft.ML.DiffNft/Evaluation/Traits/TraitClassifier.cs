@@ -173,6 +173,41 @@ public sealed class TraitClassifier : IDisposable
         ModelArchive.Write(path, entries);
     }
 
+    /// <summary>The names of the ONNX graph written by <see cref="ExportToOnnx"/>: its input and its two outputs.</summary>
+    public static class OnnxNames
+    {
+        /// <summary>The default input: the column ML.NET's <c>ExtractPixels</c> should write.</summary>
+        public const string Pixels = "Pixels";
+
+        /// <summary>Output [N, Σ classes]: every head's logits side by side, in <see cref="Heads"/> order.</summary>
+        public const string Logits = "TraitLogits";
+
+        /// <summary>Output [N, Σ classes]: every head's softmax probabilities side by side.</summary>
+        public const string Probabilities = "TraitProbabilities";
+    }
+
+    /// <summary>
+    /// Writes the classifier as a standard ONNX model (opset 17, trained weights included; atomic), for classifying
+    /// traits without libtorch with <c>mlContext.Transforms.ApplyOnnxModel</c> or ONNX Runtime.
+    /// </summary>
+    /// <param name="path">The .onnx file to write; its folder is created when missing.</param>
+    /// <param name="pixelColumnName">The graph's input name.</param>
+    /// <remarks>
+    /// The input is float [N, 3, S, S] with S = <see cref="TraitClassifierArchitecture.ImageSize"/>: RGB planes with
+    /// values 0 … 255, as <c>ExtractPixels</c> gives them with its defaults; images must already be S×S. The outputs
+    /// <see cref="OnnxNames.Logits"/> and <see cref="OnnxNames.Probabilities"/> hold head h's
+    /// <see cref="TraitHead.ClassCount"/> classes after those of the heads before it; the most probable class k of a
+    /// head decodes with <see cref="TraitHead.ValueOf"/> (class 0: the trait is missing), as <see cref="Predict"/> does.
+    /// </remarks>
+    public void ExportToOnnx(string path, string pixelColumnName = OnnxNames.Pixels)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentException.ThrowIfNullOrWhiteSpace(pixelColumnName);
+        if (pixelColumnName is OnnxNames.Logits or OnnxNames.Probabilities)
+            throw new ArgumentException($"The pixel column '{pixelColumnName}' has the name of an output.", nameof(pixelColumnName));
+        Onnx.OnnxModelWriter.Write(Onnx.TraitClassifierOnnxExporter.Build(this, pixelColumnName, OnnxNames.Logits, OnnxNames.Probabilities), path);
+    }
+
     /// <summary>
     /// Loads a model written by <see cref="Save"/>, checking the format name and version, the architecture, the pixel
     /// statistics, every head's vocabulary and every tensor's name and shape; a damaged file gives an

@@ -46,7 +46,7 @@ internal sealed class TraitClassifierNetwork : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>GroupNorm groups for a width: 8 when it divides the width, else the largest divisor of 8 that does.</summary>
-    private static int Groups(int channels) => channels % 8 == 0 ? 8 : channels % 4 == 0 ? 4 : channels % 2 == 0 ? 2 : 1;
+    internal static int Groups(int channels) => channels % 8 == 0 ? 8 : channels % 4 == 0 ? 4 : channels % 2 == 0 ? 2 : 1;
 
     /// <param name="images">Normalised images [N, 3, S, S].</param>
     /// <returns>Every head's logits side by side [N, Σ classes].</returns>

@@ -1,8 +1,8 @@
 using Microsoft.ML.DiffNft.Evaluation;
-using Microsoft.ML.DiffNft.Evaluation.Onnx;
+using Microsoft.ML.DiffNft.Onnx;
 using Xunit;
 
-namespace Microsoft.ML.DiffNft.Tests.Evaluation;
+namespace Microsoft.ML.DiffNft.Tests.Onnx;
 
 public sealed class OnnxModelReaderTests
 {

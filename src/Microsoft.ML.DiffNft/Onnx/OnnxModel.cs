@@ -1,4 +1,4 @@
-namespace Microsoft.ML.DiffNft.Evaluation.Onnx;
+namespace Microsoft.ML.DiffNft.Onnx;
 
 /// <summary>The parts of an ONNX <c>ModelProto</c> that running a feed-forward graph needs.</summary>
 internal sealed record OnnxModel(long IrVersion, string ProducerName, string ProducerVersion, IReadOnlyDictionary<string, long> Opsets, OnnxGraph Graph)

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Onnx;
+namespace Microsoft.ML.DiffNft.Onnx;
 
 /// <summary>
 /// Reads an ONNX model file (protobuf <c>ModelProto</c>) into <see cref="OnnxModel"/>: the graph's nodes, attributes,
@@ -10,9 +10,6 @@ namespace Microsoft.ML.DiffNft.Evaluation.Onnx;
 /// </summary>
 internal static class OnnxModelReader
 {
-    private const int FloatType = 1;   // TensorProto.DataType.FLOAT
-    private const int TensorAttribute = 4;
-
     /// <summary>Reads a model file.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a valid ONNX model this reader understands.</exception>
@@ -35,11 +32,11 @@ internal static class OnnxModelReader
         {
             switch (field)
             {
-                case 1: r.Expect(wt, WireType.Varint, "ModelProto.ir_version"); ir = r.ReadInt64(); break;
-                case 2: r.Expect(wt, WireType.LengthDelimited, "ModelProto.producer_name"); producer = r.ReadString(); break;
-                case 3: r.Expect(wt, WireType.LengthDelimited, "ModelProto.producer_version"); producerVersion = r.ReadString(); break;
-                case 7: r.Expect(wt, WireType.LengthDelimited, "ModelProto.graph"); graph = ReadGraph(r.ReadMessage(), source); break;
-                case 8:
+                case OnnxProto.Model.IrVersion: r.Expect(wt, WireType.Varint, "ModelProto.ir_version"); ir = r.ReadInt64(); break;
+                case OnnxProto.Model.ProducerName: r.Expect(wt, WireType.LengthDelimited, "ModelProto.producer_name"); producer = r.ReadString(); break;
+                case OnnxProto.Model.ProducerVersion: r.Expect(wt, WireType.LengthDelimited, "ModelProto.producer_version"); producerVersion = r.ReadString(); break;
+                case OnnxProto.Model.Graph: r.Expect(wt, WireType.LengthDelimited, "ModelProto.graph"); graph = ReadGraph(r.ReadMessage(), source); break;
+                case OnnxProto.Model.OpsetImport:
                     r.Expect(wt, WireType.LengthDelimited, "ModelProto.opset_import");
                     var (domain, version) = ReadOpset(r.ReadMessage());
                     opsets[domain] = version;
@@ -58,8 +55,8 @@ internal static class OnnxModelReader
         long version = 0;
         while (r.TryReadKey(out int field, out var wt))
         {
-            if (field == 1 && wt == WireType.LengthDelimited) domain = r.ReadString();
-            else if (field == 2 && wt == WireType.Varint) version = r.ReadInt64();
+            if (field == OnnxProto.Opset.Domain && wt == WireType.LengthDelimited) domain = r.ReadString();
+            else if (field == OnnxProto.Opset.Version && wt == WireType.Varint) version = r.ReadInt64();
             else r.Skip(wt);
         }
         return (domain, version);
@@ -76,9 +73,9 @@ internal static class OnnxModelReader
         {
             switch (field)
             {
-                case 1: r.Expect(wt, WireType.LengthDelimited, "GraphProto.node"); nodes.Add(ReadNode(r.ReadMessage(), source)); break;
-                case 2: r.Expect(wt, WireType.LengthDelimited, "GraphProto.name"); name = r.ReadString(); break;
-                case 5:
+                case OnnxProto.Graph.Node: r.Expect(wt, WireType.LengthDelimited, "GraphProto.node"); nodes.Add(ReadNode(r.ReadMessage(), source)); break;
+                case OnnxProto.Graph.Name: r.Expect(wt, WireType.LengthDelimited, "GraphProto.name"); name = r.ReadString(); break;
+                case OnnxProto.Graph.Initializer:
                     r.Expect(wt, WireType.LengthDelimited, "GraphProto.initializer");
                     int at = r.Offset;
                     var tensor = ReadTensor(r.ReadMessage(), source);
@@ -87,8 +84,8 @@ internal static class OnnxModelReader
                     if (!initializers.TryAdd(tensor.Name, tensor))
                         throw new InvalidDataException($"'{source}': initializer '{tensor.Name}' appears twice.");
                     break;
-                case 11: r.Expect(wt, WireType.LengthDelimited, "GraphProto.input"); inputs.Add(ReadValueInfo(r.ReadMessage())); break;
-                case 12: r.Expect(wt, WireType.LengthDelimited, "GraphProto.output"); outputs.Add(ReadValueInfo(r.ReadMessage())); break;
+                case OnnxProto.Graph.Input: r.Expect(wt, WireType.LengthDelimited, "GraphProto.input"); inputs.Add(ReadValueInfo(r.ReadMessage())); break;
+                case OnnxProto.Graph.Output: r.Expect(wt, WireType.LengthDelimited, "GraphProto.output"); outputs.Add(ReadValueInfo(r.ReadMessage())); break;
                 default: r.Skip(wt); break;
             }
         }
@@ -106,17 +103,17 @@ internal static class OnnxModelReader
         {
             switch (field)
             {
-                case 1: r.Expect(wt, WireType.LengthDelimited, "NodeProto.input"); inputs.Add(r.ReadString()); break;
-                case 2: r.Expect(wt, WireType.LengthDelimited, "NodeProto.output"); outputs.Add(r.ReadString()); break;
-                case 3: r.Expect(wt, WireType.LengthDelimited, "NodeProto.name"); name = r.ReadString(); break;
-                case 4: r.Expect(wt, WireType.LengthDelimited, "NodeProto.op_type"); op = r.ReadString(); break;
-                case 5:
+                case OnnxProto.Node.Input: r.Expect(wt, WireType.LengthDelimited, "NodeProto.input"); inputs.Add(r.ReadString()); break;
+                case OnnxProto.Node.Output: r.Expect(wt, WireType.LengthDelimited, "NodeProto.output"); outputs.Add(r.ReadString()); break;
+                case OnnxProto.Node.Name: r.Expect(wt, WireType.LengthDelimited, "NodeProto.name"); name = r.ReadString(); break;
+                case OnnxProto.Node.OpType: r.Expect(wt, WireType.LengthDelimited, "NodeProto.op_type"); op = r.ReadString(); break;
+                case OnnxProto.Node.Attribute:
                     r.Expect(wt, WireType.LengthDelimited, "NodeProto.attribute");
                     var a = ReadAttribute(r.ReadMessage(), source);
                     if (!attributes.TryAdd(a.Name, a))
                         throw new InvalidDataException($"'{source}': node '{name}' at byte {start} has attribute '{a.Name}' twice.");
                     break;
-                case 7: r.Expect(wt, WireType.LengthDelimited, "NodeProto.domain"); domain = r.ReadString(); break;
+                case OnnxProto.Node.Domain: r.Expect(wt, WireType.LengthDelimited, "NodeProto.domain"); domain = r.ReadString(); break;
                 default: r.Skip(wt); break;
             }
         }
@@ -138,21 +135,21 @@ internal static class OnnxModelReader
         {
             switch (field)
             {
-                case 1: r.Expect(wt, WireType.LengthDelimited, "AttributeProto.name"); name = r.ReadString(); break;
-                case 2: r.Expect(wt, WireType.Fixed32, "AttributeProto.f"); f = r.ReadFloat(); break;
-                case 3: r.Expect(wt, WireType.Varint, "AttributeProto.i"); i = r.ReadInt64(); break;
-                case 4: r.Expect(wt, WireType.LengthDelimited, "AttributeProto.s"); s = r.ReadString(); break;
-                case 5: r.Expect(wt, WireType.LengthDelimited, "AttributeProto.t"); t = ReadTensor(r.ReadMessage(), source); break;
-                case 6 or 11:
+                case OnnxProto.Attribute.Name: r.Expect(wt, WireType.LengthDelimited, "AttributeProto.name"); name = r.ReadString(); break;
+                case OnnxProto.Attribute.F: r.Expect(wt, WireType.Fixed32, "AttributeProto.f"); f = r.ReadFloat(); break;
+                case OnnxProto.Attribute.I: r.Expect(wt, WireType.Varint, "AttributeProto.i"); i = r.ReadInt64(); break;
+                case OnnxProto.Attribute.S: r.Expect(wt, WireType.LengthDelimited, "AttributeProto.s"); s = r.ReadString(); break;
+                case OnnxProto.Attribute.T: r.Expect(wt, WireType.LengthDelimited, "AttributeProto.t"); t = ReadTensor(r.ReadMessage(), source); break;
+                case OnnxProto.Attribute.G or OnnxProto.Attribute.Graphs:
                     throw new InvalidDataException($"'{source}': attribute '{name}' at byte {start} holds a sub-graph; graphs with control flow are not supported.");
-                case 7: r.ReadRepeatedFloat(wt, floats); break;
-                case 8: r.ReadRepeatedInt64(wt, ints); break;
-                case 20: r.Expect(wt, WireType.Varint, "AttributeProto.type"); type = r.ReadInt32(); break;
+                case OnnxProto.Attribute.Floats: r.ReadRepeatedFloat(wt, floats); break;
+                case OnnxProto.Attribute.Ints: r.ReadRepeatedInt64(wt, ints); break;
+                case OnnxProto.Attribute.Type: r.Expect(wt, WireType.Varint, "AttributeProto.type"); type = r.ReadInt32(); break;
                 default: r.Skip(wt); break;
             }
         }
         if (name.Length == 0) throw new InvalidDataException($"'{source}': the attribute at byte {start} has no name.");
-        if (type == TensorAttribute && t is null)
+        if (type == OnnxProto.AttributeType.Tensor && t is null)
             throw new InvalidDataException($"'{source}': tensor attribute '{name}' at byte {start} has no tensor.");
         return new OnnxAttribute(name, type, f, i, s, floats.ToArray(), ints.ToArray(), t);
     }
@@ -164,19 +161,19 @@ internal static class OnnxModelReader
         var shape = new List<long>();
         while (r.TryReadKey(out int field, out var wt))
         {
-            if (field == 1 && wt == WireType.LengthDelimited) name = r.ReadString();
-            else if (field == 2 && wt == WireType.LengthDelimited)
+            if (field == OnnxProto.ValueInfo.Name && wt == WireType.LengthDelimited) name = r.ReadString();
+            else if (field == OnnxProto.ValueInfo.Type && wt == WireType.LengthDelimited)
             {
                 // TypeProto.tensor_type (1) → TypeProto.Tensor { elem_type (1), shape (2) → TensorShapeProto { dim (1) } }.
                 var type = r.ReadMessage();
                 while (type.TryReadKey(out int tf, out var twt))
                 {
-                    if (tf != 1 || twt != WireType.LengthDelimited) { type.Skip(twt); continue; }
+                    if (tf != OnnxProto.TypeProto.TensorType || twt != WireType.LengthDelimited) { type.Skip(twt); continue; }
                     var tensor = type.ReadMessage();
                     while (tensor.TryReadKey(out int ef, out var ewt))
                     {
-                        if (ef == 1 && ewt == WireType.Varint) elementType = tensor.ReadInt32();
-                        else if (ef == 2 && ewt == WireType.LengthDelimited) ReadShape(tensor.ReadMessage(), shape);
+                        if (ef == OnnxProto.TypeProto.ElementType && ewt == WireType.Varint) elementType = tensor.ReadInt32();
+                        else if (ef == OnnxProto.TypeProto.Shape && ewt == WireType.LengthDelimited) ReadShape(tensor.ReadMessage(), shape);
                         else tensor.Skip(ewt);
                     }
                 }
@@ -190,12 +187,12 @@ internal static class OnnxModelReader
     {
         while (r.TryReadKey(out int field, out var wt))
         {
-            if (field != 1 || wt != WireType.LengthDelimited) { r.Skip(wt); continue; }
+            if (field != OnnxProto.TypeProto.Dim || wt != WireType.LengthDelimited) { r.Skip(wt); continue; }
             var dim = r.ReadMessage();
             long value = -1;
             while (dim.TryReadKey(out int df, out var dwt))
             {
-                if (df == 1 && dwt == WireType.Varint) value = dim.ReadInt64();
+                if (df == OnnxProto.TypeProto.DimValue && dwt == WireType.Varint) value = dim.ReadInt64();
                 else dim.Skip(dwt); // dim_param: a symbolic dimension stays −1
             }
             shape.Add(value);
@@ -216,19 +213,19 @@ internal static class OnnxModelReader
         {
             switch (field)
             {
-                case 1: r.ReadRepeatedInt64(wt, dims); break;
-                case 2: r.Expect(wt, WireType.Varint, "TensorProto.data_type"); dataType = r.ReadInt32(); break;
-                case 4: r.ReadRepeatedFloat(wt, floatData); break;
-                case 8: r.Expect(wt, WireType.LengthDelimited, "TensorProto.name"); name = r.ReadString(); break;
-                case 9: r.Expect(wt, WireType.LengthDelimited, "TensorProto.raw_data"); raw = r.ReadBytes(); break;
-                case 13: external = true; r.Skip(wt); break;
-                case 14: r.Expect(wt, WireType.Varint, "TensorProto.data_location"); external |= r.ReadInt32() == 1; break;
+                case OnnxProto.Tensor.Dims: r.ReadRepeatedInt64(wt, dims); break;
+                case OnnxProto.Tensor.DataType: r.Expect(wt, WireType.Varint, "TensorProto.data_type"); dataType = r.ReadInt32(); break;
+                case OnnxProto.Tensor.FloatData: r.ReadRepeatedFloat(wt, floatData); break;
+                case OnnxProto.Tensor.Name: r.Expect(wt, WireType.LengthDelimited, "TensorProto.name"); name = r.ReadString(); break;
+                case OnnxProto.Tensor.RawData: r.Expect(wt, WireType.LengthDelimited, "TensorProto.raw_data"); raw = r.ReadBytes(); break;
+                case OnnxProto.Tensor.ExternalData: external = true; r.Skip(wt); break;
+                case OnnxProto.Tensor.DataLocation: r.Expect(wt, WireType.Varint, "TensorProto.data_location"); external |= r.ReadInt32() == 1; break;
                 default: r.Skip(wt); break;
             }
         }
         string what = $"'{source}': tensor '{name}' at byte {start}";
         if (external) throw new InvalidDataException($"{what} keeps its data in an external file, which is not supported.");
-        if (dataType != FloatType) throw new InvalidDataException($"{what} has data type {dataType}; only float32 (1) is supported.");
+        if (dataType != OnnxProto.DataType.Float) throw new InvalidDataException($"{what} has data type {dataType}; only float32 (1) is supported.");
         long count = 1;
         foreach (long d in dims)
         {

@@ -2,7 +2,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Onnx;
+namespace Microsoft.ML.DiffNft.Onnx;
 
 /// <summary>
 /// Runs a feed-forward ONNX graph with TorchSharp, batched: the operators of an image CNN (Conv, BatchNormalization,

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Onnx;
+namespace Microsoft.ML.DiffNft.Onnx;
 
 /// <summary>The protobuf wire types (the low 3 bits of a field key).</summary>
 internal enum WireType
