@@ -47,7 +47,7 @@ var estimator = ml.Transforms.DiffNft.FineTuneForRarity(generator, rarity, rarit
     Progress = new SynchronousProgress<FineTuneProgress>(p => Console.WriteLine("  " + p)),
 });
 using var tuned = estimator.Fit(prompts);
-tuned.SaveModel(Path.Combine(folder, "tuned.diffnft"));
+tuned.Save(Path.Combine(folder, "tuned.diffnft"));
 
 // 3. The same prompts and seeds through both generators: the images differ by the weights alone.
 IDataView rows = ml.Data.LoadFromEnumerable(Enumerable.Range(0, imagesPerModel).Select(i => new PromptRow { Prompt = BuiltInCollection.Prompt, Seed = 1000 + i }));

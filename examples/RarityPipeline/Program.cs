@@ -58,6 +58,15 @@ var metrics = ml.BinaryClassification.Evaluate(model.Transform(split.TestSet), l
 Console.WriteLine($"Predicting IsRare from one-hot traits (a linear model, {traits.Length} trait types): test AUC {metrics.AreaUnderRocCurve:F3}, " +
                   $"F1 {metrics.F1Score:F3}, accuracy {metrics.Accuracy:F3}");
 
+// 3. Save the whole chain (rarity → one-hot → SDCA) in one file and load it back: mlContext.Model.Save cannot, because
+// the rarity transformer is not ML.NET's own; SaveDiffNft saves the ML.NET part through it and the rarity part beside.
+string modelPath = Path.Combine(Path.GetTempPath(), "rarity-pipeline.zip");
+ml.Model.SaveDiffNft(model, data.Schema, modelPath);
+var reloaded = ml.Model.LoadDiffNft(modelPath, out _);
+float[] Scores(ITransformer m) => Microsoft.ML.Data.ColumnCursorExtensions.GetColumn<float>(m.Transform(split.TestSet), "Score").ToArray();
+bool same = Scores(model).SequenceEqual(Scores(reloaded));
+Console.WriteLine($"Saved to {modelPath} ({new FileInfo(modelPath).Length:N0} bytes); reloaded scores identical: {same}");
+
 // The repository's copy of CrypToadz, found from wherever the example runs.
 static string FindCrypToadz()
 {

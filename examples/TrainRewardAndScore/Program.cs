@@ -42,7 +42,7 @@ using var reward = trainer.Fit(rarity.Transform(collection));
 var m = reward.Metrics!;
 Console.WriteLine($"Validation ({m.NValidation} tokens, {m.NRare} rare): Spearman {m.Spearman:F3}, AUC {m.Auc:F3}, RMSE {m.Rmse:F3} (z units)");
 string modelPath = Path.Combine(folder, "rarity.diffnft-reward");
-reward.SaveModel(modelPath);
+reward.Save(modelPath);
 
 // 4. Score new images: 12 Nouns drawn with another seed, independently of the training set.
 var freshOptions = BuiltInCollection.CreateOptions();

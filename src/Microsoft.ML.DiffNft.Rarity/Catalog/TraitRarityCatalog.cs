@@ -23,7 +23,7 @@ public static class TraitRarityCatalog
     /// var mlContext = new MLContext(seed: 1);
     /// var rarity = mlContext.Transforms.DiffNft.ComputeTraitRarity().Fit(collectionView);
     /// var scored = rarity.Transform(collectionView);   // RarityScore, RarityRank, IsRare
-    /// TraitRarityModel.Save(rarity, "rarity.json");
+    /// rarity.Save("rarity.json");                      // or mlContext.Model.SaveDiffNft(model, schema, path) for a chain
     /// </code>
     /// </example>
     public static TraitRarityEstimator ComputeTraitRarity(this DiffNftCatalog catalog,

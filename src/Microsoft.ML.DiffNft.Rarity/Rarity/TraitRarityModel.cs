@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.DiffNft.Rarity;
 
@@ -120,6 +121,12 @@ public static class TraitRarityModel
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(stream);
+        return Load((IHostEnvironment)mlContext, stream, sourceName);
+    }
+
+    /// <summary>Loads into an ML.NET environment (the one behind a catalog), for saved pipelines.</summary>
+    internal static TraitRarityTransformer Load(IHostEnvironment env, Stream stream, string sourceName)
+    {
         JsonDocument document;
         try
         {
@@ -131,6 +138,6 @@ public static class TraitRarityModel
                 $"Trait rarity model '{sourceName}' is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}): {ex.Message}", ex);
         }
         using (document)
-            return TraitRarityModelReader.Read(mlContext, document.RootElement, sourceName);
+            return TraitRarityModelReader.Read(env, document.RootElement, sourceName);
     }
 }

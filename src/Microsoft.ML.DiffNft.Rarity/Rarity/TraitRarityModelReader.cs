@@ -13,10 +13,10 @@ internal sealed class TraitRarityModelReader
         _source = source;
     }
 
-    public static TraitRarityTransformer Read(MLContext mlContext, JsonElement root, string source) =>
-        new TraitRarityModelReader(source).Read(mlContext, root);
+    public static TraitRarityTransformer Read(IHostEnvironment env, JsonElement root, string source) =>
+        new TraitRarityModelReader(source).Read(env, root);
 
-    private TraitRarityTransformer Read(MLContext mlContext, JsonElement root)
+    private TraitRarityTransformer Read(IHostEnvironment env, JsonElement root)
     {
         if (root.ValueKind != JsonValueKind.Object) throw Bad("(root)", "a JSON object", root);
         string format = String(root, "format");
@@ -131,7 +131,7 @@ internal sealed class TraitRarityModelReader
             throw Fail("ranking.tokenCounts", $"adds up to {rarityRanking.TokenCount} tokens; tokenCount is {n}");
 
         var table = new TraitRarityTable(method, n, traits, traitCountCounts, scorer, rarityRanking);
-        return new TraitRarityTransformer(mlContext, table, score, rank, isRare, probabilities, doublePrecision);
+        return new TraitRarityTransformer(env, table, score, rank, isRare, probabilities, doublePrecision);
     }
 
     private InvalidDataException Fail(string field, string problem) =>

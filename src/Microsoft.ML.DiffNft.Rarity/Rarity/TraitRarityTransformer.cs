@@ -17,12 +17,12 @@ namespace Microsoft.ML.DiffNft.Rarity;
 /// <para>
 /// Persistence: ML.NET 5 gives third-party transformers no public way to store learned state in
 /// <c>mlContext.Model.Save</c>, and the rank of a new row needs the whole fitted collection in rarity order, which no
-/// built-in transformer can hold. So this transformer is saved with <see cref="TraitRarityModel.Save(TraitRarityTransformer, string)"/>
-/// (a versioned JSON file) and loaded with <see cref="TraitRarityModel.Load(MLContext, string)"/>;
-/// <c>mlContext.Model.Save</c> throws a <see cref="NotSupportedException"/> that says so.
+/// built-in transformer can hold. So a model holding this transformer is saved with <c>mlContext.Model.SaveDiffNft</c> and
+/// loaded with <c>mlContext.Model.LoadDiffNft</c> (the transformer alone: <see cref="Save(string)"/>, a versioned JSON
+/// file); <c>mlContext.Model.Save</c> throws a <see cref="NotSupportedException"/> that says so.
 /// </para>
 /// </remarks>
-public sealed class TraitRarityTransformer : ITransformer
+public sealed partial class TraitRarityTransformer : ITransformer
 {
     private readonly IHost _host;
 
@@ -91,12 +91,9 @@ public sealed class TraitRarityTransformer : ITransformer
         return new TraitRarityRowMapper(Bind(inputSchema));
     }
 
-    /// <summary>Not supported: use <see cref="TraitRarityModel.Save(TraitRarityTransformer, string)"/>.</summary>
+    /// <summary>Not supported: use <c>mlContext.Model.SaveDiffNft</c> or <see cref="Save(string)"/>.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw _host.Process(new NotSupportedException(
-            "TraitRarityTransformer cannot be saved with MLContext.Model.Save: ML.NET gives third-party transformers no " +
-            "public way to store learned state. Save it with TraitRarityModel.Save(transformer, path) and load it with " +
-            "TraitRarityModel.Load(mlContext, path)."));
+        throw _host.Process(new NotSupportedException(Saving.SavingMessages.UseSaveDiffNft(nameof(TraitRarityTransformer))));
 
     private TraitRarityBinding Bind(DataViewSchema inputSchema) => new(_host, this, inputSchema);
 }

@@ -25,14 +25,17 @@ public static class DiffusionCatalog
         return new TrainDiffusionEstimator(catalog.Environment, options) { GeneratorOptions = generatorOptions ?? new GeneratorOptions() };
     }
 
-    /// <summary>Loads a generator saved with <see cref="DiffusionGeneratorTransformer.SaveModel"/>.</summary>
+    /// <summary>
+    /// Loads a generator saved with <see cref="DiffusionGeneratorTransformer.Save(string)"/> (or a model saved with
+    /// <see cref="DiffusionModel.Save"/>).
+    /// </summary>
     /// <param name="catalog">The DiffNft transforms catalog.</param>
     /// <param name="path">The model file.</param>
-    /// <param name="options">Generator settings.</param>
+    /// <param name="options">Generator settings; null uses the ones saved with the generator (the defaults for a bare model).</param>
     public static DiffusionGeneratorTransformer LoadDiffusionGenerator(this DiffNftCatalog catalog, string path, GeneratorOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        options ??= new GeneratorOptions();
-        return new DiffusionGeneratorTransformer(catalog.Environment, DiffusionModel.Load(path, options.Device), options);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return DiffusionGeneratorTransformer.FromEntries(catalog.Environment, DiffNft.Torch.ModelArchive.Read(path), path, options);
     }
 }

@@ -54,14 +54,14 @@ public static class RewardCatalog
         return new TrainRarityRewardEstimator(catalog.Environment, options, scorerOptions);
     }
 
-    /// <summary>Loads a scorer saved with <see cref="RarityRewardScorerTransformer.SaveModel"/> or <see cref="RarityRewardModel.Save"/>.</summary>
+    /// <summary>Loads a scorer saved with <see cref="RarityRewardScorerTransformer.Save(string)"/> or <see cref="RarityRewardModel.Save"/>.</summary>
     /// <param name="catalog">The DiffNft transforms catalog.</param>
     /// <param name="path">The model file.</param>
-    /// <param name="options">Scorer settings (columns, reward kind, device).</param>
+    /// <param name="options">Scorer settings (columns, reward kind, device); null uses the ones saved with the scorer (the defaults for a bare model).</param>
     public static RarityRewardScorerTransformer LoadRarityReward(this DiffNftCatalog catalog, string path, RarityRewardScorerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        options ??= new RarityRewardScorerOptions();
-        return new RarityRewardScorerTransformer(catalog.Environment, RarityRewardModel.Load(path, options.Device), options);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return RarityRewardScorerTransformer.FromEntries(catalog.Environment, DiffNft.Torch.ModelArchive.Read(path), path, options);
     }
 }

@@ -21,11 +21,11 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// and seed (the seed column, or <see cref="GeneratorOptions.Seed"/> + row position), never on its batch.
 /// </para>
 /// <para>
-/// <c>mlContext.Model.Save</c> cannot store third-party transformers (ML.NET keeps that API internal); save the model with
-/// <see cref="SaveModel"/> and load it with <c>mlContext.Transforms.DiffNft.LoadDiffusionGenerator(path)</c>.
+/// <c>mlContext.Model.Save</c> cannot store third-party transformers (ML.NET keeps that API internal); save a model holding
+/// this transformer with <c>mlContext.Model.SaveDiffNft</c> (this transformer alone: <see cref="Save(string)"/>).
 /// </para>
 /// </remarks>
-public sealed class DiffusionGeneratorTransformer : ITransformer, IDisposable
+public sealed partial class DiffusionGeneratorTransformer : ITransformer, IDisposable
 {
     private readonly IHost _host;
     private long _generatedImages;
@@ -97,12 +97,9 @@ public sealed class DiffusionGeneratorTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
         throw _host.Process(new InvalidOperationException("DiffusionGeneratorTransformer generates images in batches and is not a row-to-row mapper; call Transform."));
 
-    /// <summary>Always throws: use <see cref="SaveModel"/>.</summary>
+    /// <summary>Always throws: use <c>mlContext.Model.SaveDiffNft</c> or <see cref="Save(string)"/>.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw new NotSupportedException("ML.NET cannot save third-party transformers through mlContext.Model.Save. Use DiffusionGeneratorTransformer.SaveModel(path) and mlContext.Transforms.DiffNft.LoadDiffusionGenerator(path).");
-
-    /// <summary>Saves the diffusion model to the package's model file (atomic).</summary>
-    public void SaveModel(string path) => Model.Save(path);
+        throw new NotSupportedException(Saving.SavingMessages.UseSaveDiffNft(nameof(DiffusionGeneratorTransformer)));
 
     internal ImageDataViewType ImageType => new(Model.Options.UNet.ImageSize, Model.Options.UNet.ImageSize);
 

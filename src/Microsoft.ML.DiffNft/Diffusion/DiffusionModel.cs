@@ -129,22 +129,30 @@ public sealed class DiffusionModel : IDisposable
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        ModelArchive.Write(path, ToEntries());
+    }
+
+    /// <summary>The entries of the model file (manifest and weights), for <see cref="Save"/> and saved pipelines.</summary>
+    internal Dictionary<string, byte[]> ToEntries()
+    {
         var manifest = new Manifest(FormatName, FormatVersion, Options, Tokenizer.Vocabulary.ToArray());
-        var entries = new Dictionary<string, byte[]>
+        return new Dictionary<string, byte[]>(StringComparer.Ordinal)
         {
             [ManifestEntry] = JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions),
             [WeightsEntry] = ModelArchive.SaveTensors(Network.state_dict()),
         };
-        ModelArchive.Write(path, entries);
     }
 
     /// <summary>
     /// Loads a model saved by <see cref="Save"/>, checking the format version, the options, the vocabulary and every
     /// tensor's shape against the architecture the options describe.
     /// </summary>
-    public static DiffusionModel Load(string path, DiffNftDevice device = DiffNftDevice.Auto)
+    public static DiffusionModel Load(string path, DiffNftDevice device = DiffNftDevice.Auto) =>
+        FromEntries(ModelArchive.Read(path), path, device);
+
+    /// <summary>Builds a model from the entries of a model file; <paramref name="path"/> names it in error messages.</summary>
+    internal static DiffusionModel FromEntries(IReadOnlyDictionary<string, byte[]> entries, string path, DiffNftDevice device)
     {
-        var entries = ModelArchive.Read(path);
         Manifest? manifest;
         try
         {

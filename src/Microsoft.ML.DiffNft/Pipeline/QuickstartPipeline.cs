@@ -206,7 +206,7 @@ public sealed partial class QuickstartPipeline
                 csv.Append(ids[i]).Append(',').Append(scores[i].ToString("R", CultureInfo.InvariantCulture)).Append(',')
                    .Append(ranks[i].ToString(CultureInfo.InvariantCulture)).Append(',').Append(rare[i] ? "true" : "false").Append('\n');
             AtomicFile.WriteAllText(Paths.RarityCsv, csv.ToString());
-            TraitRarityModel.Save(rarity, Paths.RarityModel);
+            rarity.Save(Paths.RarityModel);
             var table = rarity.Table;
             int rareCount = rare.Count(r => r);
             return new StageOutcome(

@@ -212,14 +212,20 @@ public sealed class RarityRewardModel : IImageReward, IDisposable
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        ModelArchive.Write(path, ToEntries());
+    }
+
+    /// <summary>The entries of the model file (manifest, weights, metrics), for <see cref="Save"/> and saved pipelines.</summary>
+    internal Dictionary<string, byte[]> ToEntries()
+    {
         var manifest = new Manifest(FormatName, FormatVersion, Options, Normalization);
-        var entries = new Dictionary<string, byte[]>
+        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal)
         {
             [ManifestEntry] = JsonSerializer.SerializeToUtf8Bytes(manifest, DiffusionModel.JsonOptions),
             [WeightsEntry] = ModelArchive.SaveTensors(Network.state_dict()),
         };
         if (Metrics is not null) entries[MetricsEntry] = Encoding.UTF8.GetBytes(Metrics.ToJson());
-        ModelArchive.Write(path, entries);
+        return entries;
     }
 
     /// <summary>
@@ -227,9 +233,12 @@ public sealed class RarityRewardModel : IImageReward, IDisposable
     /// normalisation constants and every tensor's name and shape; a damaged file gives an <see cref="InvalidDataException"/>
     /// that names it.
     /// </summary>
-    public static RarityRewardModel Load(string path, DiffNftDevice device = DiffNftDevice.Auto)
+    public static RarityRewardModel Load(string path, DiffNftDevice device = DiffNftDevice.Auto) =>
+        FromEntries(ModelArchive.Read(path), path, device);
+
+    /// <summary>Builds a model from the entries of a model file; <paramref name="path"/> names it in error messages.</summary>
+    internal static RarityRewardModel FromEntries(IReadOnlyDictionary<string, byte[]> entries, string path, DiffNftDevice device)
     {
-        var entries = ModelArchive.Read(path);
         Manifest? manifest;
         try
         {

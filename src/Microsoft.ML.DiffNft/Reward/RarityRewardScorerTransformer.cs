@@ -21,10 +21,11 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// <para>
 /// Made by <c>mlContext.Transforms.DiffNft.TrainRarityReward(…).Fit(…)</c> or
 /// <c>mlContext.Transforms.DiffNft.LoadRarityReward(path)</c>. <c>mlContext.Model.Save</c> cannot store third-party
-/// transformers (ML.NET keeps that API internal); save with <see cref="SaveModel"/>.
+/// transformers (ML.NET keeps that API internal); save a model holding this transformer with
+/// <c>mlContext.Model.SaveDiffNft</c> (this transformer alone: <see cref="Save(string)"/>).
 /// </para>
 /// </remarks>
-public sealed class RarityRewardScorerTransformer : ITransformer, IDisposable
+public sealed partial class RarityRewardScorerTransformer : ITransformer, IDisposable
 {
     private readonly IHost _host;
     private long _scoredImages;
@@ -86,12 +87,9 @@ public sealed class RarityRewardScorerTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
         throw _host.Process(new InvalidOperationException("RarityRewardScorerTransformer scores images in batches and is not a row-to-row mapper; call Transform, or RarityRewardModel.Predict for single images."));
 
-    /// <summary>Always throws: use <see cref="SaveModel"/>.</summary>
+    /// <summary>Always throws: use <c>mlContext.Model.SaveDiffNft</c> or <see cref="Save(string)"/>.</summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw _host.Process(new NotSupportedException("ML.NET cannot save third-party transformers through mlContext.Model.Save. Use RarityRewardScorerTransformer.SaveModel(path) and mlContext.Transforms.DiffNft.LoadRarityReward(path)."));
-
-    /// <summary>Saves the reward model to the package's model file (atomic).</summary>
-    public void SaveModel(string path) => Model.Save(path);
+        throw _host.Process(new NotSupportedException(Saving.SavingMessages.UseSaveDiffNft(nameof(RarityRewardScorerTransformer))));
 
     /// <summary>The default name of the ONNX graph's input: the column ML.NET's <c>ExtractPixels</c> should write.</summary>
     public const string DefaultPixelColumnName = "Pixels";

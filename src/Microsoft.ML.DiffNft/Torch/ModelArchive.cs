@@ -1,5 +1,5 @@
-using System.IO.Compression;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.Saving;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
@@ -14,66 +14,23 @@ namespace Microsoft.ML.DiffNft.Torch;
 internal static class ModelArchive
 {
     /// <summary>Largest entry accepted when reading (a guard against zip bombs).</summary>
-    public const long MaxEntryBytes = 4L * 1024 * 1024 * 1024;
+    public const long MaxEntryBytes = ArchiveEntries.MaxEntryBytes;
 
     /// <summary>Writes the entries atomically (temporary file, then rename).</summary>
     public static void Write(string path, IReadOnlyDictionary<string, byte[]> entries)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(entries);
-        foreach (var name in entries.Keys) CheckEntryName(name, path);
-        AtomicFile.Write(path, stream =>
-        {
-            using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
-            foreach (var (name, bytes) in entries.OrderBy(e => e.Key, StringComparer.Ordinal))
-            {
-                var entry = zip.CreateEntry(name, CompressionLevel.Fastest);
-                // A fixed timestamp keeps archives of identical models byte-identical.
-                entry.LastWriteTime = new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero);
-                using var s = entry.Open();
-                s.Write(bytes);
-            }
-        });
+        foreach (var name in entries.Keys) ArchiveEntries.CheckEntryName(name, path);
+        AtomicFile.Write(path, stream => ArchiveEntries.Write(stream, entries, path));
     }
 
     /// <summary>Reads every entry into memory, validating names and sizes.</summary>
-    public static Dictionary<string, byte[]> Read(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path)) throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
-        var result = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        try
-        {
-            using var zip = ZipFile.OpenRead(path);
-            foreach (var entry in zip.Entries)
-            {
-                CheckEntryName(entry.FullName, path);
-                if (entry.Length > MaxEntryBytes || entry.Length < 0)
-                    throw new InvalidDataException($"Model file '{path}': entry '{entry.FullName}' declares {entry.Length} bytes, over the {MaxEntryBytes}-byte limit.");
-                if (result.ContainsKey(entry.FullName))
-                    throw new InvalidDataException($"Model file '{path}': entry '{entry.FullName}' appears twice.");
-                var bytes = new byte[entry.Length];
-                using (var s = entry.Open())
-                {
-                    s.ReadExactly(bytes);
-                    if (s.ReadByte() != -1)
-                        throw new InvalidDataException($"Model file '{path}': entry '{entry.FullName}' is longer than it declares.");
-                }
-                result[entry.FullName] = bytes;
-            }
-        }
-        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException && ex is not FileNotFoundException)
-        {
-            if (ex is InvalidDataException ide && ide.Message.StartsWith("Model file", StringComparison.Ordinal)) throw;
-            throw new InvalidDataException($"Model file '{path}' is not a readable DiffNft model archive (truncated or corrupted): {ex.Message}", ex);
-        }
-        return result;
-    }
+    public static Dictionary<string, byte[]> Read(string path) => ArchiveEntries.Read(path);
 
     /// <summary>Returns an entry or throws an error naming the file and the missing entry.</summary>
     public static byte[] Require(IReadOnlyDictionary<string, byte[]> entries, string name, string path) =>
-        entries.TryGetValue(name, out var bytes) ? bytes
-            : throw new InvalidDataException($"Model file '{path}' has no entry '{name}'; it is not a complete DiffNft model.");
+        ArchiveEntries.Require(entries, name, path);
 
     /// <summary>Serialises named tensors as safetensors (TorchSharp.PyBridge), readable by Python's safetensors.</summary>
     public static byte[] SaveTensors(IReadOnlyDictionary<string, Tensor> tensors)
@@ -141,13 +98,5 @@ internal static class ModelArchive
         }
         using var ms = new MemoryStream(bytes, writable: false);
         return Safetensors.LoadStateDict(ms);
-    }
-
-    private static void CheckEntryName(string name, string path)
-    {
-        bool bad = string.IsNullOrEmpty(name) || name.Length > 200 || name.Contains('\\') || name.Contains(':')
-                   || name.StartsWith('/') || name.Split('/').Any(p => p is "" or "." or "..");
-        if (bad)
-            throw new InvalidDataException($"Model file '{path}' has an entry named '{name}', which is not a plain relative name (it could escape the model folder).");
     }
 }

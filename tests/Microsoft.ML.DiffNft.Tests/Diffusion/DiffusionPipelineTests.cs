@@ -104,6 +104,6 @@ public class DiffusionPipelineTests
         using var generator = ml.Transforms.DiffNft.LoadDiffusionGenerator(path, new GeneratorOptions { Device = DiffNftDevice.Cpu });
         var prompts = ml.Data.LoadFromEnumerable(new[] { new PromptRow { Prompt = "a block" } });
         var ex = Assert.Throws<NotSupportedException>(() => ml.Model.Save(generator, prompts.Schema, Path.Combine(dir.Path, "x.zip")));
-        Assert.Contains("LoadDiffusionGenerator", ex.Message);
+        Assert.Contains("mlContext.Model.SaveDiffNft", ex.Message);
     }
 }

@@ -185,7 +185,7 @@ public class MLNetUserTests
         using var trained = new MLContext(seed: 1).Transforms.DiffNft.TrainDiffusion(TinyDiffusion(steps: 1)).Fit(view);
         using var dir = new TempDir();
         string path = Path.Combine(dir.Path, "g.diffnft");
-        trained.SaveModel(path);
+        trained.Save(path);
         int SeedOf(int contextSeed, int? optionSeed)
         {
             using var g = new MLContext(seed: contextSeed).Transforms.DiffNft.LoadDiffusionGenerator(path, new GeneratorOptions { Seed = optionSeed, Device = DiffNftDevice.Cpu });

@@ -42,7 +42,7 @@ public sealed class TraitRarityPersistenceTests : IDisposable
         };
         var fitted = new MLContext(seed: 1).Transforms.DiffNft.ComputeTraitRarity(options).Fit(collection);
         string path = Path.Combine(_dir, "rarity.json");
-        TraitRarityModel.Save(fitted, path);
+        fitted.Save(path);
 
         var loaded = TraitRarityModel.Load(new MLContext(seed: 2), path);
         Assert.Equal(fitted.Method, loaded.Method);
@@ -56,7 +56,7 @@ public sealed class TraitRarityPersistenceTests : IDisposable
 
         // Saving the loaded transformer writes the same file.
         string again = Path.Combine(_dir, "again.json");
-        TraitRarityModel.Save(loaded, again);
+        loaded.Save(again);
         Assert.Equal(File.ReadAllText(path), File.ReadAllText(again));
         Assert.Equal(2, Directory.GetFiles(_dir).Length);   // atomic writes leave no temporary files
     }
@@ -68,12 +68,12 @@ public sealed class TraitRarityPersistenceTests : IDisposable
         var view = CryptoadzRarityTests.LoadAttributes();
         var rarity = ml.Transforms.DiffNft.ComputeTraitRarity().Fit(view);
         var ex = Assert.Throws<NotSupportedException>(() => ml.Model.Save(rarity, view.Schema, Path.Combine(_dir, "m.zip")));
-        Assert.Contains("TraitRarityModel.Save", ex.Message);
+        Assert.Contains("mlContext.Model.SaveDiffNft", ex.Message);
 
         // Also inside a chain with built-in transforms.
         var chain = ml.Transforms.DiffNft.ComputeTraitRarity().Append(ml.Transforms.CopyColumns("Copy", "RarityScore")).Fit(view);
         var chainEx = Assert.Throws<NotSupportedException>(() => ml.Model.Save(chain, view.Schema, Path.Combine(_dir, "chain.zip")));
-        Assert.Contains("TraitRarityModel.Save", chainEx.Message);
+        Assert.Contains("mlContext.Model.SaveDiffNft", chainEx.Message);
     }
 
     [Theory]
@@ -110,7 +110,7 @@ public sealed class TraitRarityPersistenceTests : IDisposable
         };
         var rarity = new MLContext().Transforms.DiffNft.ComputeTraitRarity().Fit(TextTable.FromTokens(tokens));
         string path = Path.Combine(_dir, "model.json");
-        TraitRarityModel.Save(rarity, path);
+        rarity.Save(path);
         string text = File.ReadAllText(path);
         Assert.Contains(find, text);
         File.WriteAllText(path, text.Replace(find, replace));
@@ -126,7 +126,7 @@ public sealed class TraitRarityPersistenceTests : IDisposable
         var tokens = "aaaabbbcc".Select(c => (IReadOnlyDictionary<string, string?>)new Dictionary<string, string?> { ["t"] = c.ToString() }).ToList();
         var rarity = new MLContext().Transforms.DiffNft.ComputeTraitRarity().Fit(TextTable.FromTokens(tokens));
         string path = Path.Combine(_dir, "model.json");
-        TraitRarityModel.Save(rarity, path);
+        rarity.Save(path);
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
 
         var swapped = json.DeepClone();

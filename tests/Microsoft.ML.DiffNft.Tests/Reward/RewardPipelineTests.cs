@@ -45,8 +45,8 @@ public class RewardPipelineTests
         using var dir = new TempDir();
         var path = Path.Combine(dir.Path, "r.diffnft-reward");
         var ex = Assert.Throws<NotSupportedException>(() => ml.Model.Save(scorer, view.Schema, Path.Combine(dir.Path, "x.zip")));
-        Assert.Contains("LoadRarityReward", ex.Message);
-        scorer.SaveModel(path);
+        Assert.Contains("mlContext.Model.SaveDiffNft", ex.Message);
+        scorer.Save(path);
         using var loaded = ml.Transforms.DiffNft.LoadRarityReward(path, new RarityRewardScorerOptions { Device = DiffNftDevice.Cpu, RewardColumnName = "R" });
         Assert.Equal(scored.GetColumn<float>("RarityReward"), loaded.Transform(view).GetColumn<float>("R"));
         scorer.Dispose();

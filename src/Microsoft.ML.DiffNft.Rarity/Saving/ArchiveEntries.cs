@@ -1,0 +1,102 @@
+using System.IO.Compression;
+
+namespace Microsoft.ML.DiffNft.Saving;
+
+/// <summary>
+/// The zip container of the package's files (model archives and saved pipelines): named entries, written in a fixed order
+/// with a fixed timestamp so that equal content gives equal bytes. Reading is defensive: entry names must be plain relative
+/// names (nothing can escape a target folder), sizes are bounded, duplicates rejected, and everything is read into memory —
+/// no entry is ever extracted to disk by name.
+/// </summary>
+internal static class ArchiveEntries
+{
+    /// <summary>Largest entry accepted when reading (a guard against zip bombs).</summary>
+    public const long MaxEntryBytes = 4L * 1024 * 1024 * 1024;
+
+    /// <summary>Writes <paramref name="entries"/> as a zip to <paramref name="stream"/>, which stays open.</summary>
+    /// <param name="stream">Where to write.</param>
+    /// <param name="entries">The entries, by name.</param>
+    /// <param name="source">The file being written, for error messages.</param>
+    public static void Write(Stream stream, IReadOnlyDictionary<string, byte[]> entries, string source)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(entries);
+        foreach (var name in entries.Keys) CheckEntryName(name, source);
+        using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+        foreach (var (name, bytes) in entries.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            var entry = zip.CreateEntry(name, CompressionLevel.Fastest);
+            // A fixed timestamp keeps archives of identical models byte-identical.
+            entry.LastWriteTime = new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero);
+            using var s = entry.Open();
+            s.Write(bytes);
+        }
+    }
+
+    /// <summary>Reads every entry of the zip file at <paramref name="path"/> into memory, validating names and sizes.</summary>
+    public static Dictionary<string, byte[]> Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+        return Read(() => File.OpenRead(path), path);
+    }
+
+    /// <summary>Reads every entry of a zip held in memory (for example a part of a saved pipeline).</summary>
+    /// <param name="bytes">The zip.</param>
+    /// <param name="source">The name of the zip in error messages (file and entry).</param>
+    public static Dictionary<string, byte[]> Read(byte[] bytes, string source)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        return Read(() => new MemoryStream(bytes, writable: false), source);
+    }
+
+    /// <summary>Whether <paramref name="bytes"/> start like a zip archive (the local file header signature).</summary>
+    public static bool LooksLikeZip(ReadOnlySpan<byte> bytes) =>
+        bytes.Length >= 4 && bytes[0] == (byte)'P' && bytes[1] == (byte)'K' && bytes[2] == 3 && bytes[3] == 4;
+
+    private static Dictionary<string, byte[]> Read(Func<Stream> open, string source)
+    {
+        var result = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        try
+        {
+            using var stream = open();
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Read);
+            foreach (var entry in zip.Entries)
+            {
+                CheckEntryName(entry.FullName, source);
+                if (entry.Length > MaxEntryBytes || entry.Length < 0)
+                    throw new InvalidDataException($"Model file '{source}': entry '{entry.FullName}' declares {entry.Length} bytes, over the {MaxEntryBytes}-byte limit.");
+                if (result.ContainsKey(entry.FullName))
+                    throw new InvalidDataException($"Model file '{source}': entry '{entry.FullName}' appears twice.");
+                var bytes = new byte[entry.Length];
+                using (var s = entry.Open())
+                {
+                    s.ReadExactly(bytes);
+                    if (s.ReadByte() != -1)
+                        throw new InvalidDataException($"Model file '{source}': entry '{entry.FullName}' is longer than it declares.");
+                }
+                result[entry.FullName] = bytes;
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException && ex is not FileNotFoundException)
+        {
+            if (ex is InvalidDataException ide && ide.Message.StartsWith("Model file", StringComparison.Ordinal)) throw;
+            throw new InvalidDataException($"Model file '{source}' is not a readable DiffNft model archive (truncated or corrupted): {ex.Message}", ex);
+        }
+        return result;
+    }
+
+    /// <summary>Returns an entry or throws an error naming the file and the missing entry.</summary>
+    public static byte[] Require(IReadOnlyDictionary<string, byte[]> entries, string name, string source) =>
+        entries.TryGetValue(name, out var bytes) ? bytes
+            : throw new InvalidDataException($"Model file '{source}' has no entry '{name}'; it is not a complete DiffNft model.");
+
+    /// <summary>Throws unless <paramref name="name"/> is a plain relative entry name.</summary>
+    public static void CheckEntryName(string name, string source)
+    {
+        bool bad = string.IsNullOrEmpty(name) || name.Length > 200 || name.Contains('\\') || name.Contains(':')
+                   || name.StartsWith('/') || name.Split('/').Any(p => p is "" or "." or "..");
+        if (bad)
+            throw new InvalidDataException($"Model file '{source}' has an entry named '{name}', which is not a plain relative name (it could escape the model folder).");
+    }
+}
