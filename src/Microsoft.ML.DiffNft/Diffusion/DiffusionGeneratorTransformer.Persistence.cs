@@ -37,8 +37,8 @@ public sealed partial class DiffusionGeneratorTransformer : IDiffNftPersistable
         string source, GeneratorOptions? options)
     {
         options ??= TransformerOptionsEntry.Read<GeneratorOptions>(entries, source) ?? new GeneratorOptions();
-        if (options.Generation is null || string.IsNullOrEmpty(options.PromptColumnName) || string.IsNullOrEmpty(options.ImageColumnName)
-            || options.SeedColumnName is null)
+        // A null prompt column means the default (GeneratorOptions.PromptColumnName); the rest must be present.
+        if (options.Generation is null || string.IsNullOrEmpty(options.ImageColumnName) || options.SeedColumnName is null)
             throw new InvalidDataException($"Model file '{source}': entry '{TransformerOptionsEntry.EntryName}' lacks the generation settings or a column name.");
         var model = DiffusionModel.FromEntries(entries, source, options.Device);
         try
