@@ -54,15 +54,18 @@ public sealed class FineTuneForRarityEstimator : IEstimator<DiffusionGeneratorTr
         using var ch = _host.Start("FineTuneForRarity");
         ch.Info(MessageSensitivity.None, $"Fine-tuning ({Options.Mode}, {(Options.LoraRank > 0 ? $"LoRA rank {Options.LoraRank}" : "full")}) for '{Reward.Name}' on {prompts.Distinct().Count()} prompts, up to {Options.MaxIterations} iterations.");
         var userProgress = Options.Progress;
-        var bridged = Options with
+        var tuned = new FineTuneJob
         {
+            BaseModel = BaseModel.Model,
+            Reward = Reward,
+            Prompts = prompts,
+            Options = Options,
             Progress = new SynchronousProgress<FineTuneProgress>(p =>
             {
                 ch.Info(MessageSensitivity.None, p.ToString());
                 userProgress?.Report(p);
             }),
-        };
-        var tuned = new DiffusionFineTuner(bridged).FineTune(BaseModel.Model, prompts, Reward);
+        }.Run();
         return new DiffusionGeneratorTransformer(_host, tuned, BaseModel.Options);
     }
 
