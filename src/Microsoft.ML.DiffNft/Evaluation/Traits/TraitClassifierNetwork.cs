@@ -41,7 +41,7 @@ internal sealed class TraitClassifierNetwork : nn.Module<Tensor, Tensor>
         hidden = nn.Linear(4L * w * grid * grid, architecture.HiddenSize);
         heads = nn.Linear(architecture.HiddenSize, totalClasses);
         RegisterComponents();
-        // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised (DESIGN.md §4).
+        // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised (torch.empty), so they are set explicitly.
         LayerNorms.Initialise(this);
     }
 
