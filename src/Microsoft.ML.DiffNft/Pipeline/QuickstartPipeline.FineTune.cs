@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.ML.DiffNft.FineTuning;
+using Microsoft.ML.DiffNft.Reward;
 
 namespace Microsoft.ML.DiffNft.Pipeline;
 

@@ -2,7 +2,7 @@ using Microsoft.ML.DiffNft.Reward.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+namespace Microsoft.ML.DiffNft.TraitClassification;
 
 /// <summary>
 /// The trait classifier's network: three convolution stages of widths W, 2W, 4W at sides S, S/2, S/4 (two 3×3

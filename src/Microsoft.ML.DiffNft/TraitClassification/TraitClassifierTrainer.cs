@@ -7,7 +7,7 @@ using Microsoft.ML.DiffNft.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+namespace Microsoft.ML.DiffNft.TraitClassification;
 
 /// <summary>
 /// Trains a <see cref="TraitClassifier"/> on a collection's images and metadata, holding a share of the tokens out, and

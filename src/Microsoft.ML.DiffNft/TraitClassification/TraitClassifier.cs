@@ -7,7 +7,7 @@ using Microsoft.ML.DiffNft.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+namespace Microsoft.ML.DiffNft.TraitClassification;
 
 /// <summary>What a <see cref="TraitClassifier"/> predicts for one trait type of one image.</summary>
 /// <param name="ClassIndex">The most probable class: 0 = the trait is missing, k ≥ 1 = <see cref="TraitHead.Values"/>[k − 1].</param>
