@@ -21,9 +21,6 @@ public sealed class DiffusionModel : IDisposable
     /// <summary>The model-file format version this build writes and reads.</summary>
     public const int FormatVersion = 1;
 
-    private const string ManifestEntry = "diffnft-model.json";
-    private const string WeightsEntry = "weights.safetensors";
-
     internal DiffusionModel(DiffusionModelOptions options, PromptTokenizer tokenizer, Device device)
     {
         Options = options ?? throw new ArgumentNullException(nameof(options));
@@ -128,14 +125,7 @@ public sealed class DiffusionModel : IDisposable
     /// <summary>Saves the model to one archive file atomically.</summary>
     public void Save(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var manifest = new Manifest(FormatName, FormatVersion, Options, Tokenizer.Vocabulary.ToArray());
-        var entries = new Dictionary<string, byte[]>
-        {
-            [ManifestEntry] = JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions),
-            [WeightsEntry] = ModelArchive.SaveTensors(Network.state_dict()),
-        };
-        ModelArchive.Write(path, entries);
+        ModelFile.Save(path, new Manifest(FormatName, FormatVersion, Options, Tokenizer.Vocabulary.ToArray()), JsonOptions, Network);
     }
 
     /// <summary>
@@ -144,20 +134,7 @@ public sealed class DiffusionModel : IDisposable
     /// </summary>
     public static DiffusionModel Load(string path, DiffNftDevice device = DiffNftDevice.Auto)
     {
-        var entries = ModelArchive.Read(path);
-        Manifest? manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize<Manifest>(ModelArchive.Require(entries, ManifestEntry, path), JsonOptions);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException)
-        {
-            throw new InvalidDataException($"Model file '{path}': '{ManifestEntry}' is not valid ({ex.Message}).", ex);
-        }
-        if (manifest is null || manifest.Format != FormatName)
-            throw new InvalidDataException($"Model file '{path}' is not a DiffNft diffusion model (format '{manifest?.Format}', expected '{FormatName}').");
-        if (manifest.Version != FormatVersion)
-            throw new InvalidDataException($"Model file '{path}' has format version {manifest.Version}; this build reads version {FormatVersion}.");
+        var (entries, manifest) = ModelFile.Open<Manifest>(path, FormatName, FormatVersion, "diffusion model", JsonOptions);
         if (manifest.Options is null || manifest.Vocabulary is null)
             throw new InvalidDataException($"Model file '{path}': the manifest lacks options or vocabulary.");
         PromptTokenizer tokenizer;
@@ -174,7 +151,7 @@ public sealed class DiffusionModel : IDisposable
         try
         {
             var expected = model.Network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal);
-            var weights = ModelArchive.LoadTensors(ModelArchive.Require(entries, WeightsEntry, path), $"{path}:{WeightsEntry}", expected);
+            var weights = ModelArchive.LoadTensors(ModelArchive.Require(entries, ModelFile.WeightsEntry, path), $"{path}:{ModelFile.WeightsEntry}", expected);
             model.Network.load_state_dict(weights);
             foreach (var w in weights.Values) w.Dispose();
         }
@@ -195,5 +172,5 @@ public sealed class DiffusionModel : IDisposable
         Converters = { new JsonStringEnumConverter() },
     };
 
-    private sealed record Manifest(string Format, int Version, DiffusionModelOptions Options, string[] Vocabulary);
+    private sealed record Manifest(string Format, int Version, DiffusionModelOptions Options, string[] Vocabulary) : IModelManifest;
 }

@@ -43,9 +43,6 @@ public sealed class RarityRewardModel : IImageReward, IDisposable
     /// <summary>The model-file format version this build writes and reads.</summary>
     public const int FormatVersion = 1;
 
-    private const string ManifestEntry = "diffnft-model.json";
-    private const string WeightsEntry = "weights.safetensors";
-    private const string MetricsEntry = "metrics.json";
     private int _batchSize = 256;
 
     internal RarityRewardModel(VitOptions options, RewardNormalization normalization, RarityNetwork network, Device device, RewardMetrics? metrics)
@@ -211,15 +208,7 @@ public sealed class RarityRewardModel : IImageReward, IDisposable
     /// <summary>Saves the model (options, normalisation constants, weights and validation metrics) to one archive, atomically.</summary>
     public void Save(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        var manifest = new Manifest(FormatName, FormatVersion, Options, Normalization);
-        var entries = new Dictionary<string, byte[]>
-        {
-            [ManifestEntry] = JsonSerializer.SerializeToUtf8Bytes(manifest, DiffusionModel.JsonOptions),
-            [WeightsEntry] = ModelArchive.SaveTensors(Network.state_dict()),
-        };
-        if (Metrics is not null) entries[MetricsEntry] = Encoding.UTF8.GetBytes(Metrics.ToJson());
-        ModelArchive.Write(path, entries);
+        ModelFile.Save(path, new Manifest(FormatName, FormatVersion, Options, Normalization), DiffusionModel.JsonOptions, Network, Metrics?.ToJson());
     }
 
     /// <summary>
@@ -229,20 +218,7 @@ public sealed class RarityRewardModel : IImageReward, IDisposable
     /// </summary>
     public static RarityRewardModel Load(string path, DiffNftDevice device = DiffNftDevice.Auto)
     {
-        var entries = ModelArchive.Read(path);
-        Manifest? manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize<Manifest>(ModelArchive.Require(entries, ManifestEntry, path), DiffusionModel.JsonOptions);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException)
-        {
-            throw new InvalidDataException($"Model file '{path}': '{ManifestEntry}' is not valid ({ex.Message}).", ex);
-        }
-        if (manifest is null || manifest.Format != FormatName)
-            throw new InvalidDataException($"Model file '{path}' is not a DiffNft rarity reward model (format '{manifest?.Format}', expected '{FormatName}').");
-        if (manifest.Version != FormatVersion)
-            throw new InvalidDataException($"Model file '{path}' has format version {manifest.Version}; this build reads version {FormatVersion}.");
+        var (entries, manifest) = ModelFile.Open<Manifest>(path, FormatName, FormatVersion, "rarity reward model", DiffusionModel.JsonOptions);
         if (manifest.Vit is null || manifest.Normalization is null)
             throw new InvalidDataException($"Model file '{path}': the manifest lacks the ViT options or the normalisation constants.");
         try
@@ -254,20 +230,20 @@ public sealed class RarityRewardModel : IImageReward, IDisposable
             throw new InvalidDataException($"Model file '{path}': {ex.Message}", ex);
         }
         manifest.Normalization.Validate($"Model file '{path}'");
-        RewardMetrics? metrics = entries.TryGetValue(MetricsEntry, out var m)
-            ? RewardMetrics.FromJson(Encoding.UTF8.GetString(m), $"Model file '{path}', entry '{MetricsEntry}'")
+        RewardMetrics? metrics = ModelFile.Metrics(entries) is { } m
+            ? RewardMetrics.FromJson(m, $"Model file '{path}', entry '{ModelFile.MetricsEntry}'")
             : null;
 
         var resolved = TorchRuntime.Resolve(device);
         var network = new RarityNetwork(manifest.Vit);
-        ModelArchive.LoadInto(network, entries, WeightsEntry, path);
+        ModelArchive.LoadInto(network, entries, ModelFile.WeightsEntry, path);
         return new RarityRewardModel(manifest.Vit, manifest.Normalization, network, resolved, metrics);
     }
 
     /// <inheritdoc/>
     public void Dispose() => Network.Dispose();
 
-    private sealed record Manifest(string Format, int Version, VitOptions Vit, RewardNormalization Normalization);
+    private sealed record Manifest(string Format, int Version, VitOptions Vit, RewardNormalization Normalization) : IModelManifest;
 }
 
 /// <summary>Per-image results of <see cref="RarityRewardModel.Predict"/>, in input order.</summary>
