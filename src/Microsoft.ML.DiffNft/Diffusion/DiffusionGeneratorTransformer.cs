@@ -107,7 +107,7 @@ public sealed record GeneratorOptions
     public long Seed { get; init; }
 
     /// <summary>Sampling settings.</summary>
-    public GenerationOptions Generation { get; init; } = new();
+    public SamplingOptions Generation { get; init; } = new();
 
     /// <summary>Device used when loading a model file.</summary>
     public Torch.DiffNftDevice Device { get; init; } = Torch.DiffNftDevice.Auto;

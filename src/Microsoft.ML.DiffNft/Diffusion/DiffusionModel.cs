@@ -72,14 +72,14 @@ public sealed class DiffusionModel : IDisposable
     /// Generates one image per (prompt, seed) pair. Each image's noise comes from its own generator seeded by its seed,
     /// so an image depends only on its prompt, its seed and the options — not on the batch it was generated in.
     /// </summary>
-    public RgbaImage[] Generate(IReadOnlyList<string> prompts, IReadOnlyList<long> seeds, GenerationOptions? options = null,
+    public RgbaImage[] Generate(IReadOnlyList<string> prompts, IReadOnlyList<long> seeds, SamplingOptions? options = null,
         IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(seeds);
         if (prompts.Count != seeds.Count)
             throw new ArgumentException($"{prompts.Count} prompts but {seeds.Count} seeds; give one seed per prompt.", nameof(seeds));
-        options ??= new GenerationOptions();
+        options ??= new SamplingOptions();
         options.Validate();
         var result = new List<RgbaImage>(prompts.Count);
         Network.eval();
@@ -98,7 +98,7 @@ public sealed class DiffusionModel : IDisposable
         return result.ToArray();
     }
 
-    private Tensor SampleLoop(IReadOnlyList<string> prompts, Generator[] gens, GenerationOptions options, CancellationToken ct)
+    private Tensor SampleLoop(IReadOnlyList<string> prompts, Generator[] gens, SamplingOptions options, CancellationToken ct)
     {
         int s = Options.UNet.ImageSize, c = Options.UNet.ImageChannels;
         var ids = EncodePrompts(prompts);
