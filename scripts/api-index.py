@@ -30,9 +30,10 @@ AREAS = [
     ("Imaging", "Images: RGBA, PNG, tensors, contact sheets, atomic files"),
     ("Torch", "TorchSharp runtime: devices, threads, seeds, model archives"),
     ("Diffusion", "Diffusion models: UNet, schedules, training, generation"),
-    ("Reward", "The rarity reward: Vision Transformer, trainer, scorer"),
-    ("FineTuning", "RL fine-tuning: PPO with exact KL, reward backpropagation, LoRA, rewards"),
+    ("Reward", "Rewards: the rarity Vision Transformer, fidelity, weighted sums, loading"),
+    ("FineTuning", "RL fine-tuning: PPO with exact KL, reward backpropagation, LoRA"),
     ("Evaluation", "Evaluation: FID/KID with ResNet-18, decoder-based rarity, novelty, duplicates"),
+    ("TraitClassification", "The trait classifier: reading a collection's traits from pixels"),
     ("Pipeline", "The quickstart pipeline and bundled models"),
     ("Benchmarks", "Benchmarks"),
 ]

@@ -28,7 +28,7 @@ var ml = new MLContext(seed: 1);
 
 // 1. The bundled models (models/builtin in the repository; found from wherever the example runs).
 string models = BundledModels.Require();
-var sampling = new GenerationOptions { Steps = 20, GuidanceScale = 2.0 };
+var sampling = new SamplingOptions { Steps = 20, GuidanceScale = 2.0 };
 using var generator = ml.Transforms.DiffNft.LoadDiffusionGenerator(Path.Combine(models, BundledModels.BaseModelFileName),
     new GeneratorOptions { Generation = sampling });
 using var rarity = RarityRewardModel.Load(Path.Combine(models, BundledModels.RewardModelFileName));

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.ML.DiffNft.TraitClassification;
 using Microsoft.ML;
 using Microsoft.ML.DiffNft.Evaluation;
-using Microsoft.ML.DiffNft.Evaluation.Traits;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Reward;
 

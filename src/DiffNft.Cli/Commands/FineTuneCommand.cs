@@ -1,9 +1,7 @@
 using System.CommandLine;
 using Microsoft.ML.DiffNft;
-using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.FineTuning;
 using Microsoft.ML.DiffNft.Reward;
-using static TorchSharp.torch;
 
 namespace DiffNft.Cli.Commands;
 
@@ -64,48 +62,49 @@ internal static class FineTuneCommand
             double? mins = parse.GetValue(minutes);
             int? iterationLimit = parse.GetValue(iterations);
             if (mins is { } m && !(m > 0)) throw new ArgumentException($"--minutes must be positive, got {m}.");
-            using var model = DiffusionModel.Load(parse.GetValue(baseModel)!);
-            var rarity = RewardLoader.Load(parse.GetValue(reward)!, new RewardLoadOptions { BaseModel = model, RarityOutput = parse.GetValue(rarityOutput) });
-            var composite = WeightedReward.RarityAndFidelity(new RenamedReward("rarity", rarity), parse.GetValue(rarityWeight),
-                new DenoisingFidelityReward(model), parse.GetValue(fidelityWeight));
+            using var inputs = FineTuneInputs.Load(parse.GetValue(baseModel)!, parse.GetValue(reward)!, new RewardLoadOptions { RarityOutput = parse.GetValue(rarityOutput) });
+            var composite = FineTuneJob.RarityAndFidelity(inputs.BaseModel, inputs.Rarity, parse.GetValue(rarityWeight), parse.GetValue(fidelityWeight));
             using var cancel = new CliCancellation();
-            var options = new FineTuneOptions
+            var job = new FineTuneJob
             {
-                Mode = parse.GetValue(mode),
-                MaxIterations = iterationLimit ?? (mins is null ? 100 : int.MaxValue),
-                MaxTime = mins is null ? null : TimeSpan.FromMinutes(mins.Value),
-                PromptsPerIteration = parse.GetValue(promptsPerIteration),
-                ImagesPerPrompt = parse.GetValue(imagesPerPrompt),
-                SamplingSteps = parse.GetValue(steps),
-                GuidanceScale = parse.GetValue(guidance),
-                LearningRate = parse.GetValue(lr),
-                ComponentScaling = parse.GetValue(scaling),
-                KlWeight = parse.GetValue(klWeight),
-                KlTarget = parse.GetValue(klTarget),
-                LoraRank = parse.GetValue(loraRank),
-                BackpropSteps = parse.GetValue(backpropSteps),
-                BackpropDetachedFinalSteps = parse.GetValue(detachedFinal),
-                BackpropRewardSamples = parse.GetValue(rewardSamples),
-                BackpropRewardShift = parse.GetValue(rewardShift),
-                BackpropRewardNoise = parse.GetValue(rewardNoise),
-                TrainBatchSize = parse.GetValue(trainBatch),
-                InnerEpochs = parse.GetValue(innerEpochs),
-                TimestepFraction = parse.GetValue(timestepFraction),
-                ExcludedFinalSteps = parse.GetValue(excludedFinal),
-                ClipRange = parse.GetValue(clipRange),
-                Seed = parse.GetValue(seed),
-                CheckpointPath = outPath + ".ckpt",
-                CheckpointEvery = parse.GetValue(checkpointEvery),
-                LogPath = outPath + ".log.csv",
-                SampleGridEvery = parse.GetValue(sampleEvery),
-                SampleGridDirectory = outPath + ".samples",
+                BaseModel = inputs.BaseModel,
+                Reward = composite,
+                Prompts = prompts,
+                Files = FineTuneFiles.Beside(outPath),
                 Progress = new SynchronousProgress<FineTuneProgress>(p => err.WriteLine(p.ToString())),
                 CancellationToken = cancel.Token,
+                Options = new FineTuneOptions
+                {
+                    Mode = parse.GetValue(mode),
+                    MaxIterations = iterationLimit ?? (mins is null ? 100 : int.MaxValue),
+                    MaxTime = mins is null ? null : TimeSpan.FromMinutes(mins.Value),
+                    PromptsPerIteration = parse.GetValue(promptsPerIteration),
+                    ImagesPerPrompt = parse.GetValue(imagesPerPrompt),
+                    SamplingSteps = parse.GetValue(steps),
+                    GuidanceScale = parse.GetValue(guidance),
+                    LearningRate = parse.GetValue(lr),
+                    ComponentScaling = parse.GetValue(scaling),
+                    KlWeight = parse.GetValue(klWeight),
+                    KlTarget = parse.GetValue(klTarget),
+                    LoraRank = parse.GetValue(loraRank),
+                    BackpropSteps = parse.GetValue(backpropSteps),
+                    BackpropDetachedFinalSteps = parse.GetValue(detachedFinal),
+                    BackpropRewardSamples = parse.GetValue(rewardSamples),
+                    BackpropRewardShift = parse.GetValue(rewardShift),
+                    BackpropRewardNoise = parse.GetValue(rewardNoise),
+                    TrainBatchSize = parse.GetValue(trainBatch),
+                    InnerEpochs = parse.GetValue(innerEpochs),
+                    TimestepFraction = parse.GetValue(timestepFraction),
+                    ExcludedFinalSteps = parse.GetValue(excludedFinal),
+                    ClipRange = parse.GetValue(clipRange),
+                    Seed = parse.GetValue(seed),
+                    CheckpointEvery = parse.GetValue(checkpointEvery),
+                    SampleGridEvery = parse.GetValue(sampleEvery),
+                },
             };
-            var tuner = new DiffusionFineTuner(options);
+            var options = job.EffectiveOptions;
             err.WriteLine($"fine-tuning '{parse.GetValue(baseModel)}' ({options.Mode}, {(options.LoraRank > 0 ? $"LoRA rank {options.LoraRank}" : "full")}) for {composite.Name} on {prompts.Count} prompt(s); checkpoint {options.CheckpointPath}");
-            using var tuned = tuner.FineTune(model, prompts, composite);
-            tuned.Save(outPath);
+            using var tuned = job.Run();
             parse.InvocationConfiguration.Output.WriteLine($"wrote {outPath} (log {options.LogPath})");
             return 0;
         }));
@@ -122,15 +121,5 @@ internal static class FineTuneCommand
         if (prompts.Count == 0)
             throw new InvalidDataException($"Prompts file '{file}' has no prompts (expected one prompt per line; blank lines and lines starting with # are skipped).");
         return prompts;
-    }
-
-    /// <summary>Gives the rarity reward a fixed name, so the log's columns are reward_rarity and reward_fidelity whatever was loaded.</summary>
-    private sealed class RenamedReward(string name, IImageReward inner) : IImageReward
-    {
-        public string Name => name;
-
-        public bool IsDifferentiable => inner.IsDifferentiable;
-
-        public Tensor Score(Tensor images) => inner.Score(images);
     }
 }

@@ -31,7 +31,7 @@ internal static class GenerateCommand
             long first = parse.GetValue(seed);
             var seeds = Enumerable.Range(0, n).Select(i => first + i).ToList();
             var err = parse.InvocationConfiguration.Error;
-            var images = m.Generate(prompts, seeds, new GenerationOptions { Steps = parse.GetValue(steps), GuidanceScale = parse.GetValue(guidance) },
+            var images = m.Generate(prompts, seeds, new SamplingOptions { Steps = parse.GetValue(steps), GuidanceScale = parse.GetValue(guidance) },
                 new SynchronousProgress<int>(done => err.WriteLine($"generated {done}/{n}")));
             for (int i = 0; i < images.Length; i++)
                 PngCodec.Save(images[i], Path.Combine(dir, "images", $"{i}.png"));

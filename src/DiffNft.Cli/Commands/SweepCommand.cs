@@ -83,7 +83,7 @@ internal static class SweepCommand
                 Prompts = [parse.GetValue(prompt)!],
                 GenerationCount = parse.GetValue(count),
                 GenerationSeed = seedValue,
-                Generation = new GenerationOptions { Steps = parse.GetValue(steps), GuidanceScale = parse.GetValue(guidance) },
+                Generation = new SamplingOptions { Steps = parse.GetValue(steps), GuidanceScale = parse.GetValue(guidance) },
                 EvaluationSize = parse.GetValue(n),
                 EvaluationSeed = seedValue,
                 ReferenceCacheDirectory = parse.GetValue(cache),

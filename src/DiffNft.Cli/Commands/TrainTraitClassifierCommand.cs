@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.ML.DiffNft.TraitClassification;
 using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Collections;
-using Microsoft.ML.DiffNft.Evaluation.Traits;
 using Microsoft.ML.DiffNft.Imaging;
 
 namespace DiffNft.Cli.Commands;

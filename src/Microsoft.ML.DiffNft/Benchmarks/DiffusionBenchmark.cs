@@ -64,7 +64,7 @@ internal static class DiffusionBenchmark
         double trainGflops = 3 * fwd * batchSize / step / 1e9;
         log?.WriteLine($"train step (batch {batchSize}): {step * 1000:F0} ms, {trainGflops:F1} GFLOP/s");
 
-        var gen = new GenerationOptions { Steps = samplingSteps, GuidanceScale = 2.0, BatchSize = batchSize };
+        var gen = new SamplingOptions { Steps = samplingSteps, GuidanceScale = 2.0, BatchSize = batchSize };
         model.Generate(captions.Take(4).ToList(), new long[] { 1, 2, 3, 4 }, gen with { Steps = 2 }); // warm-up
         var sw = Stopwatch.StartNew();
         model.Generate(captions, Enumerable.Range(0, batchSize).Select(i => (long)i).ToList(), gen);

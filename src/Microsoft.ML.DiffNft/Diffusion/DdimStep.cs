@@ -13,7 +13,7 @@ public sealed record DdimStepResult(Tensor Sample, Tensor Mean, double Sigma, Te
 
 /// <summary>
 /// The DDIM update with per-step log-probabilities (DDPO's <c>ddim_step_with_logprob</c>), the Gaussian log-density and
-/// the exact per-step KL between two policies that share σ. These are the formulas of DESIGN.md §5, in one place, shared
+/// the exact per-step KL between two policies that share σ. These are the formulas of docs/algorithms.md §1, in one place, shared
 /// by sampling, rollouts and PPO re-scoring so that a stored transition re-scored with unchanged weights has ratio 1.
 /// </summary>
 public static class DdimStep

@@ -15,7 +15,7 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// <remarks>
 /// <para>
 /// <see cref="Transform"/> is lazy, like ML.NET's transforms: it checks the schema and returns at once; images are
-/// generated when the image column is read, <see cref="GenerationOptions.BatchSize"/> rows at a time, and kept by row
+/// generated when the image column is read, <see cref="SamplingOptions.BatchSize"/> rows at a time, and kept by row
 /// position, so <c>Preview(n)</c> or <c>TakeRows(…, 1)</c> pays for the batches it reads, a cursor that does not read
 /// the image column generates nothing, and a second pass generates nothing again. Each image depends only on its prompt
 /// and seed (the seed column, or <see cref="GeneratorOptions.Seed"/> + row position), never on its batch.
@@ -141,7 +141,7 @@ public sealed record GeneratorOptions
     public int? Seed { get; init; }
 
     /// <summary>Sampling settings.</summary>
-    public GenerationOptions Generation { get; init; } = new();
+    public SamplingOptions Generation { get; init; } = new();
 
     /// <summary>Device used when loading a model file.</summary>
     public Torch.DiffNftDevice Device { get; init; } = Torch.DiffNftDevice.Auto;

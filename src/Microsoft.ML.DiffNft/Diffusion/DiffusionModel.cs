@@ -21,9 +21,6 @@ public sealed class DiffusionModel : IDisposable
     /// <summary>The model-file format version this build writes and reads.</summary>
     public const int FormatVersion = 1;
 
-    private const string ManifestEntry = "diffnft-model.json";
-    private const string WeightsEntry = "weights.safetensors";
-
     internal DiffusionModel(DiffusionModelOptions options, PromptTokenizer tokenizer, Device device)
     {
         Options = options ?? throw new ArgumentNullException(nameof(options));
@@ -75,14 +72,14 @@ public sealed class DiffusionModel : IDisposable
     /// Generates one image per (prompt, seed) pair. Each image's noise comes from its own generator seeded by its seed,
     /// so an image depends only on its prompt, its seed and the options — not on the batch it was generated in.
     /// </summary>
-    public RgbaImage[] Generate(IReadOnlyList<string> prompts, IReadOnlyList<long> seeds, GenerationOptions? options = null,
+    public RgbaImage[] Generate(IReadOnlyList<string> prompts, IReadOnlyList<long> seeds, SamplingOptions? options = null,
         IProgress<int>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(seeds);
         if (prompts.Count != seeds.Count)
             throw new ArgumentException($"{prompts.Count} prompts but {seeds.Count} seeds; give one seed per prompt.", nameof(seeds));
-        options ??= new GenerationOptions();
+        options ??= new SamplingOptions();
         options.Validate();
         var result = new List<RgbaImage>(prompts.Count);
         Network.eval();
@@ -101,7 +98,7 @@ public sealed class DiffusionModel : IDisposable
         return result.ToArray();
     }
 
-    private Tensor SampleLoop(IReadOnlyList<string> prompts, Generator[] gens, GenerationOptions options, CancellationToken ct)
+    private Tensor SampleLoop(IReadOnlyList<string> prompts, Generator[] gens, SamplingOptions options, CancellationToken ct)
     {
         int s = Options.UNet.ImageSize, c = Options.UNet.ImageChannels;
         var ids = EncodePrompts(prompts);
@@ -133,15 +130,8 @@ public sealed class DiffusionModel : IDisposable
     }
 
     /// <summary>The entries of the model file (manifest and weights), for <see cref="Save"/> and saved pipelines.</summary>
-    internal Dictionary<string, byte[]> ToEntries()
-    {
-        var manifest = new Manifest(FormatName, FormatVersion, Options, Tokenizer.Vocabulary.ToArray());
-        return new Dictionary<string, byte[]>(StringComparer.Ordinal)
-        {
-            [ManifestEntry] = JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions),
-            [WeightsEntry] = ModelArchive.SaveTensors(Network.state_dict()),
-        };
-    }
+    internal Dictionary<string, byte[]> ToEntries() =>
+        ModelFile.ToEntries(new Manifest(FormatName, FormatVersion, Options, Tokenizer.Vocabulary.ToArray()), JsonOptions, Network);
 
     /// <summary>
     /// Loads a model saved by <see cref="Save"/>, checking the format version, the options, the vocabulary and every
@@ -153,19 +143,7 @@ public sealed class DiffusionModel : IDisposable
     /// <summary>Builds a model from the entries of a model file; <paramref name="path"/> names it in error messages.</summary>
     internal static DiffusionModel FromEntries(IReadOnlyDictionary<string, byte[]> entries, string path, DiffNftDevice device)
     {
-        Manifest? manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize<Manifest>(ModelArchive.Require(entries, ManifestEntry, path), JsonOptions);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException)
-        {
-            throw new InvalidDataException($"Model file '{path}': '{ManifestEntry}' is not valid ({ex.Message}).", ex);
-        }
-        if (manifest is null || manifest.Format != FormatName)
-            throw new InvalidDataException($"Model file '{path}' is not a DiffNft diffusion model (format '{manifest?.Format}', expected '{FormatName}').");
-        if (manifest.Version != FormatVersion)
-            throw new InvalidDataException($"Model file '{path}' has format version {manifest.Version}; this build reads version {FormatVersion}.");
+        var manifest = ModelFile.ReadManifest<Manifest>(entries, path, FormatName, FormatVersion, "diffusion model", JsonOptions);
         if (manifest.Options is null || manifest.Vocabulary is null)
             throw new InvalidDataException($"Model file '{path}': the manifest lacks options or vocabulary.");
         PromptTokenizer tokenizer;
@@ -182,7 +160,7 @@ public sealed class DiffusionModel : IDisposable
         try
         {
             var expected = model.Network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal);
-            var weights = ModelArchive.LoadTensors(ModelArchive.Require(entries, WeightsEntry, path), $"{path}:{WeightsEntry}", expected);
+            var weights = ModelArchive.LoadTensors(ModelArchive.Require(entries, ModelFile.WeightsEntry, path), $"{path}:{ModelFile.WeightsEntry}", expected);
             model.Network.load_state_dict(weights);
             foreach (var w in weights.Values) w.Dispose();
         }
@@ -203,5 +181,5 @@ public sealed class DiffusionModel : IDisposable
         Converters = { new JsonStringEnumConverter() },
     };
 
-    private sealed record Manifest(string Format, int Version, DiffusionModelOptions Options, string[] Vocabulary);
+    private sealed record Manifest(string Format, int Version, DiffusionModelOptions Options, string[] Vocabulary) : IModelManifest;
 }

@@ -9,7 +9,7 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// <summary>
 /// The work of <see cref="DiffusionGeneratorTransformer.Transform"/> for <see cref="BatchedColumnsDataView{TRow}"/>:
 /// reads each row's prompt and seed (the seed column, or <see cref="GeneratorOptions.Seed"/> + row position) and
-/// generates a batch of <see cref="GenerationOptions.BatchSize"/> images at a time. An image depends only on its prompt
+/// generates a batch of <see cref="SamplingOptions.BatchSize"/> images at a time. An image depends only on its prompt
 /// and seed, so the batches give the same pixels as generating every row at once.
 /// </summary>
 internal sealed class GeneratorBatchMapper(DiffusionGeneratorTransformer generator, IHost host) : IBatchColumnMapper<GeneratorBatchMapper.Row>

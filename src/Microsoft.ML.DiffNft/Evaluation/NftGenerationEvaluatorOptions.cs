@@ -31,7 +31,7 @@ public sealed class NftGenerationEvaluatorOptions
     /// The trait decoder that judges generated images' traits. Null (the default) picks <see cref="NounsImageTraitDecoder"/>
     /// when the reference is a Nouns collection (<see cref="NounsImageTraitDecoder.Handles"/>); otherwise no decoder is
     /// available and the rarity metrics (rarity score, rare rate, decodable rate, novelty) are null. For collections
-    /// without parts, pass a <see cref="Traits.TraitClassifierDecoder"/> over a <see cref="Traits.TraitClassifier"/>
+    /// without parts, pass a <see cref="TraitClassification.TraitClassifierDecoder"/> over a <see cref="TraitClassification.TraitClassifier"/>
     /// trained on the reference collection with tokens held out.
     /// </summary>
     public IImageTraitDecoder? TraitDecoder { get; set; }

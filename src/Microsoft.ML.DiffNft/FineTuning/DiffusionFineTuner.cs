@@ -165,7 +165,7 @@ public sealed class DiffusionFineTuner
         // The same seeds at every iteration, so grids compare the weights and nothing else.
         var seeds = Enumerable.Range(0, gridPrompts.Count).Select(i => (long)(DiffusionTrainer.StepSeed(o.EffectiveSeed, -1 - i) >> 1)).ToList();
         var images = policy.Model.Generate(gridPrompts, seeds,
-            new GenerationOptions { Steps = o.SamplingSteps, GuidanceScale = o.GuidanceScale, Eta = 0 });
+            new SamplingOptions { Steps = o.SamplingSteps, GuidanceScale = o.GuidanceScale, Eta = 0 });
         PngCodec.Save(ContactSheet.Build(images, columns: o.SampleGridImagesPerPrompt, scale: 3),
             Path.Combine(o.SampleGridDirectory!, $"grid-{iteration:D5}.png"));
     }

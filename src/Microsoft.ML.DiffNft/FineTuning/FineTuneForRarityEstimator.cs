@@ -65,17 +65,19 @@ public sealed class FineTuneForRarityEstimator : IEstimator<DiffusionGeneratorTr
         ch.Info(MessageSensitivity.None, $"Fine-tuning ({Options.Mode}, {(Options.LoraRank > 0 ? $"LoRA rank {Options.LoraRank}" : "full")}) for '{Reward.Name}' on {prompts.Distinct().Count()} prompts, up to {Options.MaxIterations} iterations (seed {_seed}).");
         var userProgress = Options.Progress;
         using var cancel = HostCancellation.Observe(_host, Options.CancellationToken);
-        var bridged = Options with
+        var tuned = new FineTuneJob
         {
-            Seed = _seed,
+            BaseModel = BaseModel.Model,
+            Reward = Reward,
+            Prompts = prompts,
+            Options = Options with { Seed = _seed },
             CancellationToken = cancel.Token,
             Progress = new SynchronousProgress<FineTuneProgress>(p =>
             {
                 ch.Info(MessageSensitivity.None, p.ToString());
                 userProgress?.Report(p);
             }),
-        };
-        var tuned = new DiffusionFineTuner(bridged).FineTune(BaseModel.Model, prompts, Reward);
+        }.Run();
         return new DiffusionGeneratorTransformer(_host, tuned, BaseModel.Options);
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.ML.DiffNft.Reward;
 namespace Microsoft.ML.DiffNft.FineTuning;
 
 /// <summary>

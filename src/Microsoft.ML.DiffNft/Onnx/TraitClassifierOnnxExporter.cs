@@ -1,4 +1,4 @@
-using Microsoft.ML.DiffNft.Evaluation.Traits;
+using Microsoft.ML.DiffNft.TraitClassification;
 using A = Microsoft.ML.DiffNft.Onnx.OnnxGraphBuilder.Attribute;
 
 namespace Microsoft.ML.DiffNft.Onnx;

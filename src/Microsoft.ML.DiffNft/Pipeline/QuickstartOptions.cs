@@ -80,7 +80,7 @@ public sealed record QuickstartOptions
     public long GenerationSeed { get; init; }
 
     /// <summary>Sampler settings of the generated images (default 20 DDIM steps, guidance 2, η 0).</summary>
-    public GenerationOptions Generation { get; init; } = new();
+    public SamplingOptions Generation { get; init; } = new();
 
     /// <summary>Seed of the evaluation's reference sample and KID subsets. Default 0.</summary>
     public int EvaluationSeed { get; init; }

@@ -1,6 +1,6 @@
 using System.Globalization;
-using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.FineTuning;
+using Microsoft.ML.DiffNft.Reward;
 
 namespace Microsoft.ML.DiffNft.Pipeline;
 
@@ -20,44 +20,33 @@ public sealed partial class QuickstartPipeline
         string fingerprint = StageFingerprint.Of(QuickstartStage.FineTune, settings, Fingerprint(QuickstartStage.BaseModel), Fingerprint(QuickstartStage.RewardModel));
         RunStage(QuickstartStage.FineTune, fingerprint, new[] { Paths.TunedModel }, new[] { Paths.TunedCheckpoint, Paths.FineTuneLog }, context =>
         {
-            using var baseModel = DiffusionModel.Load(Paths.BaseModel);
-            var rarity = RewardLoader.Load(Paths.RewardModel, new RewardLoadOptions { BaseModel = baseModel, RarityOutput = o.RarityOutput });
-            try
+            using var inputs = FineTuneInputs.Load(Paths.BaseModel, Paths.RewardModel, new RewardLoadOptions { RarityOutput = o.RarityOutput });
+            var reward = FineTuneJob.RarityAndFidelity(inputs.BaseModel, inputs.Rarity, o.RarityWeight, o.FidelityWeight);
+            // A time budget counts the time earlier, interrupted runs spent on this stage: a resumed run gets the rest.
+            TimeSpan? remaining = o.FineTuneTime is { } budget
+                ? TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(1).Ticks, (budget - context.SpentBefore).Ticks))
+                : null;
+            int maxIterations = o.FineTune.MaxIterations;
+            var job = new FineTuneJob
             {
-                var reward = WeightedReward.RarityAndFidelity(rarity, o.RarityWeight, new DenoisingFidelityReward(baseModel), o.FidelityWeight);
-                // A time budget counts the time earlier, interrupted runs spent on this stage: a resumed run gets the rest.
-                TimeSpan? remaining = o.FineTuneTime is { } budget
-                    ? TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(1).Ticks, (budget - context.SpentBefore).Ticks))
-                    : null;
-                int maxIterations = o.FineTune.MaxIterations;
-                FineTuneProgress? last = null;
-                var options = o.FineTune with
+                BaseModel = inputs.BaseModel,
+                Reward = reward,
+                Prompts = o.FineTunePrompts,
+                Options = o.FineTune with { MaxTime = remaining },
+                Files = new FineTuneFiles(Paths.TunedModel, Paths.TunedCheckpoint, Paths.FineTuneLog, Path.Combine(Paths.Root, "finetune-samples")),
+                CancellationToken = o.CancellationToken,
+                Progress = new SynchronousProgress<FineTuneProgress>(p =>
                 {
-                    MaxTime = remaining,
-                    CheckpointPath = Paths.TunedCheckpoint,
-                    Resume = true,
-                    LogPath = Paths.FineTuneLog,
-                    SampleGridDirectory = o.FineTune.SampleGridEvery > 0 ? Path.Combine(Paths.Root, "finetune-samples") : null,
-                    CancellationToken = o.CancellationToken,
-                    Progress = new SynchronousProgress<FineTuneProgress>(p =>
-                    {
-                        last = p;
-                        context.SaveSpent();
-                        double f = maxIterations == int.MaxValue ? 0 : (double)p.Iteration / maxIterations;
-                        if (o.FineTuneTime is { } limit) f = Math.Max(f, context.Spent / limit);
-                        context.Report(f, string.Create(CultureInfo.InvariantCulture,
-                            $"iteration {p.Iteration}  reward {p.RewardMean:F3}  kl {p.Kl:E1}"));
-                    }),
-                };
-                context.Report(0, $"PPO on {string.Join(", ", o.FineTunePrompts.Select(p => $"\"{p}\""))} for {reward.Name}");
-                using var tuned = new DiffusionFineTuner(options).FineTune(baseModel, o.FineTunePrompts, reward);
-                tuned.Save(Paths.TunedModel);
-                return FineTuneOutcome(FineTuneLogSummary.Read(Paths.FineTuneLog));
-            }
-            finally
-            {
-                (rarity as IDisposable)?.Dispose();
-            }
+                    context.SaveSpent();
+                    double f = maxIterations == int.MaxValue ? 0 : (double)p.Iteration / maxIterations;
+                    if (o.FineTuneTime is { } limit) f = Math.Max(f, context.Spent / limit);
+                    context.Report(f, string.Create(CultureInfo.InvariantCulture,
+                        $"iteration {p.Iteration}  reward {p.RewardMean:F3}  kl {p.Kl:E1}"));
+                }),
+            };
+            context.Report(0, $"PPO on {string.Join(", ", o.FineTunePrompts.Select(p => $"\"{p}\""))} for {reward.Name}");
+            using var tuned = job.Run();
+            return FineTuneOutcome(FineTuneLogSummary.Read(Paths.FineTuneLog));
         });
     }
 

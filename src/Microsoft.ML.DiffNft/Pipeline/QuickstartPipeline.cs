@@ -73,8 +73,8 @@ public sealed partial class QuickstartPipeline
         FineTuneStage();
         GenerateStage();
         EvaluateStage();
-        var baseMetrics = MetricsFile.Read(Paths.BaseMetrics);
-        var tunedMetrics = MetricsFile.Read(Paths.TunedMetrics);
+        var baseMetrics = NftGenerationMetricsJson.Load(Paths.BaseMetrics);
+        var tunedMetrics = NftGenerationMetricsJson.Load(Paths.TunedMetrics);
         ReportStage(baseMetrics, tunedMetrics, clock);
         return new QuickstartResult(Paths, _results.ToList(), baseMetrics, tunedMetrics, clock.Elapsed);
     }

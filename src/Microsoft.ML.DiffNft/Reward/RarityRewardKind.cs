@@ -5,7 +5,7 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// The default, <see cref="ZScore"/>, is the predicted rarity score standardised over the training collection: unbounded,
 /// linear in the rarity score and not saturated at the top, which is what a policy-gradient fine-tuner needs (a
 /// probability flattens out near 1 exactly where the rarest images are). The two others come from the calibrated rare
-/// head and suit a "be in the top 5 %" objective; prefer them to the probability itself for RL (DESIGN.md §5).
+/// head and suit a "be in the top 5 %" objective; prefer them to the probability itself for RL, whose gradient vanishes as p nears 1.
 /// </remarks>
 public enum RarityRewardKind
 {

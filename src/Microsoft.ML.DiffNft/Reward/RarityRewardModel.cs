@@ -43,9 +43,6 @@ public sealed class RarityRewardModel : IImageReward, IDisposable
     /// <summary>The model-file format version this build writes and reads.</summary>
     public const int FormatVersion = 1;
 
-    private const string ManifestEntry = "diffnft-model.json";
-    private const string WeightsEntry = "weights.safetensors";
-    private const string MetricsEntry = "metrics.json";
     private int _batchSize = 256;
 
     internal RarityRewardModel(VitOptions options, RewardNormalization normalization, RarityNetwork network, Device device, RewardMetrics? metrics)
@@ -216,17 +213,8 @@ public sealed class RarityRewardModel : IImageReward, IDisposable
     }
 
     /// <summary>The entries of the model file (manifest, weights, metrics), for <see cref="Save"/> and saved pipelines.</summary>
-    internal Dictionary<string, byte[]> ToEntries()
-    {
-        var manifest = new Manifest(FormatName, FormatVersion, Options, Normalization);
-        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal)
-        {
-            [ManifestEntry] = JsonSerializer.SerializeToUtf8Bytes(manifest, DiffusionModel.JsonOptions),
-            [WeightsEntry] = ModelArchive.SaveTensors(Network.state_dict()),
-        };
-        if (Metrics is not null) entries[MetricsEntry] = Encoding.UTF8.GetBytes(Metrics.ToJson());
-        return entries;
-    }
+    internal Dictionary<string, byte[]> ToEntries() =>
+        ModelFile.ToEntries(new Manifest(FormatName, FormatVersion, Options, Normalization), DiffusionModel.JsonOptions, Network, Metrics?.ToJson());
 
     /// <summary>
     /// Loads a model written by <see cref="Save"/>, checking the format name and version, the architecture, the
@@ -239,19 +227,7 @@ public sealed class RarityRewardModel : IImageReward, IDisposable
     /// <summary>Builds a model from the entries of a model file; <paramref name="path"/> names it in error messages.</summary>
     internal static RarityRewardModel FromEntries(IReadOnlyDictionary<string, byte[]> entries, string path, DiffNftDevice device)
     {
-        Manifest? manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize<Manifest>(ModelArchive.Require(entries, ManifestEntry, path), DiffusionModel.JsonOptions);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException)
-        {
-            throw new InvalidDataException($"Model file '{path}': '{ManifestEntry}' is not valid ({ex.Message}).", ex);
-        }
-        if (manifest is null || manifest.Format != FormatName)
-            throw new InvalidDataException($"Model file '{path}' is not a DiffNft rarity reward model (format '{manifest?.Format}', expected '{FormatName}').");
-        if (manifest.Version != FormatVersion)
-            throw new InvalidDataException($"Model file '{path}' has format version {manifest.Version}; this build reads version {FormatVersion}.");
+        var manifest = ModelFile.ReadManifest<Manifest>(entries, path, FormatName, FormatVersion, "rarity reward model", DiffusionModel.JsonOptions);
         if (manifest.Vit is null || manifest.Normalization is null)
             throw new InvalidDataException($"Model file '{path}': the manifest lacks the ViT options or the normalisation constants.");
         try
@@ -263,20 +239,20 @@ public sealed class RarityRewardModel : IImageReward, IDisposable
             throw new InvalidDataException($"Model file '{path}': {ex.Message}", ex);
         }
         manifest.Normalization.Validate($"Model file '{path}'");
-        RewardMetrics? metrics = entries.TryGetValue(MetricsEntry, out var m)
-            ? RewardMetrics.FromJson(Encoding.UTF8.GetString(m), $"Model file '{path}', entry '{MetricsEntry}'")
+        RewardMetrics? metrics = ModelFile.Metrics(entries) is { } m
+            ? RewardMetrics.FromJson(m, $"Model file '{path}', entry '{ModelFile.MetricsEntry}'")
             : null;
 
         var resolved = TorchRuntime.Resolve(device);
         var network = new RarityNetwork(manifest.Vit);
-        ModelArchive.LoadInto(network, entries, WeightsEntry, path);
+        ModelArchive.LoadInto(network, entries, ModelFile.WeightsEntry, path);
         return new RarityRewardModel(manifest.Vit, manifest.Normalization, network, resolved, metrics);
     }
 
     /// <inheritdoc/>
     public void Dispose() => Network.Dispose();
 
-    private sealed record Manifest(string Format, int Version, VitOptions Vit, RewardNormalization Normalization);
+    private sealed record Manifest(string Format, int Version, VitOptions Vit, RewardNormalization Normalization) : IModelManifest;
 }
 
 /// <summary>Per-image results of <see cref="RarityRewardModel.Predict"/>, in input order.</summary>

@@ -251,11 +251,9 @@ public sealed class RarityRewardTrainer
     private double LearningRate(int step, TimeSpan elapsed)
     {
         var o = _options;
-        if (step < o.WarmupSteps) return o.LearningRate * (step + 1) / (o.WarmupSteps + 1);
         double progress = o.MaxSteps == int.MaxValue ? 0 : (double)step / o.MaxSteps;
         if (o.MaxTime is { } limit) progress = Math.Max(progress, elapsed / limit);
-        progress = Math.Clamp(progress, 0, 1);
-        return o.LearningRate * (0.1 + 0.9 * 0.5 * (1 + Math.Cos(Math.PI * progress)));
+        return LearningRateScheduleMath.WarmupThenCosine(o.LearningRate, step, o.WarmupSteps, progress, finalFraction: 0.1);
     }
 
     private Tensor Loss(Tensor score, Tensor logit, Tensor z, Tensor y, Tensor posWeight)

@@ -55,16 +55,8 @@ public sealed class RewardWeightSweep
         ArgumentException.ThrowIfNullOrWhiteSpace(rewardSpecification);
         ArgumentException.ThrowIfNullOrWhiteSpace(referencePath);
         var reference = EvaluationData.LoadReference(referencePath, _options.CancellationToken);
-        using var model = DiffusionModel.Load(baseModelPath);
-        var reward = RewardLoader.Load(rewardSpecification, (rewardOptions ?? new RewardLoadOptions()) with { BaseModel = model });
-        try
-        {
-            return Run(model, reward, reference);
-        }
-        finally
-        {
-            (reward as IDisposable)?.Dispose();
-        }
+        using var inputs = FineTuneInputs.Load(baseModelPath, rewardSpecification, rewardOptions);
+        return Run(inputs.BaseModel, inputs.Rarity, reference);
     }
 
     /// <summary>
@@ -80,8 +72,6 @@ public sealed class RewardWeightSweep
         var ct = o.CancellationToken;
         string root = Path.GetFullPath(o.OutputDirectory);
         Directory.CreateDirectory(root);
-        var rarity = new NamedReward("rarity", rarityReward);
-        var fidelity = new DenoisingFidelityReward(baseModel);
         var mlContext = new MLContext(seed: o.EvaluationSeed);
         var resnet = o.ResNet18Extractor ?? new ResNet18FeatureExtractor();
         try
@@ -95,7 +85,7 @@ public sealed class RewardWeightSweep
             foreach (var trial in Trials)
             {
                 ct.ThrowIfCancellationRequested();
-                results.Add(RunTrial(trial, baseModel, rarity, fidelity, reference, mlContext, resnet, root, results.Count));
+                results.Add(RunTrial(trial, baseModel, rarityReward, reference, mlContext, resnet, root, results.Count));
                 var (board, front) = Rank(results);
                 TrialsCsv.Write(Path.Combine(root, "trials.csv"), results, board, front);
                 SweepPointSummary.WriteCsv(Path.Combine(root, "summary.csv"), SweepPointSummary.Summarise(results));
@@ -130,7 +120,7 @@ public sealed class RewardWeightSweep
         return (SweepRanking.Leaderboard(points, _options.FidBudget), SweepRanking.ParetoFront(points));
     }
 
-    private SweepTrialResult RunTrial(SweepTrial trial, DiffusionModel baseModel, IImageReward rarity, IImageReward fidelity,
+    private SweepTrialResult RunTrial(SweepTrial trial, DiffusionModel baseModel, IImageReward rarity,
         NftCollection reference, MLContext mlContext, ResNet18FeatureExtractor resnet, string root, int done)
     {
         var o = _options;
@@ -162,24 +152,22 @@ public sealed class RewardWeightSweep
         }
         else
         {
-            var composite = WeightedReward.RarityAndFidelity(rarity, trial.RarityWeight, fidelity, trial.FidelityWeight);
+            var composite = FineTuneJob.RarityAndFidelity(baseModel, rarity, trial.RarityWeight, trial.FidelityWeight);
             string checkpoint = modelPath + ".ckpt";
             Report(trial.Id, done, File.Exists(checkpoint) ? $"resuming fine-tuning from {checkpoint}" : $"fine-tuning for {composite.Name}, β {trial.KlWeight.ToString("R", CultureInfo.InvariantCulture)}");
-            var options = o.FineTune with
+            var job = new FineTuneJob
             {
-                KlWeight = trial.KlWeight,
-                Seed = o.FineTune.EffectiveSeed + trial.Repeat,
-                CheckpointPath = checkpoint,
-                Resume = true,
-                LogPath = logPath,
-                SampleGridDirectory = o.FineTune.SampleGridEvery > 0 ? Path.Combine(dir, "samples") : null,
+                BaseModel = baseModel,
+                Reward = composite,
+                Prompts = o.Prompts,
+                Options = o.FineTune with { KlWeight = trial.KlWeight, Seed = o.FineTune.EffectiveSeed + trial.Repeat },
+                Files = new FineTuneFiles(modelPath, checkpoint, logPath, Path.Combine(dir, "samples")),
                 Progress = new SynchronousProgress<FineTuneProgress>(p => Report(trial.Id, done, p.ToString())),
                 CancellationToken = o.CancellationToken,
             };
             var clock = Stopwatch.StartNew();
-            tuned = new DiffusionFineTuner(options).FineTune(baseModel, o.Prompts, composite);
+            tuned = job.Run();
             seconds = clock.Elapsed.TotalSeconds;
-            tuned.Save(modelPath);
             // The log holds one row per iteration, including those of runs resumed from.
             iterations = File.Exists(logPath) ? Math.Max(0, File.ReadLines(logPath).Count(l => l.Length > 0) - 1) : 0;
             WriteFineTuneInfo(infoPath, iterations, seconds);
@@ -312,14 +300,4 @@ public sealed class RewardWeightSweep
         _options.Progress?.Report(new SweepProgress(trialId, done, Trials.Count, message));
 
     private static string Show(double? v) => v is { } x ? x.ToString("F4", CultureInfo.InvariantCulture) : "null";
-
-    /// <summary>Gives a reward a fixed name, so every trial's log columns are reward_rarity and reward_fidelity.</summary>
-    private sealed class NamedReward(string name, IImageReward inner) : IImageReward
-    {
-        public string Name => name;
-
-        public bool IsDifferentiable => inner.IsDifferentiable;
-
-        public Tensor Score(Tensor images) => inner.Score(images);
-    }
 }

@@ -47,7 +47,7 @@ public sealed record RewardWeightSweepOptions
     public long GenerationSeed { get; init; } = 1;
 
     /// <summary>Sampler settings of the generated images (20 DDIM steps, guidance 2, η = 0 by default).</summary>
-    public GenerationOptions Generation { get; init; } = new();
+    public SamplingOptions Generation { get; init; } = new();
 
     /// <summary>N of the evaluation (FID and rates are compared at equal N only). Default 200.</summary>
     public int EvaluationSize { get; init; } = 200;

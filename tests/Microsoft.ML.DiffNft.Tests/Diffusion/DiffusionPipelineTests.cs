@@ -27,7 +27,7 @@ public class DiffusionPipelineTests
         var view = nouns.Collection.ToDataView();
         var estimator = ml.Transforms.DiffNft.TrainDiffusion(
             new DiffusionTrainerOptions { Preset = DiffusionPreset.Tiny, BatchSize = 4, MaxSteps = 3, Device = DiffNftDevice.Cpu },
-            new GeneratorOptions { PromptColumnName = "Prompt", Generation = new GenerationOptions { Steps = 3 } });
+            new GeneratorOptions { PromptColumnName = "Prompt", Generation = new SamplingOptions { Steps = 3 } });
         var messages = new List<string>();
         ml.Log += (_, e) => { if (e.Kind == Runtime.ChannelMessageKind.Info) messages.Add(e.RawMessage); };
         using var generator = estimator.Fit(view);

@@ -71,7 +71,7 @@ public class DiffusionTrainingTests
         var path = Path.Combine(dir.Path, "m.diffnft");
         model.Save(path);
         using var loaded = DiffusionModel.Load(path, DiffNftDevice.Cpu);
-        var opts = new GenerationOptions { Steps = 4, GuidanceScale = 2 };
+        var opts = new SamplingOptions { Steps = 4, GuidanceScale = 2 };
         var prompts = new[] { captions[0], captions[1], "a block" };
         var seeds = new long[] { 1, 2, 3 };
         var x = model.Generate(prompts, seeds, opts);
@@ -84,7 +84,7 @@ public class DiffusionTrainingTests
     {
         var (images, captions) = Blocks(8);
         using var model = new DiffusionTrainer(Tiny(2)).Train(images, captions);
-        var opts = new GenerationOptions { Steps = 3, Eta = 1.0, BatchSize = 3 };
+        var opts = new SamplingOptions { Steps = 3, Eta = 1.0, BatchSize = 3 };
         var all = model.Generate(new[] { "a", "b", "c", "d" }, new long[] { 10, 11, 12, 13 }, opts);
         var one = model.Generate(new[] { "c" }, new long[] { 12 }, opts with { BatchSize = 1 });
         Assert.True(all[2].PixelEquals(one[0]));

@@ -3,10 +3,10 @@ using DiffNft.Cli;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Collections.Nouns;
 using Microsoft.ML.DiffNft.Evaluation;
-using Microsoft.ML.DiffNft.Evaluation.Traits;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Rarity;
 using Microsoft.ML.DiffNft.Tests.Collections;
+using Microsoft.ML.DiffNft.TraitClassification;
 using Xunit;
 using static Microsoft.ML.DiffNft.Tests.Evaluation.TraitClassifierTestData;
 

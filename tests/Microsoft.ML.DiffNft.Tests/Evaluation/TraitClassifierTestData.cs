@@ -1,7 +1,7 @@
 using Microsoft.ML.DiffNft.Collections;
-using Microsoft.ML.DiffNft.Evaluation.Traits;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Torch;
+using Microsoft.ML.DiffNft.TraitClassification;
 
 namespace Microsoft.ML.DiffNft.Tests.Evaluation;
 

@@ -1,10 +1,10 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.ML.DiffNft.Collections;
-using Microsoft.ML.DiffNft.Evaluation.Traits;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Tests.Collections;
 using Microsoft.ML.DiffNft.Torch;
+using Microsoft.ML.DiffNft.TraitClassification;
 using Xunit;
 using static Microsoft.ML.DiffNft.Tests.Evaluation.TraitClassifierTestData;
 

@@ -35,7 +35,7 @@ public class FineTuneCliAndCatalogTests(ITestOutputHelper output)
         string basePath = Path.Combine(dir.Path, "base.diffnft");
         FineTuneTestModels.Base.Save(basePath);
         var ml = new MLContext(seed: 1);
-        var generatorOptions = new GeneratorOptions { Device = DiffNftDevice.Cpu, Seed = 3, Generation = new GenerationOptions { Steps = 3 } };
+        var generatorOptions = new GeneratorOptions { Device = DiffNftDevice.Cpu, Seed = 3, Generation = new SamplingOptions { Steps = 3 } };
         using var baseGenerator = ml.Transforms.DiffNft.LoadDiffusionGenerator(basePath, generatorOptions);
         var prompts = ml.Data.LoadFromEnumerable(new[] { new PromptRow { Prompt = "a block" }, new PromptRow { Prompt = "a block, background blue" } });
         var messages = new List<string>();

@@ -1,5 +1,6 @@
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.FineTuning;
+using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Tests.Diffusion;
 using Xunit;
 using Xunit.Abstractions;

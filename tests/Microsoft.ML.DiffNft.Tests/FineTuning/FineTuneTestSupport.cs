@@ -75,7 +75,7 @@ internal static class FineTuneTestModels
     {
         var prompts = Enumerable.Range(0, count).Select(i => Prompts[i % Prompts.Length]).ToList();
         var seeds = Enumerable.Range(0, count).Select(i => 10_000L + i).ToList();
-        var images = model.Generate(prompts, seeds, new GenerationOptions { Steps = 4, GuidanceScale = 1.0, Eta = 1.0 });
+        var images = model.Generate(prompts, seeds, new SamplingOptions { Steps = 4, GuidanceScale = 1.0, Eta = 1.0 });
         return ChannelMeanReward.Measure(images);
     }
 }

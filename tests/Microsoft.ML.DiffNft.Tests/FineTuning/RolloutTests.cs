@@ -102,7 +102,7 @@ public class RolloutTests(ITestOutputHelper output)
         using var rollout = RolloutSampler.Sample(policy.Model, BatchPrompts, Seeds, o.SamplingSteps, o.Eta, o.GuidanceScale);
         var fromRollout = ImageTensors.ToImages(rollout.FinalImages());
         var generated = model.Generate(BatchPrompts, Seeds.Select(s => (long)s).ToList(),
-            new GenerationOptions { Steps = o.SamplingSteps, GuidanceScale = o.GuidanceScale, Eta = o.Eta, BatchSize = 4 });
+            new SamplingOptions { Steps = o.SamplingSteps, GuidanceScale = o.GuidanceScale, Eta = o.Eta, BatchSize = 4 });
         for (int i = 0; i < generated.Length; i++)
             Assert.True(generated[i].PixelEquals(fromRollout[i]), $"image {i} differs between the rollout and Generate");
     }

@@ -37,7 +37,7 @@ public class MLNetUserTests
         new() { Preset = VitPreset.Tiny, BatchSize = 8, MaxSteps = steps, WarmupSteps = 0, EvaluateEvery = steps, Device = DiffNftDevice.Cpu, ReportEvery = steps };
 
     private static GeneratorOptions Sampling(int batchSize = 4, string? promptColumn = null) =>
-        new() { PromptColumnName = promptColumn, Generation = new GenerationOptions { Steps = 2, BatchSize = batchSize } };
+        new() { PromptColumnName = promptColumn, Generation = new SamplingOptions { Steps = 2, BatchSize = batchSize } };
 
     private static SchemaShape Shape(DataViewSchema schema) => new(schema.Select(c => SchemaShapeOracle.Column(c.Name, c.Type)));
 

@@ -1,4 +1,4 @@
-using Microsoft.ML.DiffNft.Evaluation.Traits;
+using Microsoft.ML.DiffNft.TraitClassification;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Tests.Diffusion;
 using Microsoft.ML.OnnxRuntime;

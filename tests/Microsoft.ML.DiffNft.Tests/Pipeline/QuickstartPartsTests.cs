@@ -71,16 +71,16 @@ public sealed class QuickstartPartsTests
         };
         string path = Path.Combine(dir.Path, "m.json");
         File.WriteAllText(path, metrics.ToJson());
-        var back = MetricsFile.Read(path);
+        var back = NftGenerationMetricsJson.Load(path);
         Assert.Equal(metrics.ToJson(), back.ToJson());
         Assert.Null(back.Novelty);
 
         File.WriteAllText(path, "{\"n\": 5, \"fid_resnet18\": \"x\"}");
-        var ex = Assert.Throws<InvalidDataException>(() => MetricsFile.Read(path));
+        var ex = Assert.Throws<InvalidDataException>(() => NftGenerationMetricsJson.Load(path));
         Assert.Contains(path, ex.Message);
         Assert.Contains("fid_resnet18", ex.Message);
         File.WriteAllText(path, "{\"n\": ");
-        Assert.Contains(path, Assert.Throws<InvalidDataException>(() => MetricsFile.Read(path)).Message);
+        Assert.Contains(path, Assert.Throws<InvalidDataException>(() => NftGenerationMetricsJson.Load(path)).Message);
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public sealed class QuickstartPipelineTests(ITestOutputHelper output)
         },
         FineTuneTime = null,
         SampleCount = 6,
-        Generation = new GenerationOptions { Steps = 2, BatchSize = 6 },
+        Generation = new SamplingOptions { Steps = 2, BatchSize = 6 },
         KidSubsets = 4,
         ReferenceCacheDirectory = cache,
     };

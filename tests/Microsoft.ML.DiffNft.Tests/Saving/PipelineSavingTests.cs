@@ -149,7 +149,7 @@ public sealed class PipelineSavingTests : IDisposable
         var model = new DiffusionTrainer(new DiffusionTrainerOptions { Preset = DiffusionPreset.Tiny, BatchSize = 4, MaxSteps = 1, Device = DiffNftDevice.Cpu }).Train(images, captions);
         using var generator = new DiffusionGeneratorTransformer(ml, model, new GeneratorOptions
         {
-            ImageColumnName = "Img", Seed = 7, Generation = new GenerationOptions { Steps = 2, GuidanceScale = 1.5, Eta = 0.5 },
+            ImageColumnName = "Img", Seed = 7, Generation = new SamplingOptions { Steps = 2, GuidanceScale = 1.5, Eta = 0.5 },
         });
         var prompts = ml.Data.LoadFromEnumerable(new[] { new PromptRow { Prompt = captions[0] }, new PromptRow { Prompt = captions[1] } });
 

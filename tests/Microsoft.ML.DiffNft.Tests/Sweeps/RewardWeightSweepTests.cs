@@ -35,7 +35,7 @@ public sealed class RewardWeightSweepTests(ITestOutputHelper output, RewardWeigh
         FineTune = FineTuneTestModels.Fast(2) with { CheckpointEvery = 1 },
         Prompts = FineTuneTestModels.Prompts,
         GenerationCount = 8,
-        Generation = new GenerationOptions { Steps = 4, GuidanceScale = 1.0 },
+        Generation = new SamplingOptions { Steps = 4, GuidanceScale = 1.0 },
         EvaluationSize = 8,
         GridImages = 8,
         ResNet18Extractor = _f.ResNet,

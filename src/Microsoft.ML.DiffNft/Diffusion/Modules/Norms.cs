@@ -9,7 +9,7 @@ internal static class Norms
 {
     /// <summary>
     /// A GroupNorm whose affine weight is 1 and bias 0. TorchSharp 0.107.0's <c>nn.GroupNorm</c> leaves them as
-    /// <c>torch.empty</c>: activations explode to ~1e37, then NaN, and everything slows down (DESIGN.md §4).
+    /// <c>torch.empty</c>: activations explode to ~1e37, then NaN, and everything slows down.
     /// </summary>
     public static GroupNorm GroupNorm(int groups, long channels)
     {

@@ -8,7 +8,7 @@ internal static class LayerNorms
 {
     /// <summary>
     /// Sets the affine weight of every LayerNorm and GroupNorm inside <paramref name="module"/> to 1 and its bias to 0.
-    /// TorchSharp 0.107.0 leaves GroupNorm's affine parameters uninitialised (DESIGN.md §4); LayerNorm happens to be
+    /// TorchSharp 0.107.0 leaves GroupNorm's affine parameters uninitialised (<c>torch.empty</c>); LayerNorm happens to be
     /// initialised today, but a network whose correctness rests on that is one TorchSharp release away from NaNs.
     /// </summary>
     public static void Initialise(nn.Module module)

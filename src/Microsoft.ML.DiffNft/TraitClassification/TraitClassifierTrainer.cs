@@ -7,7 +7,7 @@ using Microsoft.ML.DiffNft.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+namespace Microsoft.ML.DiffNft.TraitClassification;
 
 /// <summary>
 /// Trains a <see cref="TraitClassifier"/> on a collection's images and metadata, holding a share of the tokens out, and
@@ -228,11 +228,9 @@ public sealed class TraitClassifierTrainer
     private double LearningRate(int step, int totalSteps, TimeSpan elapsed)
     {
         var o = _options;
-        if (step < o.WarmupSteps) return o.LearningRate * (step + 1) / (o.WarmupSteps + 1);
         double progress = (double)step / totalSteps;
         if (o.MaxTime is { } limit) progress = Math.Max(progress, elapsed / limit);
-        progress = Math.Clamp(progress, 0, 1);
-        return o.LearningRate * (0.1 + 0.9 * 0.5 * (1 + Math.Cos(Math.PI * progress)));
+        return LearningRateScheduleMath.WarmupThenCosine(o.LearningRate, step, o.WarmupSteps, progress, finalFraction: 0.1);
     }
 
     private TraitClassifierMetrics Measure(TraitClassifierNetwork network, IReadOnlyList<TraitHead> heads, int[] offsets, float[] mean, float[] std,

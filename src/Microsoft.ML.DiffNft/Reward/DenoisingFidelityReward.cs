@@ -1,9 +1,8 @@
 using Microsoft.ML.DiffNft.Diffusion;
-using Microsoft.ML.DiffNft.Reward;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.DiffNft.FineTuning;
+namespace Microsoft.ML.DiffNft.Reward;
 
 /// <summary>
 /// Fidelity to the collection as the pretrained model sees it: the negative denoising error of the base diffusion

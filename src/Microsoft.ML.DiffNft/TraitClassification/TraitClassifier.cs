@@ -7,7 +7,7 @@ using Microsoft.ML.DiffNft.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+namespace Microsoft.ML.DiffNft.TraitClassification;
 
 /// <summary>What a <see cref="TraitClassifier"/> predicts for one trait type of one image.</summary>
 /// <param name="ClassIndex">The most probable class: 0 = the trait is missing, k ≥ 1 = <see cref="TraitHead.Values"/>[k − 1].</param>
@@ -39,9 +39,6 @@ public sealed class TraitClassifier : IDisposable
     /// <summary>The model-file format version this build writes and reads.</summary>
     public const int FormatVersion = 1;
 
-    private const string ManifestEntry = "diffnft-model.json";
-    private const string WeightsEntry = "weights.safetensors";
-    private const string MetricsEntry = "metrics.json";
     private const int MaxHeads = 1024;
     private const int MaxClassesPerHead = 100_000;
 
@@ -161,16 +158,9 @@ public sealed class TraitClassifier : IDisposable
     /// <summary>Saves the model (architecture, heads, pixel statistics, weights and held-out metrics) to one archive, atomically.</summary>
     public void Save(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
         var manifest = new Manifest(FormatName, FormatVersion, Architecture, PixelMean.ToArray(), PixelStd.ToArray(),
             Heads.Select(h => new HeadEntry(h.TraitType, h.Values.ToArray())).ToArray());
-        var entries = new Dictionary<string, byte[]>
-        {
-            [ManifestEntry] = JsonSerializer.SerializeToUtf8Bytes(manifest, JsonOptions),
-            [WeightsEntry] = ModelArchive.SaveTensors(Network.state_dict()),
-        };
-        if (Metrics is not null) entries[MetricsEntry] = Encoding.UTF8.GetBytes(Metrics.ToJson());
-        ModelArchive.Write(path, entries);
+        ModelFile.Save(path, manifest, JsonOptions, Network, Metrics?.ToJson());
     }
 
     /// <summary>The names of the ONNX graph written by <see cref="ExportToOnnx"/>: its input and its two outputs.</summary>
@@ -217,35 +207,22 @@ public sealed class TraitClassifier : IDisposable
     /// <param name="device">Where the network runs.</param>
     public static TraitClassifier Load(string path, DiffNftDevice device = DiffNftDevice.Auto)
     {
-        var entries = ModelArchive.Read(path);
-        Manifest? manifest;
-        try
-        {
-            manifest = JsonSerializer.Deserialize<Manifest>(ModelArchive.Require(entries, ManifestEntry, path), JsonOptions);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or NotSupportedException or ArgumentException)
-        {
-            throw new InvalidDataException($"Model file '{path}': '{ManifestEntry}' is not valid ({ex.Message}).", ex);
-        }
-        if (manifest is null || manifest.Format != FormatName)
-            throw new InvalidDataException($"Model file '{path}' is not a DiffNft trait classifier (format '{manifest?.Format}', expected '{FormatName}').");
-        if (manifest.Version != FormatVersion)
-            throw new InvalidDataException($"Model file '{path}' has format version {manifest.Version}; this build reads version {FormatVersion}.");
+        var (entries, manifest) = ModelFile.Open<Manifest>(path, FormatName, FormatVersion, "trait classifier", JsonOptions);
         var (architecture, heads, mean, std) = CheckManifest(manifest, path);
-        TraitClassifierMetrics? metrics = entries.TryGetValue(MetricsEntry, out var m)
-            ? TraitClassifierMetrics.FromJson(Encoding.UTF8.GetString(m), $"Model file '{path}', entry '{MetricsEntry}'")
+        TraitClassifierMetrics? metrics = ModelFile.Metrics(entries) is { } m
+            ? TraitClassifierMetrics.FromJson(m, $"Model file '{path}', entry '{ModelFile.MetricsEntry}'")
             : null;
 
         TorchRuntime.EnsureLoaded();
         var resolved = TorchRuntime.Resolve(device);
         var network = new TraitClassifierNetwork(architecture, Offsets(heads)[^1]);
-        ModelArchive.LoadInto(network, entries, WeightsEntry, path);
+        ModelArchive.LoadInto(network, entries, ModelFile.WeightsEntry, path);
         return new TraitClassifier(architecture, heads, mean, std, network, resolved, metrics);
     }
 
     private static (TraitClassifierArchitecture, TraitHead[], float[], float[]) CheckManifest(Manifest manifest, string path)
     {
-        string where = $"Model file '{path}', entry '{ManifestEntry}'";
+        string where = $"Model file '{path}', entry '{ModelFile.ManifestEntry}'";
         if (manifest.Architecture is null) throw new InvalidDataException($"{where}: 'architecture' is missing.");
         try
         {
@@ -296,5 +273,5 @@ public sealed class TraitClassifier : IDisposable
 
     private sealed record HeadEntry(string TraitType, string[] Values);
 
-    private sealed record Manifest(string Format, int Version, TraitClassifierArchitecture Architecture, float[]? PixelMean, float[]? PixelStd, HeadEntry[]? Heads);
+    private sealed record Manifest(string Format, int Version, TraitClassifierArchitecture Architecture, float[]? PixelMean, float[]? PixelStd, HeadEntry[]? Heads) : IModelManifest;
 }

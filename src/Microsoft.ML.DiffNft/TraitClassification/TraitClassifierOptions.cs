@@ -1,6 +1,6 @@
 using Microsoft.ML.DiffNft.Torch;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+namespace Microsoft.ML.DiffNft.TraitClassification;
 
 /// <summary>One progress report of trait classifier training.</summary>
 /// <param name="Step">Steps completed.</param>

@@ -2,7 +2,7 @@ using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Reward;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+namespace Microsoft.ML.DiffNft.TraitClassification;
 
 /// <summary>
 /// The one preprocessing of the trait classifier, shared by training and classification: images to float [N, 3, S, S]

@@ -2,7 +2,7 @@ using Microsoft.ML.DiffNft.Reward.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+namespace Microsoft.ML.DiffNft.TraitClassification;
 
 /// <summary>
 /// The trait classifier's network: three convolution stages of widths W, 2W, 4W at sides S, S/2, S/4 (two 3×3
@@ -41,7 +41,7 @@ internal sealed class TraitClassifierNetwork : nn.Module<Tensor, Tensor>
         hidden = nn.Linear(4L * w * grid * grid, architecture.HiddenSize);
         heads = nn.Linear(architecture.HiddenSize, totalClasses);
         RegisterComponents();
-        // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised (DESIGN.md §4).
+        // TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised (torch.empty), so they are set explicitly.
         LayerNorms.Initialise(this);
     }
 

@@ -1,7 +1,7 @@
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Rarity;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+namespace Microsoft.ML.DiffNft.TraitClassification;
 
 /// <summary>The heads of a trait classifier learned from a collection's training split, and every token's class per head.</summary>
 internal sealed class TraitVocabulary

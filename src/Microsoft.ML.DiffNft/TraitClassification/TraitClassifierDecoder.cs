@@ -1,8 +1,9 @@
 using Microsoft.ML.DiffNft.Collections;
+using Microsoft.ML.DiffNft.Evaluation;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Rarity;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+namespace Microsoft.ML.DiffNft.TraitClassification;
 
 /// <summary>
 /// An <see cref="IImageTraitDecoder"/> for collections without parts: a <see cref="TraitClassifier"/> trained on the

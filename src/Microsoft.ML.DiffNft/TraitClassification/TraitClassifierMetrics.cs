@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.ML.DiffNft.Imaging;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+namespace Microsoft.ML.DiffNft.TraitClassification;
 
 /// <summary>How well one head reads its trait type on the held-out tokens.</summary>
 /// <param name="TraitType">The trait type.</param>

@@ -1,7 +1,7 @@
-using Microsoft.ML.DiffNft.Reward;
 using static TorchSharp.torch;
+using Microsoft.ML.DiffNft.FineTuning;
 
-namespace Microsoft.ML.DiffNft.FineTuning;
+namespace Microsoft.ML.DiffNft.Reward;
 
 /// <summary>
 /// A weighted sum of rewards, Σ wᵢ·Rᵢ — for fine-tuning, <c>w_rarity·R_rarity + w_fidelity·R_fidelity</c>. Any weight may be

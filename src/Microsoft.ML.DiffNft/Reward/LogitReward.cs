@@ -1,7 +1,7 @@
-using Microsoft.ML.DiffNft.Reward;
 using static TorchSharp.torch;
+using Microsoft.ML.DiffNft.FineTuning;
 
-namespace Microsoft.ML.DiffNft.FineTuning;
+namespace Microsoft.ML.DiffNft.Reward;
 
 /// <summary>
 /// logit(p) = log(p / (1 − p)) of a reward that returns a probability in [0, 1] (such as the rarity model's probability

@@ -1,9 +1,8 @@
 using System.Text.Json;
 using Microsoft.ML.DiffNft.Diffusion;
-using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Torch;
 
-namespace Microsoft.ML.DiffNft.FineTuning;
+namespace Microsoft.ML.DiffNft.Reward;
 
 /// <summary>What <see cref="RewardLoader.Load"/> may need besides the specification.</summary>
 public sealed record RewardLoadOptions

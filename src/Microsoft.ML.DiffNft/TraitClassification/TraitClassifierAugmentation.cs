@@ -2,7 +2,7 @@ using Microsoft.ML.DiffNft.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+namespace Microsoft.ML.DiffNft.TraitClassification;
 
 /// <summary>
 /// The random image work of trait classifier training: translations of real images and the outlier images of outlier

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.DiffNft.Evaluation.Traits;
+namespace Microsoft.ML.DiffNft.TraitClassification;
 
 /// <summary>
 /// One output head of a <see cref="TraitClassifier"/>: a trait type and the values it can predict. Class 0 means "the

@@ -1,0 +1,79 @@
+using Microsoft.ML.DiffNft.Diffusion;
+using Microsoft.ML.DiffNft.Reward;
+
+namespace Microsoft.ML.DiffNft.FineTuning;
+
+/// <summary>
+/// One fine-tuning run, set up the same way for the CLI, the quickstart, the reward-weight sweep and the catalog's
+/// estimator: the options with the run's files, progress and cancellation, the <see cref="DiffusionFineTuner"/>, and the
+/// tuned model saved when the run has files.
+/// </summary>
+internal sealed class FineTuneJob
+{
+    /// <summary>The model to fine-tune (left unchanged; not owned).</summary>
+    public required DiffusionModel BaseModel { get; init; }
+
+    /// <summary>The reward to maximise; <see cref="RarityAndFidelity"/> builds the usual one.</summary>
+    public required IImageReward Reward { get; init; }
+
+    public required IReadOnlyList<string> Prompts { get; init; }
+
+    public required FineTuneOptions Options { get; init; }
+
+    /// <summary>
+    /// The run's files: the checkpoint is resumed from when it exists, and the tuned model is saved. Null for a run in
+    /// memory, which keeps the options' own paths.
+    /// </summary>
+    public FineTuneFiles? Files { get; init; }
+
+    /// <summary>Replaces the options' progress when set.</summary>
+    public IProgress<FineTuneProgress>? Progress { get; init; }
+
+    /// <summary>Replaces the options' cancellation token when set.</summary>
+    public CancellationToken? CancellationToken { get; init; }
+
+    /// <summary>
+    /// <paramref name="rarityWeight"/>·rarity + <paramref name="fidelityWeight"/>·fidelity, with the rarity reward named
+    /// "rarity" and fidelity the <see cref="DenoisingFidelityReward"/> of <paramref name="baseModel"/>.
+    /// </summary>
+    public static WeightedReward RarityAndFidelity(DiffusionModel baseModel, IImageReward rarity, double rarityWeight, double fidelityWeight) =>
+        WeightedReward.RarityAndFidelity(new NamedReward("rarity", rarity), rarityWeight, new DenoisingFidelityReward(baseModel), fidelityWeight);
+
+    /// <summary>The options the fine-tuner runs with.</summary>
+    public FineTuneOptions EffectiveOptions
+    {
+        get
+        {
+            var o = Options with
+            {
+                Progress = Progress ?? Options.Progress,
+                CancellationToken = CancellationToken ?? Options.CancellationToken,
+            };
+            if (Files is null) return o;
+            return o with
+            {
+                CheckpointPath = Files.Checkpoint,
+                Resume = true,
+                LogPath = Files.Log,
+                SampleGridDirectory = Options.SampleGridEvery > 0 ? Files.SampleGrids : null,
+            };
+        }
+    }
+
+    /// <summary>Fine-tunes, saves the tuned model when the run has files, and returns it (the caller disposes it).</summary>
+    public DiffusionModel Run()
+    {
+        var tuned = new DiffusionFineTuner(EffectiveOptions).FineTune(BaseModel, Prompts, Reward);
+        if (Files is null) return tuned;
+        try
+        {
+            tuned.Save(Files.Model);
+            return tuned;
+        }
+        catch
+        {
+            tuned.Dispose();
+            throw;
+        }
+    }
+}
