@@ -8,7 +8,6 @@
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.DiffNft.Catalog;
 using Microsoft.ML.DiffNft.Collections.Nouns;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Pipeline;
@@ -22,7 +21,7 @@ var ml = new MLContext(seed: 1);
 using var reward = ml.Transforms.DiffNft.LoadRarityReward(Path.Combine(BundledModels.Require(), BundledModels.RewardModelFileName));
 string onnxPath = Path.Combine(folder, "reward.onnx");
 reward.ExportToOnnx(onnxPath);
-int size = reward.Model.Options.ImageSize;
+int size = reward.ImageSize;
 Console.WriteLine($"Exported the reward ({size}×{size} RGB in, RarityReward / RareProbability / Embedding out) to {onnxPath}");
 
 // 2. Some images to score: new tokens of the built-in collection, saved as PNG files like uploads to a service.

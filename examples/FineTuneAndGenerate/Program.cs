@@ -31,8 +31,8 @@ string models = BundledModels.Require();
 var sampling = new SamplingOptions { Steps = 20, GuidanceScale = 2.0 };
 using var generator = ml.Transforms.DiffNft.LoadDiffusionGenerator(Path.Combine(models, BundledModels.BaseModelFileName),
     new GeneratorOptions { Generation = sampling });
-using var rarity = RarityRewardModel.Load(Path.Combine(models, BundledModels.RewardModelFileName));
-Console.WriteLine($"Base model: {generator.Model.ParameterCount:N0} parameters; reward: {rarity.ParameterCount:N0} parameters (validation Spearman {rarity.Metrics?.Spearman:F3})");
+using var rarity = ml.Transforms.DiffNft.LoadRarityReward(Path.Combine(models, BundledModels.RewardModelFileName));
+Console.WriteLine($"Base model and rarity reward loaded (the reward's validation Spearman {rarity.Metrics?.Spearman:F3})");
 
 // 2. Fine-tune on the prompts of an IDataView. The estimator returns a generator like the base one.
 IDataView prompts = ml.Data.LoadFromEnumerable(new[] { new PromptRow { Prompt = BuiltInCollection.Prompt } });

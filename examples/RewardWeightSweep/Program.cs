@@ -10,6 +10,7 @@
 // Defaults: rarity weights 0, 0.5 and 1, 2 iterations of 8 images per trial, 48 images per trial (a few minutes on 2
 // cores). That shows the API; docs/sweeps.md and docs/results.md show sweeps long enough to move the rare rate.
 using System.Globalization;
+using Microsoft.ML;
 using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Collections.Nouns;
 using Microsoft.ML.DiffNft.Diffusion;
@@ -22,9 +23,10 @@ int iterations = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCultu
 string folder = args.Length > 1 ? args[1] : Path.Combine(Path.GetTempPath(), "diffnft-example-sweep");
 
 // 1. The bundled models and the collection they were trained on.
+var ml = new MLContext(seed: 1);
 string models = BundledModels.Require();
-using var baseModel = DiffusionModel.Load(Path.Combine(models, BundledModels.BaseModelFileName));
-using var rarity = RarityRewardModel.Load(Path.Combine(models, BundledModels.RewardModelFileName));
+using var baseModel = ml.Transforms.DiffNft.LoadDiffusionGenerator(Path.Combine(models, BundledModels.BaseModelFileName));
+using var rarity = ml.Transforms.DiffNft.LoadRarityReward(Path.Combine(models, BundledModels.RewardModelFileName));
 var collection = BuiltInCollection.Generate().Collection;
 
 // 2. The sweep: one trial per rarity weight; everything else is the same in every trial.

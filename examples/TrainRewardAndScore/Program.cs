@@ -61,6 +61,6 @@ var truth = rarity.Transform(freshView).GetColumn<float>("RarityScore").ToArray(
 
 Console.WriteLine("token  true score  predicted score  P(rare)  caption");
 for (int i = 0; i < fresh.Count; i++)
-    Console.WriteLine($"{fresh.Tokens[i].TokenId,5}  {truth[i],10:F3}  {loaded.Model.ToRarityScore(predicted[i]),15:F3}  {rareProbability[i],7:F3}  {fresh.Tokens[i].Caption}");
+    Console.WriteLine($"{fresh.Tokens[i].TokenId,5}  {truth[i],10:F3}  {loaded.ToRarityScore(predicted[i]),15:F3}  {rareProbability[i],7:F3}  {fresh.Tokens[i].Caption}");
 double spearman = RewardMetrics.SpearmanCorrelation(predicted.Select(v => (double)v).ToList(), truth.Select(v => (double)v).ToList()) ?? double.NaN;
 Console.WriteLine($"Spearman correlation of predicted and true rarity on these {fresh.Count} new images: {spearman:F3}; model saved to {modelPath}");

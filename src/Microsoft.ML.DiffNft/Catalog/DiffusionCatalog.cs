@@ -2,8 +2,12 @@ using Microsoft.ML.DiffNft.Diffusion;
 
 namespace Microsoft.ML;
 
-/// <summary>Diffusion models in ML.NET pipelines: <c>mlContext.Transforms.DiffNft.TrainDiffusion(…)</c>.</summary>
-public static class DiffusionCatalog
+/// <summary>
+/// The neural DiffNft operations of <c>mlContext.Transforms.DiffNft</c>: diffusion models (this file), the rarity reward
+/// (RewardCatalog.cs) and RL fine-tuning (FineTuningCatalog.cs). Trait rarity is in the rarity package's
+/// <see cref="TraitRarityCatalog"/>.
+/// </summary>
+public static partial class DiffNftCatalogExtensions
 {
     /// <summary>
     /// Creates a <see cref="TrainDiffusionEstimator"/>: <c>Fit</c> trains a text-to-image diffusion model on the image and

@@ -4,8 +4,8 @@ using Microsoft.ML.DiffNft.Reward;
 
 namespace Microsoft.ML;
 
-/// <summary>RL fine-tuning of diffusion generators: <c>mlContext.Transforms.DiffNft.FineTuneForRarity(…)</c>.</summary>
-public static class FineTuningCatalog
+// RL fine-tuning of diffusion generators: mlContext.Transforms.DiffNft.FineTuneForRarity(…).
+public static partial class DiffNftCatalogExtensions
 {
     /// <summary>
     /// Creates a <see cref="FineTuneForRarityEstimator"/>: <c>Fit</c> on an <see cref="IDataView"/> of prompts fine-tunes

@@ -2,11 +2,11 @@ using Microsoft.ML.DiffNft.Reward;
 
 namespace Microsoft.ML;
 
-/// <summary>
-/// The rarity reward in ML.NET pipelines: <c>mlContext.Transforms.DiffNft.TrainRarityReward(…)</c> and
-/// <c>mlContext.Transforms.DiffNft.LoadRarityReward(path)</c>.
-/// </summary>
-public static class RewardCatalog
+// <summary>
+// The rarity reward in ML.NET pipelines: <c>mlContext.Transforms.DiffNft.TrainRarityReward(…)</c> and
+// <c>mlContext.Transforms.DiffNft.LoadRarityReward(path)</c>.
+// </summary>
+public static partial class DiffNftCatalogExtensions
 {
     /// <summary>
     /// Creates a <see cref="TrainRarityRewardEstimator"/>: <c>Fit</c> trains a Vision Transformer to predict the rarity

@@ -9,14 +9,14 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// <param name="Sigma">σ_t (0 when η = 0).</param>
 /// <param name="LogProb">Per-image log π(x_{t−1} | x_t), averaged over elements; null when σ = 0.</param>
 /// <param name="PredictedX0">The clipped prediction of x₀.</param>
-public sealed record DdimStepResult(Tensor Sample, Tensor Mean, double Sigma, Tensor? LogProb, Tensor PredictedX0);
+internal sealed record DdimStepResult(Tensor Sample, Tensor Mean, double Sigma, Tensor? LogProb, Tensor PredictedX0);
 
 /// <summary>
 /// The DDIM update with per-step log-probabilities (DDPO's <c>ddim_step_with_logprob</c>), the Gaussian log-density and
 /// the exact per-step KL between two policies that share σ. These are the formulas of docs/algorithms.md §1, in one place, shared
 /// by sampling, rollouts and PPO re-scoring so that a stored transition re-scored with unchanged weights has ratio 1.
 /// </summary>
-public static class DdimStep
+internal static class DdimStep
 {
     private static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
 

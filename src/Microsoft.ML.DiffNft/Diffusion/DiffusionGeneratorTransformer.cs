@@ -58,7 +58,7 @@ public sealed partial class DiffusionGeneratorTransformer : ITransformer, IDispo
     }
 
     /// <summary>The diffusion model.</summary>
-    public DiffusionModel Model { get; }
+    internal DiffusionModel Model { get; }
 
     /// <summary>Column names, seed and sampling settings, resolved: the prompt column and the seed are always set.</summary>
     public GeneratorOptions Options { get; }

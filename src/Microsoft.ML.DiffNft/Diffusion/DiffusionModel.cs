@@ -13,7 +13,7 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// A trained text-to-image diffusion model: the network, its prompt tokenizer and its options. Generates images from
 /// prompts, deterministically per seed, and saves to / loads from the package's model file.
 /// </summary>
-public sealed class DiffusionModel : IDisposable
+internal sealed class DiffusionModel : IDisposable
 {
     /// <summary>The model-file format name written into every archive.</summary>
     public const string FormatName = "diffnft.diffusion";

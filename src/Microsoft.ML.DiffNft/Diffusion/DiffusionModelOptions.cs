@@ -1,7 +1,7 @@
 namespace Microsoft.ML.DiffNft.Diffusion;
 
 /// <summary>Everything that defines a diffusion model apart from its weights and vocabulary.</summary>
-public sealed record DiffusionModelOptions
+internal sealed record DiffusionModelOptions
 {
     /// <summary>The UNet and prompt-encoder architecture.</summary>
     public UNetOptions UNet { get; init; } = UNetOptions.For(DiffusionPreset.Small);

@@ -15,7 +15,7 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// Every random draw of step s comes from a generator seeded by (Seed, s) alone, so a run resumed at step s draws
 /// exactly what the uninterrupted run drew: no generator state needs saving, and resume is exact by construction.
 /// </remarks>
-public sealed class DiffusionTrainer
+internal sealed class DiffusionTrainer
 {
     private const string CheckpointFormat = "diffnft.diffusion-checkpoint";
     private readonly DiffusionTrainerOptions _options;

@@ -10,7 +10,7 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// plus the attention matmuls, which run as functions. A multiply-add counts as 2 FLOPs; norms and activations are not
 /// counted (they are memory-bound and small). Training costs about 3× the forward.
 /// </summary>
-public static class FlopCounter
+internal static class FlopCounter
 {
     /// <summary>Forward FLOPs per image of a diffusion model's network, prompt encoder included.</summary>
     public static double ForwardFlopsPerImage(DiffusionModel model)

@@ -13,7 +13,7 @@ public enum NoiseScheduleKind
 /// A discrete DDPM noise schedule: β_t, α_t = 1 − β_t and ᾱ_t = Π α_s for t = 0 … T−1, computed in double precision
 /// (float32 cumulative products drift by ~1e-6 over 1,000 steps, which is visible in PPO ratios).
 /// </summary>
-public sealed class NoiseSchedule
+internal sealed class NoiseSchedule
 {
     /// <summary>Creates a schedule.</summary>
     /// <param name="kind">Linear or cosine.</param>

@@ -9,7 +9,7 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// "##" continuations, are always present, so a word never seen in the captions is spelled out piece by piece instead of
 /// collapsing to [UNK]. Id 0 is padding (and the empty prompt, which is the unconditional input for guidance).
 /// </summary>
-public sealed class PromptTokenizer
+internal sealed class PromptTokenizer
 {
     /// <summary>The padding token.</summary>
     public const string PadToken = "[PAD]";

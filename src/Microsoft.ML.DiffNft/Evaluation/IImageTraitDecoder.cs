@@ -5,8 +5,9 @@ namespace Microsoft.ML.DiffNft.Evaluation;
 
 /// <summary>
 /// The independent judge of generated images' traits: recovers each image's traits so they can be scored against the
-/// reference collection's rarity table. It must never be the reward model that was optimised. Built in:
-/// <see cref="NounsImageTraitDecoder"/> (exact part matching for Nouns-style layered collections).
+/// reference collection's rarity table. It must never be the reward model that was optimised. Built in: exact part
+/// matching for the Nouns art (picked automatically for a Nouns reference) and
+/// <see cref="TraitClassification.TraitClassifier.AsTraitDecoder"/> (a held-out classifier for any collection).
 /// </summary>
 public interface IImageTraitDecoder
 {

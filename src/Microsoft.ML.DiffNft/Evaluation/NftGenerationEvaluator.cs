@@ -15,7 +15,7 @@ namespace Microsoft.ML.DiffNft.Evaluation;
 /// looked up in the reference collection's frequency table, the rare and decodable rates, novelty, duplicates and
 /// feature diversity. Reached as <c>mlContext.NftGeneration.Evaluate(…)</c>.
 /// </summary>
-public sealed class NftGenerationEvaluator
+internal sealed class NftGenerationEvaluator
 {
     private readonly IHost _host;
     private readonly NftGenerationEvaluatorOptions _options;

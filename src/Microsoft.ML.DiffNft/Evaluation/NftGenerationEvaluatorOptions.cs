@@ -28,10 +28,10 @@ public sealed class NftGenerationEvaluatorOptions
     public int? KidSubsetSize { get; set; }
 
     /// <summary>
-    /// The trait decoder that judges generated images' traits. Null (the default) picks <see cref="NounsImageTraitDecoder"/>
-    /// when the reference is a Nouns collection (<see cref="NounsImageTraitDecoder.Handles"/>); otherwise no decoder is
+    /// The trait decoder that judges generated images' traits. Null (the default) picks the exact Nouns part decoder
+    /// when the reference is a Nouns collection (it looks like the built-in art); otherwise no decoder is
     /// available and the rarity metrics (rarity score, rare rate, decodable rate, novelty) are null. For collections
-    /// without parts, pass a <see cref="TraitClassification.TraitClassifierDecoder"/> over a <see cref="TraitClassification.TraitClassifier"/>
+    /// without parts, pass <see cref="TraitClassification.TraitClassifier.AsTraitDecoder"/> of a <see cref="TraitClassification.TraitClassifier"/>
     /// trained on the reference collection with tokens held out.
     /// </summary>
     public IImageTraitDecoder? TraitDecoder { get; set; }

@@ -10,7 +10,7 @@ namespace Microsoft.ML.DiffNft.Evaluation;
 /// part completely hidden, <see cref="NounsDecodedTraits.IsAmbiguous"/>) is reported in
 /// <see cref="DecodedImageTraits.UnobservableTraitTypes"/>.
 /// </summary>
-public sealed class NounsImageTraitDecoder : IImageTraitDecoder
+internal sealed class NounsImageTraitDecoder : IImageTraitDecoder
 {
     private readonly NounsTraitDecoder _decoder;
 

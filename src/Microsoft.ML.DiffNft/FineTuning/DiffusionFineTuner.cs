@@ -19,7 +19,7 @@ namespace Microsoft.ML.DiffNft.FineTuning;
 /// of every image, the prompts, the minibatch order and the trained timesteps — so a run resumed at iteration i draws
 /// exactly what the uninterrupted run drew. docs/algorithms.md describes the algorithms and their choices.
 /// </remarks>
-public sealed class DiffusionFineTuner
+internal sealed class DiffusionFineTuner
 {
     private readonly FineTuneOptions _options;
 

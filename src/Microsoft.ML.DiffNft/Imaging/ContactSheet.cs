@@ -1,7 +1,7 @@
 namespace Microsoft.ML.DiffNft.Imaging;
 
 /// <summary>Lays images out on a grid (a contact sheet), scaled up without blur, for people to look at.</summary>
-public static class ContactSheet
+internal static class ContactSheet
 {
     /// <summary>Builds a grid of equally sized images.</summary>
     /// <param name="images">The images, row-major.</param>

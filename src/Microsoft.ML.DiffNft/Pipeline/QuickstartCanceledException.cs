@@ -4,7 +4,7 @@ namespace Microsoft.ML.DiffNft.Pipeline;
 /// Thrown when <see cref="QuickstartOptions.CancellationToken"/> stops a run. Finished stages stay finished, and a stage
 /// with a checkpoint (base-model training, fine-tuning) has saved it, so rerunning with the same options resumes.
 /// </summary>
-public sealed class QuickstartCanceledException : OperationCanceledException
+internal sealed class QuickstartCanceledException : OperationCanceledException
 {
     /// <summary>Creates the exception for a run stopped in <paramref name="stage"/>.</summary>
     /// <param name="stage">The stage that was running.</param>

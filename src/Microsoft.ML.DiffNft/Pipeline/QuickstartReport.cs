@@ -14,7 +14,7 @@ namespace Microsoft.ML.DiffNft.Pipeline;
 /// <c>kid_std</c>, <c>rarity_score</c>, <c>rare_rate</c>, <c>decodable_rate</c>, <c>novelty</c>, <c>duplicate_rate</c>,
 /// <c>diversity</c>), their comparison, every stage's time and key numbers, the settings and the machine.
 /// </summary>
-public static class QuickstartReport
+internal static class QuickstartReport
 {
     /// <summary>The report's <c>format</c> value.</summary>
     public const string FormatName = "diffnft.quickstart-report";

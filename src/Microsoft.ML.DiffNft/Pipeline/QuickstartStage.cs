@@ -29,7 +29,7 @@ public enum QuickstartStage
 }
 
 /// <summary>Names of the stages as they appear in files, logs and the report.</summary>
-public static class QuickstartStages
+internal static class QuickstartStages
 {
     /// <summary>Every stage, in order.</summary>
     public static IReadOnlyList<QuickstartStage> All { get; } = Enum.GetValues<QuickstartStage>();

@@ -19,7 +19,7 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// FID network, which would turn the evaluation into the objective. Pass the <em>frozen</em> base model: during LoRA
 /// fine-tuning the fine-tuner scores rewards with the adapter switched off, so the base network may be the one adapted.</para>
 /// </remarks>
-public sealed class DenoisingFidelityReward : IImageReward
+internal sealed class DenoisingFidelityReward : IImageReward
 {
     private readonly DiffusionModel _model;
     private readonly int[] _timesteps;

@@ -9,7 +9,7 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// the image barely moves it, and per-prompt normalisation then flattens the signal (the flat-reward failure of DDPO on
 /// [0, 1] rewards). The logit is unbounded and moves evenly.
 /// </summary>
-public sealed class LogitReward : IImageReward
+internal sealed class LogitReward : IImageReward
 {
     private readonly IImageReward _probability;
     private readonly double _epsilon;

@@ -14,7 +14,7 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// <param name="Reward">The reward [N] of the requested <see cref="RarityRewardKind"/>.</param>
 /// <param name="RareProbability">The calibrated probability that each image is rare [N].</param>
 /// <param name="Embedding">The pooled ViT embedding [N, Dim], for distances and retrieval.</param>
-public readonly record struct RarityRewardOutput(Tensor Reward, Tensor RareProbability, Tensor Embedding);
+internal readonly record struct RarityRewardOutput(Tensor Reward, Tensor RareProbability, Tensor Embedding);
 
 /// <summary>
 /// A trained rarity reward: a Vision Transformer that predicts from pixels alone how rare an image's traits are. It is
@@ -35,7 +35,7 @@ public readonly record struct RarityRewardOutput(Tensor Reward, Tensor RareProba
 /// the images; otherwise it runs without a graph in chunks of <see cref="BatchSize"/>.</para>
 /// <para>Instances are not thread-safe: torch modules are not.</para>
 /// </remarks>
-public sealed class RarityRewardModel : IImageReward, IDisposable
+internal sealed class RarityRewardModel : IImageReward, IDisposable
 {
     /// <summary>The model-file format name written into every archive.</summary>
     public const string FormatName = "diffnft.reward";
@@ -259,4 +259,4 @@ public sealed class RarityRewardModel : IImageReward, IDisposable
 /// <param name="Rewards">The reward of each image.</param>
 /// <param name="RareProbabilities">The calibrated probability that each image is rare.</param>
 /// <param name="Embeddings">The embedding of each image.</param>
-public sealed record RarityScores(float[] Rewards, float[] RareProbabilities, float[][] Embeddings);
+internal sealed record RarityScores(float[] Rewards, float[] RareProbabilities, float[][] Embeddings);

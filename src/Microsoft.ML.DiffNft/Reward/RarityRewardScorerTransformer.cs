@@ -47,7 +47,7 @@ public sealed partial class RarityRewardScorerTransformer : ITransformer, IDispo
     }
 
     /// <summary>The reward model (the tensor path, for the RL loop).</summary>
-    public RarityRewardModel Model { get; }
+    internal RarityRewardModel Model { get; }
 
     /// <summary>Column names and reward kind.</summary>
     public RarityRewardScorerOptions Options { get; }

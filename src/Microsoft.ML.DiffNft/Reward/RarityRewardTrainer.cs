@@ -25,7 +25,7 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// <para>Every random draw of step s (batch, shifts) comes from a generator seeded by (Seed, s), and initial weights
 /// from Seed, so a step-limited run is reproducible on one machine.</para>
 /// </remarks>
-public sealed class RarityRewardTrainer
+internal sealed class RarityRewardTrainer
 {
     private readonly RarityRewardTrainerOptions _options;
 

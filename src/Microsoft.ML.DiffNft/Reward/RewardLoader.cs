@@ -5,7 +5,7 @@ using Microsoft.ML.DiffNft.Torch;
 namespace Microsoft.ML.DiffNft.Reward;
 
 /// <summary>What <see cref="RewardLoader.Load"/> may need besides the specification.</summary>
-public sealed record RewardLoadOptions
+internal sealed record RewardLoadOptions
 {
     /// <summary>The base diffusion model being fine-tuned (needed by <c>builtin:fidelity</c>; not owned).</summary>
     public DiffusionModel? BaseModel { get; init; }
@@ -26,7 +26,7 @@ public sealed record RewardLoadOptions
 /// (<see cref="DenoisingFidelityReward"/> over the base model). Reward model files are recognised by the format name in
 /// their archive's manifest.
 /// </summary>
-public static class RewardLoader
+internal static class RewardLoader
 {
     /// <summary>The prefix of built-in reward names.</summary>
     public const string BuiltinPrefix = "builtin:";

@@ -10,7 +10,7 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// <param name="Count">Number of predictions in the bin.</param>
 /// <param name="MeanPredicted">Mean predicted probability in the bin (null when empty).</param>
 /// <param name="ObservedRate">Share of the bin's tokens that are rare (null when empty).</param>
-public sealed record CalibrationBin(double Lower, double Upper, int Count, double? MeanPredicted, double? ObservedRate);
+internal sealed record CalibrationBin(double Lower, double Upper, int Count, double? MeanPredicted, double? ObservedRate);
 
 /// <summary>
 /// How well a rarity reward model predicts held-out tokens: rank and linear correlation of the predicted reward with the
@@ -52,7 +52,8 @@ public sealed record RewardMetrics
     public double ExpectedCalibrationError { get; init; }
 
     /// <summary>Ten equal-width bins of the rare probability.</summary>
-    public IReadOnlyList<CalibrationBin> CalibrationBins { get; init; } = Array.Empty<CalibrationBin>();
+    [JsonInclude] // internal, yet part of metrics.json
+    internal IReadOnlyList<CalibrationBin> CalibrationBins { get; init; } = Array.Empty<CalibrationBin>();
 
     /// <summary>Training steps run (null when the metrics were not produced by the trainer).</summary>
     public int? Steps { get; init; }

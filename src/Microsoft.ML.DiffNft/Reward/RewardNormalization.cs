@@ -5,7 +5,7 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// with its weights: per-channel pixel statistics (inputs) and the rarity-score statistics that define the reward's
 /// z-score scale (outputs), plus the logit correction that undoes class weighting.
 /// </summary>
-public sealed record RewardNormalization
+internal sealed record RewardNormalization
 {
     /// <summary>
     /// Mean of each RGB channel over the training images, on the [−1, 1] pixel scale of

@@ -18,7 +18,7 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// (x − <see cref="RewardNormalization.PixelMean"/>) / <see cref="RewardNormalization.PixelStd"/>.</para>
 /// <para>Both steps are differentiable, so gradients reach the input images for reward backpropagation.</para>
 /// </remarks>
-public static class RewardPreprocessing
+internal static class RewardPreprocessing
 {
     /// <summary>Resizes and standardises a batch for the network described by <paramref name="options"/>.</summary>
     /// <param name="images">float [N, 3, H, W] in [−1, 1], on any device.</param>

@@ -8,7 +8,7 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// 0 (all of them, too: the sum is then 0 and only the KL term trains); a reward whose weight is 0 is never called, so it
 /// costs nothing and cannot fail. Negative weights are allowed (penalties).
 /// </summary>
-public sealed class WeightedReward : IImageReward
+internal sealed class WeightedReward : IImageReward
 {
     private readonly (IImageReward Reward, double Weight)[] _components;
 

@@ -49,7 +49,7 @@ public sealed class RewardWeightSweep
     public IReadOnlyList<SweepTrial> Trials { get; }
 
     /// <summary>Runs the sweep from files: a diffusion model, a reward (file or <c>builtin:NAME</c>, see <see cref="RewardLoader"/>) and a reference collection folder.</summary>
-    public SweepResult Run(string baseModelPath, string rewardSpecification, string referencePath, RewardLoadOptions? rewardOptions = null)
+    internal SweepResult Run(string baseModelPath, string rewardSpecification, string referencePath, RewardLoadOptions? rewardOptions = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(baseModelPath);
         ArgumentException.ThrowIfNullOrWhiteSpace(rewardSpecification);
@@ -63,7 +63,17 @@ public sealed class RewardWeightSweep
     /// Runs the sweep: the rarity reward is combined with the base model's <see cref="DenoisingFidelityReward"/> per trial.
     /// The base model, the reward and the reference are not modified and stay owned by the caller.
     /// </summary>
-    public SweepResult Run(DiffusionModel baseModel, IImageReward rarityReward, NftCollection reference)
+    /// <param name="baseModel">The generator whose model every trial fine-tunes (from <c>LoadDiffusionGenerator</c> or <c>TrainDiffusion</c>).</param>
+    /// <param name="rarityReward">The rarity reward, for example the scorer from <c>LoadRarityReward</c>.</param>
+    /// <param name="reference">The collection the trials are evaluated against.</param>
+    public SweepResult Run(DiffusionGeneratorTransformer baseModel, IImageReward rarityReward, NftCollection reference)
+    {
+        ArgumentNullException.ThrowIfNull(baseModel);
+        return Run(baseModel.Model, rarityReward, reference);
+    }
+
+    /// <summary>The sweep over a model (see the public overload).</summary>
+    internal SweepResult Run(DiffusionModel baseModel, IImageReward rarityReward, NftCollection reference)
     {
         ArgumentNullException.ThrowIfNull(baseModel);
         ArgumentNullException.ThrowIfNull(rarityReward);

@@ -4,7 +4,7 @@ namespace Microsoft.ML.DiffNft.Sweeps;
 /// The two orderings of a sweep's trials over (FID-ResNet18, rare rate): the Pareto front and the leaderboard. Both take
 /// one (FID, rare rate) per trial and return trial indices.
 /// </summary>
-public static class SweepRanking
+internal static class SweepRanking
 {
     /// <summary>The leaderboard rule, as the report and docs/sweeps.md state it.</summary>
     public const string LeaderboardRule =

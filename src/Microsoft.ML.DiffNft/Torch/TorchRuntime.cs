@@ -17,7 +17,7 @@ public enum DiffNftDevice
 /// <summary>
 /// The one place that decides the torch device, the thread count and the torch seed for every DiffNft component.
 /// </summary>
-public static class TorchRuntime
+internal static class TorchRuntime
 {
     private static readonly object Gate = new();
     private static bool _threadsSet;

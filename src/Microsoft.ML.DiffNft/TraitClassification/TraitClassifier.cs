@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.ML.DiffNft.Collections;
+using Microsoft.ML.DiffNft.Evaluation;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Rarity;
 using Microsoft.ML.DiffNft.Torch;
@@ -13,11 +15,11 @@ namespace Microsoft.ML.DiffNft.TraitClassification;
 /// <param name="ClassIndex">The most probable class: 0 = the trait is missing, k ≥ 1 = <see cref="TraitHead.Values"/>[k − 1].</param>
 /// <param name="Value">The predicted value, or null when the trait is predicted missing.</param>
 /// <param name="Probability">The softmax probability of that class.</param>
-public readonly record struct TraitHeadPrediction(int ClassIndex, string? Value, float Probability);
+internal readonly record struct TraitHeadPrediction(int ClassIndex, string? Value, float Probability);
 
 /// <summary>What a <see cref="TraitClassifier"/> predicts for one image: one entry per head, in <see cref="TraitClassifier.Heads"/> order.</summary>
 /// <param name="Heads">The per-head predictions.</param>
-public sealed record TraitClassifierPrediction(IReadOnlyList<TraitHeadPrediction> Heads)
+internal sealed record TraitClassifierPrediction(IReadOnlyList<TraitHeadPrediction> Heads)
 {
     /// <summary>The smallest top probability over the heads: the classifier's confidence in the whole reading.</summary>
     public float MinProbability => Heads.Count == 0 ? 1f : Heads.Min(h => h.Probability);
@@ -63,10 +65,10 @@ public sealed class TraitClassifier : IDisposable
     }
 
     /// <summary>The network's shape.</summary>
-    public TraitClassifierArchitecture Architecture { get; }
+    internal TraitClassifierArchitecture Architecture { get; }
 
     /// <summary>One head per trait type, in the training collection's trait-type order.</summary>
-    public IReadOnlyList<TraitHead> Heads { get; }
+    internal IReadOnlyList<TraitHead> Heads { get; }
 
     /// <summary>Per-channel pixel means (of the [−1, 1] pixels) of the training split.</summary>
     public IReadOnlyList<float> PixelMean { get; }
@@ -75,7 +77,7 @@ public sealed class TraitClassifier : IDisposable
     public IReadOnlyList<float> PixelStd { get; }
 
     /// <summary>The held-out metrics measured when the model was trained (null when unknown).</summary>
-    public TraitClassifierMetrics? Metrics { get; }
+    internal TraitClassifierMetrics? Metrics { get; }
 
     /// <summary>The device the network lives on.</summary>
     public Device Device { get; }
@@ -105,7 +107,7 @@ public sealed class TraitClassifier : IDisposable
     /// <summary>Predicts every head's most probable class for each image, in input order. Images of any size are resampled to the network input.</summary>
     /// <param name="images">The images.</param>
     /// <param name="cancellationToken">Stops the work between batches.</param>
-    public IReadOnlyList<TraitClassifierPrediction> Predict(IReadOnlyList<RgbaImage> images, CancellationToken cancellationToken = default)
+    internal IReadOnlyList<TraitClassifierPrediction> Predict(IReadOnlyList<RgbaImage> images, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(images);
         for (int i = 0; i < images.Count; i++)
@@ -163,18 +165,14 @@ public sealed class TraitClassifier : IDisposable
         ModelFile.Save(path, manifest, JsonOptions, Network, Metrics?.ToJson());
     }
 
-    /// <summary>The names of the ONNX graph written by <see cref="ExportToOnnx"/>: its input and its two outputs.</summary>
-    public static class OnnxNames
-    {
-        /// <summary>The default input: the column ML.NET's <c>ExtractPixels</c> should write.</summary>
-        public const string Pixels = "Pixels";
+    /// <summary>The default input of the ONNX graph (<see cref="ExportToOnnx"/>): the column ML.NET's <c>ExtractPixels</c> should write.</summary>
+    public const string OnnxPixelsName = "Pixels";
 
-        /// <summary>Output [N, Σ classes]: every head's logits side by side, in <see cref="Heads"/> order.</summary>
-        public const string Logits = "TraitLogits";
+    /// <summary>The ONNX graph's output [N, Σ classes]: every head's logits side by side, in trait-type order.</summary>
+    public const string OnnxLogitsName = "TraitLogits";
 
-        /// <summary>Output [N, Σ classes]: every head's softmax probabilities side by side.</summary>
-        public const string Probabilities = "TraitProbabilities";
-    }
+    /// <summary>The ONNX graph's output [N, Σ classes]: every head's softmax probabilities side by side.</summary>
+    public const string OnnxProbabilitiesName = "TraitProbabilities";
 
     /// <summary>
     /// Writes the classifier as a standard ONNX model (opset 17, trained weights included; atomic), for classifying
@@ -185,18 +183,38 @@ public sealed class TraitClassifier : IDisposable
     /// <remarks>
     /// The input is float [N, 3, S, S] with S = <see cref="TraitClassifierArchitecture.ImageSize"/>: RGB planes with
     /// values 0 … 255, as <c>ExtractPixels</c> gives them with its defaults; images must already be S×S. The outputs
-    /// <see cref="OnnxNames.Logits"/> and <see cref="OnnxNames.Probabilities"/> hold head h's
+    /// <see cref="OnnxLogitsName"/> and <see cref="OnnxProbabilitiesName"/> hold head h's
     /// <see cref="TraitHead.ClassCount"/> classes after those of the heads before it; the most probable class k of a
     /// head decodes with <see cref="TraitHead.ValueOf"/> (class 0: the trait is missing), as <see cref="Predict"/> does.
     /// </remarks>
-    public void ExportToOnnx(string path, string pixelColumnName = OnnxNames.Pixels)
+    public void ExportToOnnx(string path, string pixelColumnName = OnnxPixelsName)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentException.ThrowIfNullOrWhiteSpace(pixelColumnName);
-        if (pixelColumnName is OnnxNames.Logits or OnnxNames.Probabilities)
+        if (pixelColumnName is OnnxLogitsName or OnnxProbabilitiesName)
             throw new ArgumentException($"The pixel column '{pixelColumnName}' has the name of an output.", nameof(pixelColumnName));
-        Onnx.OnnxModelWriter.Write(Onnx.TraitClassifierOnnxExporter.Build(this, pixelColumnName, OnnxNames.Logits, OnnxNames.Probabilities), path);
+        Onnx.OnnxModelWriter.Write(Onnx.TraitClassifierOnnxExporter.Build(this, pixelColumnName, OnnxLogitsName, OnnxProbabilitiesName), path);
     }
+
+    /// <summary>
+    /// Trains a classifier on a collection with images and traits, holding out a share of the tokens to measure it
+    /// (see <see cref="TraitClassifierOptions"/>); the judge of generated images for collections without a decoder.
+    /// </summary>
+    /// <param name="collection">The collection: every token needs an image, all of one size.</param>
+    /// <param name="options">The options; null for the defaults.</param>
+    public static TraitClassifier Train(NftCollection collection, TraitClassifierOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(collection);
+        return new TraitClassifierTrainer(options ?? new TraitClassifierOptions()).Train(collection);
+    }
+
+    /// <summary>
+    /// This classifier as the trait decoder of the evaluation (<see cref="NftGenerationEvaluatorOptions"/>):
+    /// an image whose most likely value of some trait type has a probability under <paramref name="confidenceThreshold"/>
+    /// counts as undecodable. The decoder uses this classifier and does not own it.
+    /// </summary>
+    public IImageTraitDecoder AsTraitDecoder(double confidenceThreshold = TraitClassifierDecoder.DefaultConfidenceThreshold) =>
+        new TraitClassifierDecoder(this, confidenceThreshold);
 
     /// <summary>
     /// Loads a model written by <see cref="Save"/>, checking the format name and version, the architecture, the pixel

@@ -12,7 +12,7 @@ namespace Microsoft.ML.DiffNft.TraitClassification;
 /// <see cref="ConfidenceThreshold"/>: garbage, noise and blends of several tokens — which the classifier was trained
 /// to be unsure about — count as undecodable and never as rare.
 /// </summary>
-public sealed class TraitClassifierDecoder : IImageTraitDecoder
+internal sealed class TraitClassifierDecoder : IImageTraitDecoder
 {
     /// <summary>The default <see cref="ConfidenceThreshold"/>: 0.5, so the top class is more likely than all others together.</summary>
     public const double DefaultConfidenceThreshold = 0.5;

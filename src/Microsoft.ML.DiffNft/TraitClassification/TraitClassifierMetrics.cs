@@ -11,7 +11,7 @@ namespace Microsoft.ML.DiffNft.TraitClassification;
 /// <param name="PresentCount">Held-out tokens that have this trait type.</param>
 /// <param name="PresentAccuracy">Share of those whose value is predicted correctly (null when none has it).</param>
 /// <param name="UnseenCount">Held-out tokens whose value never occurs in the training split: no head can get them right.</param>
-public sealed record TraitHeadMetrics(string TraitType, int Classes, double Accuracy, double MajorityAccuracy, int PresentCount,
+internal sealed record TraitHeadMetrics(string TraitType, int Classes, double Accuracy, double MajorityAccuracy, int PresentCount,
     double? PresentAccuracy, int UnseenCount);
 
 /// <summary>
@@ -21,7 +21,7 @@ public sealed record TraitHeadMetrics(string TraitType, int Classes, double Accu
 /// collection — the table the evaluator looks decoded traits up in — and each held-out token's top-class reading
 /// (whatever its confidence), so they measure reading errors alone.
 /// </summary>
-public sealed record TraitClassifierMetrics
+internal sealed record TraitClassifierMetrics
 {
     /// <summary>Tokens trained on.</summary>
     public int NTrain { get; init; }

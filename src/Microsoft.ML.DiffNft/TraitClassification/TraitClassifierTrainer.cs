@@ -28,7 +28,7 @@ namespace Microsoft.ML.DiffNft.TraitClassification;
 /// <para>Every random draw of step s comes from a generator seeded by (Seed, s), the batch order of epoch e from one
 /// seeded by (Seed, e), and initial weights from Seed, so an epoch-limited run is reproducible on one machine.</para>
 /// </remarks>
-public sealed class TraitClassifierTrainer
+internal sealed class TraitClassifierTrainer
 {
     private readonly TraitClassifierOptions _options;
 

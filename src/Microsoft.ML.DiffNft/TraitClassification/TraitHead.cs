@@ -9,7 +9,7 @@ namespace Microsoft.ML.DiffNft.TraitClassification;
 /// The values seen on training tokens, most frequent first (ties in ordinal order); trimmed and lower-cased values are
 /// distinct, and each is spelled as its most frequent spelling in the training split.
 /// </param>
-public sealed record TraitHead(string TraitType, IReadOnlyList<string> Values)
+internal sealed record TraitHead(string TraitType, IReadOnlyList<string> Values)
 {
     /// <summary>Number of classes: the values plus the "missing" class.</summary>
     public int ClassCount => Values.Count + 1;
@@ -24,7 +24,7 @@ public sealed record TraitHead(string TraitType, IReadOnlyList<string> Values)
 }
 
 /// <summary>The shape of a <see cref="TraitClassifier"/>'s network.</summary>
-public sealed record TraitClassifierArchitecture
+internal sealed record TraitClassifierArchitecture
 {
     /// <summary>Side of the square network input; other sizes are resampled to it.</summary>
     public int ImageSize { get; init; } = 32;

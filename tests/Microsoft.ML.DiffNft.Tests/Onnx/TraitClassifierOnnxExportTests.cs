@@ -34,8 +34,8 @@ public sealed class TraitClassifierOnnxExportTests
         classifier.ExportToOnnx(path);
 
         using var session = new InferenceSession(path, new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 });
-        Assert.Equal([-1, 3, Side, Side], session.InputMetadata[TraitClassifier.OnnxNames.Pixels].Dimensions);
-        Assert.Equal([-1, 11], session.OutputMetadata[TraitClassifier.OnnxNames.Probabilities].Dimensions);
+        Assert.Equal([-1, 3, Side, Side], session.InputMetadata[TraitClassifier.OnnxPixelsName].Dimensions);
+        Assert.Equal([-1, 11], session.OutputMetadata[TraitClassifier.OnnxProbabilitiesName].Dimensions);
 
         var random = new Random(4);
         var images = Enumerable.Range(0, 6).Select(_ =>
@@ -49,11 +49,11 @@ public sealed class TraitClassifierOnnxExportTests
         for (int n = 0; n < images.Count; n++)
             for (int c = 0; c < 3; c++)
                 for (int p = 0; p < plane; p++) planes[(n * 3 + c) * plane + p] = images[n].Pixels[4 * p + c];
-        using var results = session.Run([NamedOnnxValue.CreateFromTensor(TraitClassifier.OnnxNames.Pixels,
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(TraitClassifier.OnnxPixelsName,
             new DenseTensor<float>(planes, [images.Count, 3, Side, Side]))]);
         float[] Result(string name) => results.Single(r => r.Name == name).AsTensor<float>().ToArray();
-        var logits = Result(TraitClassifier.OnnxNames.Logits);
-        var probabilities = Result(TraitClassifier.OnnxNames.Probabilities);
+        var logits = Result(TraitClassifier.OnnxLogitsName);
+        var probabilities = Result(TraitClassifier.OnnxProbabilitiesName);
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -90,6 +90,6 @@ public sealed class TraitClassifierOnnxExportTests
             new TraitClassifierNetwork(architecture, 2), CPU, metrics: null);
         Assert.Throws<ArgumentNullException>(() => classifier.ExportToOnnx(null!));
         Assert.Throws<ArgumentException>(() => classifier.ExportToOnnx("x.onnx", " "));
-        Assert.Throws<ArgumentException>(() => classifier.ExportToOnnx("x.onnx", TraitClassifier.OnnxNames.Logits));
+        Assert.Throws<ArgumentException>(() => classifier.ExportToOnnx("x.onnx", TraitClassifier.OnnxLogitsName));
     }
 }

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Microsoft.ML.DiffNft.Collections.Nouns;
 
 /// <summary>How a layer's parts are drawn.</summary>
-public enum NounsWeighting
+internal enum NounsWeighting
 {
     /// <summary>Every part equally likely.</summary>
     Uniform,
@@ -72,7 +72,7 @@ public sealed class NounsLayerWeights
     }
 
     /// <summary>Which distribution this is.</summary>
-    public NounsWeighting Kind { get; }
+    internal NounsWeighting Kind { get; }
 
     /// <summary>The Zipf exponent (0 unless <see cref="Kind"/> is <see cref="NounsWeighting.Zipf"/>).</summary>
     public double Exponent { get; }
