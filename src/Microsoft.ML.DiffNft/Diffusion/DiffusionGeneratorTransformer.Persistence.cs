@@ -14,43 +14,24 @@ public sealed partial class DiffusionGeneratorTransformer : IDiffNftPersistable
     /// <c>mlContext.Transforms.DiffNft.LoadDiffusionGenerator(path)</c>; save a whole pipeline that holds it with
     /// <c>mlContext.Model.SaveDiffNft</c>.
     /// </summary>
-    public void Save(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        ModelArchive.Write(path, ToEntries());
-    }
+    public void Save(string path) => TorchTransformerFile.Save(path, ToEntries());
 
-    void IDiffNftPersistable.Save(Stream stream) => ArchiveEntries.Write(stream, ToEntries(), "(pipeline part)");
+    void IDiffNftPersistable.Save(Stream stream) => TorchTransformerFile.Save(stream, ToEntries());
 
-    private Dictionary<string, byte[]> ToEntries()
-    {
-        var entries = Model.ToEntries();
-        entries[TransformerOptionsEntry.EntryName] = TransformerOptionsEntry.Serialize(Options);
-        return entries;
-    }
+    private Dictionary<string, byte[]> ToEntries() => TorchTransformerFile.Entries(Model.ToEntries(), Options);
 
     /// <summary>
     /// A generator over the model in <paramref name="entries"/>, with <paramref name="options"/> when given, else the
     /// options saved with it, else the defaults (a model file written by <see cref="DiffusionModel.Save"/>).
     /// </summary>
     internal static DiffusionGeneratorTransformer FromEntries(IHostEnvironment env, IReadOnlyDictionary<string, byte[]> entries,
-        string source, GeneratorOptions? options)
-    {
-        options ??= TransformerOptionsEntry.Read<GeneratorOptions>(entries, source) ?? new GeneratorOptions();
-        // A null prompt column means the default (GeneratorOptions.PromptColumnName); the rest must be present.
-        if (options.Generation is null || string.IsNullOrEmpty(options.ImageColumnName) || options.SeedColumnName is null)
-            throw new InvalidDataException($"Model file '{source}': entry '{TransformerOptionsEntry.EntryName}' lacks the generation settings or a column name.");
-        var model = DiffusionModel.FromEntries(entries, source, options.Device);
-        try
-        {
-            return new DiffusionGeneratorTransformer(env, model, options);
-        }
-        catch (ArgumentException ex)
-        {
-            model.Dispose();
-            throw new InvalidDataException($"Model file '{source}': entry '{TransformerOptionsEntry.EntryName}': {ex.Message}", ex);
-        }
-    }
+        string source, GeneratorOptions? options) =>
+        TorchTransformerFile.Load(entries, source, options,
+            // A null prompt column means the default (GeneratorOptions.PromptColumnName); the rest must be present.
+            o => o.Generation is null || string.IsNullOrEmpty(o.ImageColumnName) || o.SeedColumnName is null
+                ? "lacks the generation settings or a column name" : null,
+            o => DiffusionModel.FromEntries(entries, source, o.Device),
+            (model, o) => new DiffusionGeneratorTransformer(env, model, o));
 }
 
 /// <summary>Loads the diffusion-generator parts of saved pipelines (found by name from <see cref="DiffNftPartKinds"/>).</summary>

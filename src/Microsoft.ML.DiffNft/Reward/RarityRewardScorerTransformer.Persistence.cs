@@ -14,40 +14,21 @@ public sealed partial class RarityRewardScorerTransformer : IDiffNftPersistable
     /// <c>mlContext.Transforms.DiffNft.LoadRarityReward(path)</c>; save a whole pipeline that holds it with
     /// <c>mlContext.Model.SaveDiffNft</c>.
     /// </summary>
-    public void Save(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        ModelArchive.Write(path, ToEntries());
-    }
+    public void Save(string path) => TorchTransformerFile.Save(path, ToEntries());
 
-    void IDiffNftPersistable.Save(Stream stream) => ArchiveEntries.Write(stream, ToEntries(), "(pipeline part)");
+    void IDiffNftPersistable.Save(Stream stream) => TorchTransformerFile.Save(stream, ToEntries());
 
-    private Dictionary<string, byte[]> ToEntries()
-    {
-        var entries = Model.ToEntries();
-        entries[TransformerOptionsEntry.EntryName] = TransformerOptionsEntry.Serialize(Options);
-        return entries;
-    }
+    private Dictionary<string, byte[]> ToEntries() => TorchTransformerFile.Entries(Model.ToEntries(), Options);
 
     /// <summary>
     /// A scorer over the model in <paramref name="entries"/>, with <paramref name="options"/> when given, else the
     /// options saved with it, else the defaults (a model file written by <see cref="RarityRewardModel.Save"/>).
     /// </summary>
     internal static RarityRewardScorerTransformer FromEntries(IHostEnvironment env, IReadOnlyDictionary<string, byte[]> entries,
-        string source, RarityRewardScorerOptions? options)
-    {
-        options ??= TransformerOptionsEntry.Read<RarityRewardScorerOptions>(entries, source) ?? new RarityRewardScorerOptions();
-        var model = RarityRewardModel.FromEntries(entries, source, options.Device);
-        try
-        {
-            return new RarityRewardScorerTransformer(env, model, options);
-        }
-        catch (ArgumentException ex)
-        {
-            model.Dispose();
-            throw new InvalidDataException($"Model file '{source}': entry '{TransformerOptionsEntry.EntryName}': {ex.Message}", ex);
-        }
-    }
+        string source, RarityRewardScorerOptions? options) =>
+        TorchTransformerFile.Load(entries, source, options, _ => null,
+            o => RarityRewardModel.FromEntries(entries, source, o.Device),
+            (model, o) => new RarityRewardScorerTransformer(env, model, o));
 }
 
 /// <summary>Loads the rarity-reward parts of saved pipelines (found by name from <see cref="DiffNftPartKinds"/>).</summary>

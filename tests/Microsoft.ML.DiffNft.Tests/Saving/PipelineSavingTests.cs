@@ -248,15 +248,35 @@ public sealed class PipelineSavingTests : IDisposable
         string path = Path.Combine(_dir.Path, "model.zip");
         ml.Model.SaveDiffNft(model, test.Schema, path);
         byte[] original = File.ReadAllBytes(path);
-        // A byte in the middle of each tenth of the file: inside compressed data, local headers or the central directory.
-        for (int k = 1; k < 10; k++)
+        // A byte in the middle of every entry's stored data (manifest, schema and each part). Zip metadata such as a local
+        // header's timestamp carries nothing the pipeline reads, so it is not what this test damages.
+        var payloads = EntryPayloads(original);
+        Assert.True(payloads.Count >= 4, $"expected the manifest, the schema and at least two parts, found {payloads.Count} entries");
+        foreach (var (name, offset, length) in payloads)
         {
             var bytes = (byte[])original.Clone();
-            bytes[bytes.Length * k / 10] ^= 0x5A;
+            bytes[offset + length / 2] ^= 0x5A;
             File.WriteAllBytes(path, bytes);
             var ex = Assert.Throws<InvalidDataException>(() => ml.Model.LoadDiffNft(path, out _));
-            Assert.Contains(path, ex.Message);
+            Assert.True(ex.Message.Contains(path, StringComparison.Ordinal), $"flipping a byte of '{name}': {ex.Message}");
         }
+    }
+
+    // The (name, data offset, compressed length) of each entry, read from the zip's local file headers.
+    private static List<(string Name, int Offset, int Length)> EntryPayloads(byte[] zip)
+    {
+        var result = new List<(string, int, int)>();
+        int at = 0;
+        while (at + 30 <= zip.Length && BitConverter.ToUInt32(zip, at) == 0x04034b50)
+        {
+            int compressed = BitConverter.ToInt32(zip, at + 18);
+            int nameLength = BitConverter.ToUInt16(zip, at + 26), extraLength = BitConverter.ToUInt16(zip, at + 28);
+            string name = System.Text.Encoding.UTF8.GetString(zip, at + 30, nameLength);
+            int data = at + 30 + nameLength + extraLength;
+            if (compressed > 0) result.Add((name, data, compressed));
+            at = data + compressed;
+        }
+        return result;
     }
 
     private static JsonNode Manifest(string path)
