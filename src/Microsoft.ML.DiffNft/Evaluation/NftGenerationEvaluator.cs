@@ -165,11 +165,14 @@ internal sealed class NftGenerationEvaluator
     private RarityResult? Rarity(List<RgbaImage> generated, NftCollection reference, IChannel ch)
     {
         var decoder = _options.TraitDecoder ?? (NounsImageTraitDecoder.Handles(reference) ? new NounsImageTraitDecoder() : null);
+        // A classifier trained on another collection would decode into the wrong trait types: refuse it, naming both.
+        if (decoder is TraitClassification.TraitClassifierDecoder classifier && reference.TraitTypes.Count > 0)
+            classifier.EnsureMatches(reference);
         if (decoder is null || reference.TraitTypes.Count == 0)
         {
             ch.Info(MessageSensitivity.None, reference.TraitTypes.Count == 0
                 ? "The reference has no traits: rarity metrics are null."
-                : "No trait decoder handles this reference collection: rarity metrics are null (set NftGenerationEvaluatorOptions.TraitDecoder, for example to a TraitClassifierDecoder).");
+                : "No trait decoder handles this reference collection: rarity metrics are null (set NftGenerationEvaluatorOptions.TraitDecoder, for example to TraitClassifier.AsTraitDecoder()).");
             return null;
         }
 
