@@ -26,6 +26,13 @@ public sealed class NftCollectionLoadOptions
     /// </summary>
     public bool LoadCaptions { get; set; } = true;
 
+    /// <summary>
+    /// The most pixels an image (or an atlas sheet) may have: 4096×4096 by default. A larger image is refused with an
+    /// error naming its file before any pixel memory is allocated, so a crafted header cannot exhaust memory; raise it
+    /// for collections of larger art.
+    /// </summary>
+    public long MaxImagePixels { get; set; } = 4096L * 4096;
+
     /// <summary>Tile width of an atlas. Default: read from the atlas file name (<c>…-36x36-…</c>) or inferred from the index offsets.</summary>
     public int? AtlasTileWidth { get; set; }
 

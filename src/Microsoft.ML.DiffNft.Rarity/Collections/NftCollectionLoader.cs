@@ -37,6 +37,8 @@ public static class NftCollectionLoader
             throw new ArgumentOutOfRangeException(nameof(options), options.Format, "Unknown collection format.");
         if (options.AtlasTileWidth is <= 0 || options.AtlasTileHeight is <= 0)
             throw new ArgumentOutOfRangeException(nameof(options), "Atlas tile width and height must be positive.");
+        if (options.MaxImagePixels <= 0)
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxImagePixels, $"{nameof(NftCollectionLoadOptions.MaxImagePixels)} must be positive.");
 
         var source = CollectionSource.Resolve(path, options.Format);
         List<NftToken> tokens = source.Format switch

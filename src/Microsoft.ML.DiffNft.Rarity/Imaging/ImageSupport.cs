@@ -26,8 +26,11 @@ internal abstract class ImageSupport
         "Microsoft.ML.DiffNft.Rarity. Reference Microsoft.ML.DiffNft, or work on metadata alone " +
         "(NftCollectionLoadOptions.LoadImages = false and no ImagesPath).");
 
-    /// <summary>Decodes an image file; throws <see cref="InvalidDataException"/> naming the file when it is not a valid image.</summary>
-    public abstract RgbaImage Load(string path);
+    /// <summary>
+    /// Decodes an image file; throws <see cref="InvalidDataException"/> naming the file when it is not a valid image, is
+    /// truncated, or has more than <paramref name="maxPixels"/> pixels (checked before any pixel memory is allocated).
+    /// </summary>
+    public abstract RgbaImage Load(string path, long maxPixels);
 
     /// <summary>Encodes an image as PNG bytes.</summary>
     public abstract byte[] EncodePng(RgbaImage image);

@@ -157,18 +157,9 @@ internal sealed class DiffusionModel : IDisposable
             throw new InvalidDataException($"Model file '{path}': {ex.Message}", ex);
         }
         var model = new DiffusionModel(manifest.Options, tokenizer, TorchRuntime.Resolve(device));
-        try
-        {
-            var expected = model.Network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal);
-            var weights = ModelArchive.LoadTensors(ModelArchive.Require(entries, ModelFile.WeightsEntry, path), $"{path}:{ModelFile.WeightsEntry}", expected);
-            model.Network.load_state_dict(weights);
-            foreach (var w in weights.Values) w.Dispose();
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        // Names, shapes and finiteness checked: a NaN or infinite weight would otherwise generate black images silently.
+        // On failure LoadInto disposes the network, which is all the model owns.
+        ModelArchive.LoadInto(model.Network, entries, ModelFile.WeightsEntry, path);
         return model;
     }
 

@@ -10,7 +10,7 @@ namespace Microsoft.ML.DiffNft.Imaging;
 /// </summary>
 internal sealed class SkiaImageSupport : ImageSupport
 {
-    public override RgbaImage Load(string path) => PngCodec.Load(path);
+    public override RgbaImage Load(string path, long maxPixels) => PngCodec.Load(path, maxPixels);
 
     public override byte[] EncodePng(RgbaImage image) => PngCodec.Encode(image);
 

@@ -21,7 +21,7 @@ internal static class ImageSources
         int found;
         if (Directory.Exists(full))
         {
-            found = FindAtlas(full) is { } atlas ? AttachAtlas(tokens, atlas.Sheet, atlas.Index, options) : AttachFolder(tokens, full);
+            found = FindAtlas(full) is { } atlas ? AttachAtlas(tokens, atlas.Sheet, atlas.Index, options) : AttachFolder(tokens, full, options.MaxImagePixels);
         }
         else if (File.Exists(full))
         {
@@ -54,10 +54,10 @@ internal static class ImageSources
             if (Directory.Exists(images))
             {
                 if (FindAtlas(images) is { } inImages) return AttachAtlas(tokens, inImages.Sheet, inImages.Index, options);
-                return AttachFolder(tokens, images);
+                return AttachFolder(tokens, images, options.MaxImagePixels);
             }
             if (FindAtlas(dir) is { } atlas) return AttachAtlas(tokens, atlas.Sheet, atlas.Index, options);
-            if (ListImageFiles(dir).Count > 0) return AttachFolder(tokens, dir);
+            if (ListImageFiles(dir).Count > 0) return AttachFolder(tokens, dir, options.MaxImagePixels);
         }
         return 0;
     }
@@ -109,7 +109,7 @@ internal static class ImageSources
         return byId;
     }
 
-    private static int AttachFolder(IReadOnlyList<NftToken> tokens, string dir)
+    private static int AttachFolder(IReadOnlyList<NftToken> tokens, string dir, long maxPixels)
     {
         var files = ListImageFiles(dir);
         var work = new List<(NftToken Token, string Path)>();
@@ -117,14 +117,14 @@ internal static class ImageSources
             if (files.TryGetValue(t.TokenId, out var p)) work.Add((t, p));
         // Decoding dominates; tokens are independent, so decode in parallel (each task writes only its own token).
         var images = ImageSupport.Require($"Loading the images in '{dir}'");
-        ParallelLoop.For(work.Count, i => work[i].Token.Image = images.Load(work[i].Path));
+        ParallelLoop.For(work.Count, i => work[i].Token.Image = images.Load(work[i].Path, maxPixels));
         return work.Count;
     }
 
     private static int AttachAtlas(IReadOnlyList<NftToken> tokens, string sheetPath, string indexPath, NftCollectionLoadOptions options)
     {
         var index = AtlasIndex.Read(indexPath);
-        var sheet = ImageSupport.Require($"Loading the atlas '{sheetPath}'").Load(sheetPath);
+        var sheet = ImageSupport.Require($"Loading the atlas '{sheetPath}'").Load(sheetPath, options.MaxImagePixels);
         int w, h;
         if (options.AtlasTileWidth is int ow && options.AtlasTileHeight is int oh) (w, h) = (ow, oh);
         else if (options.AtlasTileWidth is int only) (w, h) = (only, only);
