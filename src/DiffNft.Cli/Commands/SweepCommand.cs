@@ -2,8 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Diffusion;
-using Microsoft.ML.DiffNft.FineTuning;
-using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Sweeps;
 
 namespace DiffNft.Cli.Commands;
@@ -11,33 +9,32 @@ namespace DiffNft.Cli.Commands;
 /// <summary><c>diffnft sweep</c>: fine-tune, generate and evaluate over a grid of reward weights; leaderboard, Pareto front, report.</summary>
 internal static class SweepCommand
 {
-    /// <summary>The library's fine-tuning defaults, so the options' defaults cannot drift from <see cref="FineTuneOptions"/>.</summary>
-    private static readonly FineTuneOptions Defaults = new();
-
     public static Command Create()
     {
-        var baseModel = new Option<string>("--base") { Description = "Diffusion model file to fine-tune (from train-diffusion).", Required = true };
-        var reward = new Option<string>("--reward") { Description = "Rarity reward: a reward model file, or builtin:NAME.", Required = true };
+        // finetune's options, worded for a sweep: each trial fine-tunes, then generates with the same steps and guidance.
+        var ft = new FineTuneCliOptions(new FineTuneCliHelp
+        {
+            Reward = "Rarity reward: a reward model file, or builtin:NAME.",
+            RarityOutput = "Which output of the rarity model is the reward (zscore, rarelogit, rarelogprobability).",
+            ComponentScaling = "standardized (each reward component standardised over the batch before weighting, so the weights move the trade-off evenly) or raw.",
+            KlWeight = "β when --kl-weights is not given.",
+            Iterations = "Fine-tuning iterations per trial (default 10 when --minutes is not given).",
+            Minutes = "Fine-tuning wall-time per trial in minutes (not reproducible iteration for iteration).",
+            PromptsPerIteration = "Prompts sampled per fine-tuning iteration.",
+            ImagesPerPrompt = "Images per prompt per fine-tuning iteration (K).",
+            Steps = "DDIM steps of fine-tuning trajectories and of the generated images.",
+            Guidance = "Classifier-free guidance scale.",
+            LearningRate = "AdamW learning rate of fine-tuning (1e-2 for LoRA).",
+            Seed = "Seed of fine-tuning, of the generated images (image i: seed + i) and of the evaluation.",
+        });
         var reference = new Option<string>("--reference") { Description = "Reference collection folder (metadata + images) the trials are evaluated against.", Required = true };
         var rarityWeights = new Option<string>("--rarity-weights") { Description = "Comma-separated rarity weights, e.g. 0,0.25,0.5,0.75,1.", DefaultValueFactory = _ => "0,0.25,0.5,0.75,1" };
         var klWeights = new Option<string?>("--kl-weights") { Description = "Comma-separated KL weights β (a grid with the rarity weights); default: --kl-weight." };
-        var klWeight = new Option<double>("--kl-weight") { Description = "β when --kl-weights is not given.", DefaultValueFactory = _ => 0.01 };
         var repeats = new Option<int>("--repeats") { Description = "Fine-tuning runs per grid point (seeds --seed, --seed + 1, …); summary.csv and the printed summary average them.", DefaultValueFactory = _ => 1 };
         var fidelityWeight = new Option<double?>("--fidelity-weight") { Description = "A fixed fidelity weight for every trial (default: 1 − rarity weight). Only the weights' ratio matters; 1 spaces the trials evenly (docs/sweeps.md)." };
-        var scaling = new Option<RewardComponentScaling>("--component-scaling") { Description = "standardized (each reward component standardised over the batch before weighting, so the weights move the trade-off evenly) or raw.", DefaultValueFactory = _ => Defaults.ComponentScaling };
-        var iterations = new Option<int?>("--iterations") { Description = "Fine-tuning iterations per trial (default 10 when --minutes is not given)." };
-        var minutes = new Option<double?>("--minutes") { Description = "Fine-tuning wall-time per trial in minutes (not reproducible iteration for iteration)." };
         var prompt = new Option<string>("--prompt") { Description = "Prompt of fine-tuning and generation.", DefaultValueFactory = _ => "a noun" };
         var count = new Option<int>("--count") { Description = "Images generated per trial (and for the base model).", DefaultValueFactory = _ => 200 };
         var n = new Option<int>("--n") { Description = "N of the evaluation (at most --count).", DefaultValueFactory = _ => 200 };
-        var seed = new Option<int>("--seed") { Description = "Seed of fine-tuning, of the generated images (image i: seed + i) and of the evaluation.", DefaultValueFactory = _ => 0 };
-        var promptsPerIteration = new Option<int>("--prompts-per-iteration") { Description = "Prompts sampled per fine-tuning iteration.", DefaultValueFactory = _ => Defaults.PromptsPerIteration };
-        var imagesPerPrompt = new Option<int>("--images-per-prompt") { Description = "Images per prompt per fine-tuning iteration (K).", DefaultValueFactory = _ => Defaults.ImagesPerPrompt };
-        var steps = new Option<int>("--steps") { Description = "DDIM steps of fine-tuning trajectories and of the generated images.", DefaultValueFactory = _ => Defaults.SamplingSteps };
-        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale.", DefaultValueFactory = _ => Defaults.GuidanceScale };
-        var lr = new Option<double>("--lr") { Description = "AdamW learning rate of fine-tuning (1e-2 for LoRA).", DefaultValueFactory = _ => Defaults.LearningRate };
-        var loraRank = new Option<int>("--lora-rank") { Description = "LoRA rank; 0 fine-tunes every weight.", DefaultValueFactory = _ => Defaults.LoraRank };
-        var rarityOutput = new Option<RarityRewardKind>("--rarity-output") { Description = "Which output of the rarity model is the reward (zscore, rarelogit, rarelogprobability).", DefaultValueFactory = _ => RarityRewardKind.ZScore };
         var fidBudget = new Option<double?>("--fid-budget") { Description = "Leaderboard: trials with a FID above this rank after those within it." };
         var cache = new Option<string?>("--cache") { Description = "Folder for cached reference features (default: the evaluator's)." };
         var output = new Option<string>("--out") { Description = "Sweep folder: trials.csv, trials/<id>/, base/, report.html, report.json. Rerunning resumes.", Required = true };
@@ -45,19 +42,18 @@ internal static class SweepCommand
             "Sweep reward weights: fine-tune the base model for each (rarity weight, KL weight), generate, evaluate against the reference, " +
             "and print the leaderboard; writes trials.csv, the Pareto front of fid_resnet18 against rare_rate and report.html/report.json. Rerunning skips finished trials.")
         {
-            baseModel, reward, reference, rarityWeights, klWeights, klWeight, repeats, fidelityWeight, scaling, iterations, minutes, prompt, count, n, seed,
-            promptsPerIteration, imagesPerPrompt, steps, guidance, lr, loraRank, rarityOutput, fidBudget, cache, output,
+            ft.BaseModel, ft.Reward, reference, rarityWeights, klWeights, ft.KlWeight, repeats, fidelityWeight, ft.ComponentScaling, ft.Iterations, ft.Minutes, prompt, count, n, ft.Seed,
+            ft.PromptsPerIteration, ft.ImagesPerPrompt, ft.Steps, ft.Guidance, ft.LearningRate, ft.LoraRank, ft.RarityOutput, fidBudget, cache, output,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
             var err = parse.InvocationConfiguration.Error;
             var stdout = parse.InvocationConfiguration.Output;
-            double? mins = parse.GetValue(minutes);
-            if (mins is { } m && !(m > 0)) throw new ArgumentException($"--minutes must be positive, got {m}.");
-            int? iterationLimit = parse.GetValue(iterations);
+            // Unlike finetune: 10 iterations per trial by default, and a checkpoint after every iteration.
+            var fineTune = ft.ToOptions(parse, defaultIterations: 10) with { CheckpointEvery = 1 };
             var klList = parse.GetValue(klWeights) is { } kl ? ParseList(kl, "--kl-weights") : null;
             using var cancel = new CliCancellation();
-            int seedValue = parse.GetValue(seed);
+            int seedValue = parse.GetValue(ft.Seed);
             var options = new RewardWeightSweepOptions
             {
                 OutputDirectory = parse.GetValue(output)!,
@@ -65,25 +61,11 @@ internal static class SweepCommand
                 KlWeights = klList,
                 Repeats = parse.GetValue(repeats),
                 FidelityWeight = parse.GetValue(fidelityWeight),
-                FineTune = new FineTuneOptions
-                {
-                    MaxIterations = iterationLimit ?? (mins is null ? 10 : int.MaxValue),
-                    MaxTime = mins is null ? null : TimeSpan.FromMinutes(mins.Value),
-                    PromptsPerIteration = parse.GetValue(promptsPerIteration),
-                    ImagesPerPrompt = parse.GetValue(imagesPerPrompt),
-                    SamplingSteps = parse.GetValue(steps),
-                    GuidanceScale = parse.GetValue(guidance),
-                    LearningRate = parse.GetValue(lr),
-                    KlWeight = parse.GetValue(klWeight),
-                    ComponentScaling = parse.GetValue(scaling),
-                    LoraRank = parse.GetValue(loraRank),
-                    Seed = seedValue,
-                    CheckpointEvery = 1,
-                },
+                FineTune = fineTune,
                 Prompts = [parse.GetValue(prompt)!],
                 GenerationCount = parse.GetValue(count),
                 GenerationSeed = seedValue,
-                Generation = new SamplingOptions { Steps = parse.GetValue(steps), GuidanceScale = parse.GetValue(guidance) },
+                Generation = new SamplingOptions { Steps = parse.GetValue(ft.Steps), GuidanceScale = parse.GetValue(ft.Guidance) },
                 EvaluationSize = parse.GetValue(n),
                 EvaluationSeed = seedValue,
                 ReferenceCacheDirectory = parse.GetValue(cache),
@@ -93,8 +75,7 @@ internal static class SweepCommand
             };
             var sweep = new RewardWeightSweep(options);
             err.WriteLine($"sweep of {sweep.Trials.Count} trial(s) into {Path.GetFullPath(options.OutputDirectory)}");
-            var result = sweep.Run(parse.GetValue(baseModel)!, parse.GetValue(reward)!, parse.GetValue(reference)!,
-                new RewardLoadOptions { RarityOutput = parse.GetValue(rarityOutput) });
+            var result = sweep.Run(parse.GetValue(ft.BaseModel)!, parse.GetValue(ft.Reward)!, parse.GetValue(reference)!, ft.RewardLoadOptions(parse));
             stdout.Write(LeaderboardTable(result));
             if (options.Repeats > 1)
             {

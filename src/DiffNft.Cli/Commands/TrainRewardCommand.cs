@@ -14,9 +14,6 @@ internal static class TrainRewardCommand
     /// <summary>The model file name used when --out is a folder.</summary>
     public const string ModelFileName = "model.diffnft-reward";
 
-    /// <summary>The metrics file written beside the model.</summary>
-    public const string MetricsFileName = "metrics.json";
-
     public static Command Create()
     {
         var collection = new Option<string>("--collection") { Description = "Collection folder or file with one image per token (anything the collection loader reads, atlases included).", Required = true };
@@ -28,22 +25,17 @@ internal static class TrainRewardCommand
         var validation = new Option<double>("--validation") { Description = "Share of tokens held out (by token id) for early stopping and metrics.", DefaultValueFactory = _ => 0.2 };
         var seed = new Option<int>("--seed") { Description = "Seed of the initial weights, the split and the batches.", DefaultValueFactory = _ => 0 };
         var threads = ThreadsOption();
-        var output = new Option<string>("--out")
-        {
-            Description = $"Where to write. An existing folder, or a path ending in '/', receives {ModelFileName} and {MetricsFileName}; " +
-                          $"any other path is the model file itself, and {MetricsFileName} is written in its folder.",
-            Required = true,
-        };
+        var output = new ModelOutputOption(ModelFileName);
         var command = new Command("train-reward", "Train the rarity reward (a Vision Transformer that predicts trait rarity from pixels) on a collection; writes the model and its validation metrics (Ctrl+C stops cleanly).")
         {
-            collection, preset, minutes, steps, batch, lr, validation, seed, threads, output,
+            collection, preset, minutes, steps, batch, lr, validation, seed, threads, output.Option,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
             var err = parse.InvocationConfiguration.Error;
             var stdout = parse.InvocationConfiguration.Output;
             string path = parse.GetValue(collection)!;
-            var (modelPath, metricsPath) = ResolveOutput(parse.GetValue(output)!);
+            var (modelPath, metricsPath) = output.Resolve(parse);
             double? mins = parse.GetValue(minutes);
             if (mins is { } m && !(m > 0)) throw new ArgumentException($"--minutes must be positive, got {m.ToString(CultureInfo.InvariantCulture)}.");
             int? stepLimit = parse.GetValue(steps);
@@ -108,15 +100,5 @@ internal static class TrainRewardCommand
         if (threads is not { } t) return;
         if (t < 1) throw new ArgumentException($"--threads must be at least 1, got {t}.");
         Microsoft.ML.DiffNft.Torch.TorchRuntime.SetThreads(t);
-    }
-
-    /// <summary>The model and metrics paths for an --out value (see the option's description).</summary>
-    internal static (string Model, string Metrics) ResolveOutput(string output)
-    {
-        if (string.IsNullOrWhiteSpace(output)) throw new ArgumentException("--out must name a file or folder.");
-        bool folder = Directory.Exists(output) || output.EndsWith('/') || output.EndsWith(Path.DirectorySeparatorChar);
-        if (folder) return (Path.Combine(output, ModelFileName), Path.Combine(output, MetricsFileName));
-        string dir = Path.GetDirectoryName(Path.GetFullPath(output))!;
-        return (output, Path.Combine(dir, MetricsFileName));
     }
 }

@@ -16,9 +16,6 @@ internal static class TrainTraitClassifierCommand
     /// <summary>The model file name used when --out is a folder.</summary>
     public const string ModelFileName = "model.diffnft-traits";
 
-    /// <summary>The metrics file written beside the model.</summary>
-    public const string MetricsFileName = "metrics.json";
-
     public static Command Create()
     {
         var defaults = new TraitClassifierOptions();
@@ -36,24 +33,19 @@ internal static class TrainTraitClassifierCommand
             Description = "Also write the held-out tokens' images (<id>.png) to this folder: images the classifier never saw, " +
                           "a reference-like sample for checking 'diffnft evaluate --trait-classifier' (rarity_score ≈ 1).",
         };
-        var output = new Option<string>("--out")
-        {
-            Description = $"Where to write. An existing folder, or a path ending in '/', receives {ModelFileName} and {MetricsFileName}; " +
-                          $"any other path is the model file itself, and {MetricsFileName} is written in its folder.",
-            Required = true,
-        };
+        var output = new ModelOutputOption(ModelFileName);
         var command = new Command("train-trait-classifier",
             "Train the held-out trait classifier (one softmax head per trait type) on a collection's images and metadata; writes the model and its held-out metrics. " +
             "'diffnft evaluate --trait-classifier MODEL' then computes the rarity keys for collections without parts (Ctrl+C stops cleanly).")
         {
-            collection, minutes, epochs, batch, lr, width, holdout, seed, threads, heldOutImages, output,
+            collection, minutes, epochs, batch, lr, width, holdout, seed, threads, heldOutImages, output.Option,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
             var err = parse.InvocationConfiguration.Error;
             var stdout = parse.InvocationConfiguration.Output;
             string path = parse.GetValue(collection)!;
-            var (modelPath, metricsPath) = ResolveOutput(parse.GetValue(output)!);
+            var (modelPath, metricsPath) = output.Resolve(parse);
             double? mins = parse.GetValue(minutes);
             if (mins is { } m && !(m > 0)) throw new ArgumentException($"--minutes must be positive, got {m.ToString(CultureInfo.InvariantCulture)}.");
             double? epochLimit = parse.GetValue(epochs);
@@ -107,14 +99,4 @@ internal static class TrainTraitClassifierCommand
     /// <summary>A token id as a file name: characters a file name cannot hold become '_'.</summary>
     private static string FileName(string tokenId) =>
         string.Concat(tokenId.Select(ch => Path.GetInvalidFileNameChars().Contains(ch) || ch == '\\' ? '_' : ch));
-
-    /// <summary>The model and metrics paths for an --out value (see the option's description).</summary>
-    internal static (string Model, string Metrics) ResolveOutput(string output)
-    {
-        if (string.IsNullOrWhiteSpace(output)) throw new ArgumentException("--out must name a file or folder.");
-        bool folder = Directory.Exists(output) || output.EndsWith('/') || output.EndsWith(Path.DirectorySeparatorChar);
-        if (folder) return (Path.Combine(output, ModelFileName), Path.Combine(output, MetricsFileName));
-        string dir = Path.GetDirectoryName(Path.GetFullPath(output))!;
-        return (output, Path.Combine(dir, MetricsFileName));
-    }
 }
