@@ -1,6 +1,6 @@
 // Fine-tune a diffusion model for rarity from an MLContext program, then generate with the base and the tuned model.
 //  1. load the bundled base model of the built-in collection as a generator transformer, and the bundled rarity reward;
-//  2. FineTuneForRarity: PPO with the exact KL to the base model, reward = 1·rarity + 0·fidelity, for a few iterations;
+//  2. FineTune: PPO with the exact KL to the base model, reward = 1·rarity + 0·fidelity, for a few iterations;
 //  3. generate the same prompts and seeds with both models (the first 8 images of each saved as PNGs) and evaluate both against the collection
 //     with the independent judges (decoded traits → OpenRarity, FID-ResNet18), never with the optimised reward alone.
 //
@@ -36,7 +36,7 @@ Console.WriteLine($"Base model and rarity reward loaded (the reward's validation
 
 // 2. Fine-tune on the prompts of an IDataView. The estimator returns a generator like the base one.
 IDataView prompts = ml.Data.LoadFromEnumerable(new[] { new PromptRow { Prompt = BuiltInCollection.Prompt } });
-var estimator = ml.Transforms.DiffNft.FineTuneForRarity(generator, rarity, rarityWeight: 1.0, fidelityWeight: 0.0, new FineTuneOptions
+var estimator = ml.Transforms.DiffNft.FineTune(generator, rarity, rarityWeight: 1.0, fidelityWeight: 0.0, new FineTuneOptions
 {
     MaxIterations = iterations,
     PromptsPerIteration = 1,

@@ -51,4 +51,18 @@ public static class TraitRarityCatalog
         ArgumentNullException.ThrowIfNull(options);
         return new TraitRarityEstimator(catalog.Environment, options);
     }
+
+    /// <summary>
+    /// Loads a trait-rarity transformer saved with <see cref="TraitRarityTransformer.Save(string)"/>, checking its format,
+    /// version and content (a damaged file gives an <see cref="InvalidDataException"/> naming it). A chain that holds it is
+    /// loaded with <c>mlContext.Model.LoadDiffNft</c>.
+    /// </summary>
+    /// <param name="catalog">The DiffNft transforms catalog.</param>
+    /// <param name="path">The file.</param>
+    public static TraitRarityTransformer LoadTraitRarity(this DiffNftCatalog catalog, string path)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return TraitRarityFile.Load(catalog.Environment, path);
+    }
 }

@@ -20,13 +20,13 @@ internal sealed class TraitRarityModelReader
     {
         if (root.ValueKind != JsonValueKind.Object) throw Bad("(root)", "a JSON object", root);
         string format = String(root, "format");
-        if (format != TraitRarityModel.FormatName)
-            throw Fail("format", $"must be \"{TraitRarityModel.FormatName}\"; got \"{format}\" (this is not a trait rarity model)");
+        if (format != TraitRarityFile.FormatName)
+            throw Fail("format", $"must be \"{TraitRarityFile.FormatName}\"; got \"{format}\" (this is not a trait rarity model)");
         int version = Int(root, "version");
-        if (version > TraitRarityModel.FormatVersion)
-            throw Fail("version", $"is {version}: the file was written by a newer Microsoft.ML.DiffNft; this one reads version {TraitRarityModel.FormatVersion}");
+        if (version > TraitRarityFile.FormatVersion)
+            throw Fail("version", $"is {version}: the file was written by a newer Microsoft.ML.DiffNft; this one reads version {TraitRarityFile.FormatVersion}");
         if (version < 1)
-            throw Fail("version", $"must be {TraitRarityModel.FormatVersion}; got {version}");
+            throw Fail("version", $"must be {TraitRarityFile.FormatVersion}; got {version}");
         string methodText = String(root, "method");
         if (!Enum.TryParse(methodText, ignoreCase: true, out RarityMethod method) || !Enum.IsDefined(method) || int.TryParse(methodText, out _))
             throw Fail("method", $"must be one of {string.Join(", ", Enum.GetNames<RarityMethod>())}; got \"{methodText}\"");

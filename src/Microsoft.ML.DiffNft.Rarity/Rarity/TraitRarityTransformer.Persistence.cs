@@ -10,17 +10,17 @@ public sealed partial class TraitRarityTransformer : IDiffNftPersistable
 
     /// <summary>
     /// Saves the transformer to <paramref name="path"/> as a versioned JSON model file (the format of
-    /// <see cref="TraitRarityModel"/>), atomically: a failed save leaves any earlier file as it was. Load it with
-    /// <c>mlContext.Model.LoadDiffNft(path, out _)</c> or <see cref="TraitRarityModel.Load(MLContext, string)"/>; save a
+    /// <see cref="TraitRarityFile"/>), atomically: a failed save leaves any earlier file as it was. Load it with
+    /// <c>mlContext.Model.LoadDiffNft(path, out _)</c> or <see cref="TraitRarityFile.Load(MLContext, string)"/>; save a
     /// whole pipeline that holds it with <c>mlContext.Model.SaveDiffNft</c>.
     /// </summary>
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        AtomicFile.Write(path, stream => TraitRarityModel.Save(this, stream));
+        AtomicFile.Write(path, stream => TraitRarityFile.Save(this, stream));
     }
 
-    void IDiffNftPersistable.Save(Stream stream) => TraitRarityModel.Save(this, stream);
+    void IDiffNftPersistable.Save(Stream stream) => TraitRarityFile.Save(this, stream);
 }
 
 /// <summary>Loads the trait-rarity parts of saved pipelines.</summary>
@@ -29,6 +29,6 @@ internal sealed class TraitRarityPartLoader : IDiffNftPartLoader
     public ITransformer Load(IHostEnvironment env, byte[] bytes, string source)
     {
         using var stream = new MemoryStream(bytes, writable: false);
-        return TraitRarityModel.Load(env, stream, source);
+        return TraitRarityFile.Load(env, stream, source);
     }
 }

@@ -6,7 +6,7 @@ namespace Microsoft.ML.DiffNft.Rarity;
 /// <summary>
 /// Scores rows against a fitted collection's trait frequencies: adds the rarity score, the rank among the fitted
 /// collection and the rare flag (and optionally the per-trait probabilities). Made by
-/// <see cref="TraitRarityEstimator.Fit"/> or <see cref="TraitRarityModel.Load(MLContext, string)"/>.
+/// <see cref="TraitRarityEstimator.Fit"/> or <c>mlContext.Transforms.DiffNft.LoadTraitRarity(path)</c>.
 /// </summary>
 /// <remarks>
 /// <para>

@@ -13,7 +13,7 @@ internal static class DiffNftPartKinds
     /// <summary>A run of ML.NET transformers, saved with <c>mlContext.Model.Save</c>.</summary>
     public const string MLNet = "mlnet";
 
-    /// <summary>A <see cref="TraitRarityTransformer"/> (the JSON of <see cref="TraitRarityModel"/>).</summary>
+    /// <summary>A <see cref="TraitRarityTransformer"/> (the JSON of <see cref="TraitRarityFile"/>).</summary>
     public const string TraitRarity = "trait-rarity";
 
     /// <summary>A DiffusionGeneratorTransformer (a model archive with the generator options).</summary>

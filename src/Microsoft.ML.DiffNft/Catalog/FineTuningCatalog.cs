@@ -4,11 +4,11 @@ using Microsoft.ML.DiffNft.Reward;
 
 namespace Microsoft.ML;
 
-// RL fine-tuning of diffusion generators: mlContext.Transforms.DiffNft.FineTuneForRarity(…).
+// RL fine-tuning of diffusion generators: mlContext.Transforms.DiffNft.FineTune(…).
 public static partial class DiffNftCatalogExtensions
 {
     /// <summary>
-    /// Creates a <see cref="FineTuneForRarityEstimator"/>: <c>Fit</c> on an <see cref="IDataView"/> of prompts fine-tunes
+    /// Creates a <see cref="FineTuneEstimator"/>: <c>Fit</c> on an <see cref="IDataView"/> of prompts fine-tunes
     /// <paramref name="baseModel"/> for <paramref name="reward"/> (PPO with the exact KL to the base model, or reward
     /// backpropagation) and returns a generator of the same type, with the base's generator options.
     /// </summary>
@@ -19,15 +19,15 @@ public static partial class DiffNftCatalogExtensions
     /// <example>
     /// <code>
     /// var reward = WeightedReward.RarityAndFidelity(rarity, 1.0, new DenoisingFidelityReward(generator.Model), 0.5);
-    /// var tuned = mlContext.Transforms.DiffNft.FineTuneForRarity(generator, reward, new FineTuneOptions { MaxIterations = 50 })
+    /// var tuned = mlContext.Transforms.DiffNft.FineTune(generator, reward, new FineTuneOptions { MaxIterations = 50 })
     ///     .Fit(mlContext.Data.LoadFromEnumerable(new[] { new { Prompt = "a noun" } }));
     /// </code>
     /// </example>
-    public static FineTuneForRarityEstimator FineTuneForRarity(this DiffNftCatalog catalog, DiffusionGeneratorTransformer baseModel,
+    public static FineTuneEstimator FineTune(this DiffNftCatalog catalog, DiffusionGeneratorTransformer baseModel,
         IImageReward reward, FineTuneOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new FineTuneForRarityEstimator(catalog.Environment, baseModel, reward, options ?? new FineTuneOptions());
+        return new FineTuneEstimator(catalog.Environment, baseModel, reward, options ?? new FineTuneOptions());
     }
 
     /// <summary>
@@ -41,12 +41,12 @@ public static partial class DiffNftCatalogExtensions
     /// <param name="rarityWeight">Weight of the rarity reward.</param>
     /// <param name="fidelityWeight">Weight of the fidelity reward.</param>
     /// <param name="options">Fine-tuning options.</param>
-    public static FineTuneForRarityEstimator FineTuneForRarity(this DiffNftCatalog catalog, DiffusionGeneratorTransformer baseModel,
+    public static FineTuneEstimator FineTune(this DiffNftCatalog catalog, DiffusionGeneratorTransformer baseModel,
         IImageReward rarityReward, double rarityWeight, double fidelityWeight, FineTuneOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(baseModel);
         var reward = WeightedReward.RarityAndFidelity(rarityReward, rarityWeight, new DenoisingFidelityReward(baseModel.Model), fidelityWeight);
-        return new FineTuneForRarityEstimator(catalog.Environment, baseModel, reward, options ?? new FineTuneOptions());
+        return new FineTuneEstimator(catalog.Environment, baseModel, reward, options ?? new FineTuneOptions());
     }
 }

@@ -135,7 +135,7 @@ public sealed record GeneratorOptions
 
     /// <summary>
     /// Base seed when there is no seed column: row i uses Seed + i. Null (default): drawn from the context's seed when
-    /// the generator is made (by <c>TrainDiffusion</c>, <c>LoadDiffusionGenerator</c> or <c>FineTuneForRarity</c>, which
+    /// the generator is made (by <c>TrainDiffusion</c>, <c>LoadDiffusionGenerator</c> or <c>FineTune</c>, which
     /// keeps its base generator's), so <c>new MLContext(seed: s)</c> reproduces the images and another seed changes them.
     /// </summary>
     public int? Seed { get; init; }

@@ -2,7 +2,7 @@ using Microsoft.ML.DiffNft.Reward;
 namespace Microsoft.ML.DiffNft.FineTuning;
 
 /// <summary>
-/// Options of <see cref="DiffusionFineTuner"/> and of <c>mlContext.Transforms.DiffNft.FineTuneForRarity</c>. The defaults
+/// Options of <see cref="DiffusionFineTuner"/> and of <c>mlContext.Transforms.DiffNft.FineTune</c>. The defaults
 /// follow DDPO (η = 1, clip 1e-4 on element-averaged log-probabilities, advantages clipped at ±5, LoRA rank 4,
 /// gradient clip 1) scaled to a CPU — with a LoRA learning rate of 1e-2, since a CPU budget allows only tens of iterations: 4 prompts × 8 images and 20 DDIM steps per iteration, half of
 /// the timesteps trained. docs/algorithms.md explains each choice.
@@ -167,7 +167,7 @@ public sealed record FineTuneOptions
 
     /// <summary>
     /// Seed of every random choice (adapter initialisation, prompts, noise, minibatches, timesteps). Null (default): the
-    /// context's seed through <c>mlContext.Transforms.DiffNft.FineTuneForRarity</c>, 0 when <see cref="DiffusionFineTuner"/>
+    /// context's seed through <c>mlContext.Transforms.DiffNft.FineTune</c>, 0 when <see cref="DiffusionFineTuner"/>
     /// is used directly.
     /// </summary>
     public int? Seed { get; init; }

@@ -20,7 +20,7 @@ public sealed class QuickstartPaths
     /// <summary>Every token's OpenRarity score, rank and rare flag, by rank (<c>rarity.csv</c>).</summary>
     public string RarityCsv => Path.Combine(Root, "rarity.csv");
 
-    /// <summary>The fitted trait-rarity table (<c>rarity-model.json</c>; load with <c>TraitRarityModel.Load</c>).</summary>
+    /// <summary>The fitted trait-rarity table (<c>rarity-model.json</c>; load with <c>mlContext.Transforms.DiffNft.LoadTraitRarity</c>).</summary>
     public string RarityModel => Path.Combine(Root, "rarity-model.json");
 
     /// <summary>The base diffusion model (<c>models/base.diffnft</c>).</summary>

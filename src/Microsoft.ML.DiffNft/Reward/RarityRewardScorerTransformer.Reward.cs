@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.DiffNft.Reward;
 
 /// <summary>
-/// The scorer is also the reward that fine-tuning maximises: pass it to <c>FineTuneForRarity</c> or a sweep. Scoring goes
+/// The scorer is also the reward that fine-tuning maximises: pass it to <c>FineTune</c> or a sweep. Scoring goes
 /// to the same network as the scorer's columns, with the reward kind the model was trained for — the reward the CLI, the
 /// quickstart and the sweeps fine-tune on — which is the <c>RarityReward</c> column only when
 /// <see cref="RarityRewardScorerOptions.RewardKind"/> names the same kind.

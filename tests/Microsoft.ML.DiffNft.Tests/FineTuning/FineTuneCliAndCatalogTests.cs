@@ -41,7 +41,7 @@ public class FineTuneCliAndCatalogTests(ITestOutputHelper output)
         var messages = new List<string>();
         ml.Log += (_, e) => { if (e.Kind == Runtime.ChannelMessageKind.Info) messages.Add(e.RawMessage); };
 
-        var estimator = ml.Transforms.DiffNft.FineTuneForRarity(baseGenerator, new ChannelMeanReward(), rarityWeight: 1, fidelityWeight: 0.5,
+        var estimator = ml.Transforms.DiffNft.FineTune(baseGenerator, new ChannelMeanReward(), rarityWeight: 1, fidelityWeight: 0.5,
             FineTuneTestModels.Fast(2));
         var shape = estimator.GetOutputSchema(new SchemaShape(prompts.Schema.Select(c => SchemaShapeOracle.Column(c.Name, c.Type))));
         Assert.Contains(shape, c => c.Name == "GeneratedImage");

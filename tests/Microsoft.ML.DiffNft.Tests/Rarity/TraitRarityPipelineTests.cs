@@ -212,8 +212,8 @@ public class TraitRarityPipelineTests
 
         using var a = new MemoryStream();
         using var b = new MemoryStream();
-        TraitRarityModel.Save(serial, a);
-        TraitRarityModel.Save(split, b);
+        TraitRarityFile.Save(serial, a);
+        TraitRarityFile.Save(split, b);
         Assert.Equal(a.ToArray(), b.ToArray());
         Assert.Equal(ReadScores(serial.Transform(serialView)), ReadScores(split.Transform(serialView)));
     }

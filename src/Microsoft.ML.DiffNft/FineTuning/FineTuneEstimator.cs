@@ -13,7 +13,7 @@ namespace Microsoft.ML.DiffNft.FineTuning;
 /// Fine-tunes a diffusion generator for a reward (rarity, fidelity, or a weighted sum) on the prompts of an
 /// <see cref="IDataView"/>, and returns a <see cref="DiffusionGeneratorTransformer"/> of the same kind as the base, with
 /// the base's generator options, so everything downstream works unchanged. Created by
-/// <c>mlContext.Transforms.DiffNft.FineTuneForRarity(…)</c>.
+/// <c>mlContext.Transforms.DiffNft.FineTune(…)</c>.
 /// </summary>
 /// <remarks>
 /// <see cref="Fit"/> reads the prompts of <see cref="FineTuneOptions.PromptColumnName"/>; the returned generator reads
@@ -22,15 +22,15 @@ namespace Microsoft.ML.DiffNft.FineTuning;
 /// <see cref="FineTuneOptions.Seed"/> is drawn from the context's seed when the estimator is made;
 /// <c>MLContext.CancelExecution()</c> stops fine-tuning like <see cref="FineTuneOptions.CancellationToken"/>.
 /// </remarks>
-public sealed class FineTuneForRarityEstimator : IEstimator<DiffusionGeneratorTransformer>
+public sealed class FineTuneEstimator : IEstimator<DiffusionGeneratorTransformer>
 {
     private readonly IHost _host;
     private readonly int _seed;
 
-    internal FineTuneForRarityEstimator(IHostEnvironment env, DiffusionGeneratorTransformer baseModel, IImageReward reward, FineTuneOptions options)
+    internal FineTuneEstimator(IHostEnvironment env, DiffusionGeneratorTransformer baseModel, IImageReward reward, FineTuneOptions options)
     {
         ArgumentNullException.ThrowIfNull(env);
-        _host = env.Register(nameof(FineTuneForRarityEstimator));
+        _host = env.Register(nameof(FineTuneEstimator));
         BaseModel = baseModel ?? throw _host.Process(new ArgumentNullException(nameof(baseModel), "A base diffusion generator is required."));
         Reward = reward ?? throw _host.Process(new ArgumentNullException(nameof(reward), "A reward is required."));
         Options = options ?? throw _host.Process(new ArgumentNullException(nameof(options), "Options are required."));
@@ -61,7 +61,7 @@ public sealed class FineTuneForRarityEstimator : IEstimator<DiffusionGeneratorTr
         var prompts = ColumnReaders.ReadText(_host, input, Options.PromptColumnName, "prompt");
         if (prompts.Count == 0)
             throw _host.Process(new ArgumentException($"The prompt column '{Options.PromptColumnName}' has no rows; fine-tuning needs at least one prompt.", nameof(input)));
-        using var ch = _host.Start("FineTuneForRarity");
+        using var ch = _host.Start("FineTune");
         ch.Info(MessageSensitivity.None, $"Fine-tuning ({Options.Mode}, {(Options.LoraRank > 0 ? $"LoRA rank {Options.LoraRank}" : "full")}) for '{Reward.Name}' on {prompts.Distinct().Count()} prompts, up to {Options.MaxIterations} iterations (seed {_seed}).");
         var userProgress = Options.Progress;
         using var cancel = HostCancellation.Observe(_host, Options.CancellationToken);

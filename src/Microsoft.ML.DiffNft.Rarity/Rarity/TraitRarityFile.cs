@@ -14,7 +14,7 @@ namespace Microsoft.ML.DiffNft.Rarity;
 /// fully validated on load: a damaged or hand-edited file gives an <see cref="InvalidDataException"/> that names the file
 /// and the field. A loaded transformer produces exactly the outputs of the one that was saved.
 /// </remarks>
-public static class TraitRarityModel
+internal static class TraitRarityFile
 {
     /// <summary>The value of the file's <c>format</c> field.</summary>
     public const string FormatName = "Microsoft.ML.DiffNft.TraitRarityModel";
@@ -105,11 +105,7 @@ public static class TraitRarityModel
     public static TraitRarityTransformer Load(MLContext mlContext, string path)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"Trait rarity model file '{path}' does not exist.", path);
-        using var stream = File.OpenRead(path);
-        return Load(mlContext, stream, path);
+        return Load((IHostEnvironment)mlContext, path);
     }
 
     /// <summary>Loads a transformer from a stream written by <see cref="Save(TraitRarityTransformer, Stream)"/>.</summary>
@@ -122,6 +118,16 @@ public static class TraitRarityModel
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(stream);
         return Load((IHostEnvironment)mlContext, stream, sourceName);
+    }
+
+    /// <summary>Loads a file into an ML.NET environment (the one behind a catalog: <c>LoadTraitRarity</c>).</summary>
+    internal static TraitRarityTransformer Load(IHostEnvironment env, string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Trait rarity model file '{path}' does not exist.", path);
+        using var stream = File.OpenRead(path);
+        return Load(env, stream, path);
     }
 
     /// <summary>Loads into an ML.NET environment (the one behind a catalog), for saved pipelines.</summary>
