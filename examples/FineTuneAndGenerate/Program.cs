@@ -51,7 +51,7 @@ tuned.Save(Path.Combine(folder, "tuned.diffnft"));
 
 // 3. The same prompts and seeds through both generators: the images differ by the weights alone.
 IDataView rows = ml.Data.LoadFromEnumerable(Enumerable.Range(0, imagesPerModel).Select(i => new PromptRow { Prompt = BuiltInCollection.Prompt, Seed = 1000 + i }));
-var reference = BuiltInCollection.Generate().Collection;
+var reference = BuiltInCollection.Generate();
 foreach (var (label, model) in new[] { ("base", generator), ("tuned", tuned) })
 {
     var images = model.Transform(rows).GetColumn<MLImage>("GeneratedImage").Select(i => i.ToRgbaImage()).ToList();

@@ -27,7 +27,7 @@ var ml = new MLContext(seed: 1);
 string models = BundledModels.Require();
 using var baseModel = ml.Transforms.DiffNft.LoadDiffusionGenerator(Path.Combine(models, BundledModels.BaseModelFileName));
 using var rarity = ml.Transforms.DiffNft.LoadRarityReward(Path.Combine(models, BundledModels.RewardModelFileName));
-var collection = BuiltInCollection.Generate().Collection;
+var collection = BuiltInCollection.Generate();
 
 // 2. The sweep: one trial per rarity weight; everything else is the same in every trial.
 var sweep = new RewardWeightSweep(new RewardWeightSweepOptions

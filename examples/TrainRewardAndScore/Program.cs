@@ -23,7 +23,7 @@ var ml = new MLContext(seed: 1);
 // 1. Training data: the built-in collection's parts and weights, 2,000 tokens, as an IDataView with an Image column.
 var options = BuiltInCollection.CreateOptions();
 options.Count = 2000;
-IDataView collection = NounsCollectionGenerator.Generate(options).Collection.ToDataView(new NftCollectionDataViewOptions { IncludeCaptions = false });
+IDataView collection = NounsCollectionGenerator.Generate(options).ToDataView(new NftCollectionDataViewOptions { IncludeCaptions = false });
 
 // 2. Labels from trait rarity: RarityScore and IsRare, plus each trait's probability for the trainer's auxiliary head.
 var rarity = ml.Transforms.DiffNft.ComputeTraitRarity(new TraitRarityOptions { ProbabilitiesColumnName = "TraitProbabilities" }).Fit(collection);
@@ -48,7 +48,7 @@ reward.Save(modelPath);
 var freshOptions = BuiltInCollection.CreateOptions();
 freshOptions.Count = 12;
 freshOptions.Seed = 2024;
-var fresh = NounsCollectionGenerator.Generate(freshOptions).Collection;
+var fresh = NounsCollectionGenerator.Generate(freshOptions);
 IDataView freshView = fresh.ToDataView(new NftCollectionDataViewOptions { IncludeCaptions = false });
 
 // The model loaded back from its file is a transformer like the one Fit returned.

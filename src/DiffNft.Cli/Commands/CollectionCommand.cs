@@ -58,7 +58,7 @@ internal static class CollectionCommand
 
                 var clock = Stopwatch.StartNew();
                 stderr.WriteLine($"diffnft: generating {options.Count:N0} Nouns (weights {options.Weights}, parts {options.Parts}, seed {options.Seed})…");
-                var collection = NounsCollectionGenerator.Generate(options);
+                var collection = NounsCollectionGenerator.GenerateDetailed(options);
 
                 int step = Math.Max(1, options.Count / 4), reported = 0;
                 var gate = new object();

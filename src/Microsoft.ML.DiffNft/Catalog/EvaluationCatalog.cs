@@ -8,13 +8,10 @@ using Microsoft.ML.Transforms.Image;
 
 namespace Microsoft.ML;
 
-/// <summary>
-/// Adds <c>mlContext.NftGeneration</c>: the evaluation of generated NFT images, shaped like ML.NET's task catalogs
-/// (<c>mlContext.Regression.Evaluate(…)</c> returns <c>RegressionMetrics</c>; <c>mlContext.NftGeneration.Evaluate(…)</c>
-/// returns <see cref="NftGenerationMetrics"/>).
-/// </summary>
-/// <remarks>A C# 14 extension property: consuming projects need LangVersion 14 or later (the .NET 10 default).</remarks>
-public static class EvaluationCatalog
+// Adds mlContext.NftGeneration: the evaluation of generated NFT images, shaped like ML.NET's task catalogs
+// (mlContext.Regression.Evaluate(…) returns RegressionMetrics; mlContext.NftGeneration.Evaluate(…) returns
+// NftGenerationMetrics). A C# 14 extension property: consuming projects need LangVersion 14 or later (the .NET 10 default).
+public static partial class DiffNftCatalogExtensions
 {
     private static readonly ConditionalWeakTable<MLContext, NftGenerationCatalog> s_catalogs = new();
 

@@ -176,7 +176,7 @@ public sealed partial class QuickstartPipeline
             Array.Empty<string>(), context =>
             {
                 var ct = Options.CancellationToken;
-                var generated = NounsCollectionGenerator.Generate(options, ct);
+                var generated = NounsCollectionGenerator.GenerateDetailed(options, ct);
                 context.Report(0.5, $"rendered {N(generated.Collection.Count)} tokens");
                 // Rerunning replaces the collection there, leaving no files of tokens the new one lacks.
                 NftCollectionWriter.Write(generated.Collection, Paths.Collection,

@@ -22,7 +22,7 @@ public class DiffusionPipelineTests
     [Fact]
     public void TrainDiffusionFitsOnACollectionViewAndTheGeneratorAddsMLImages()
     {
-        var nouns = NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = 24, Seed = 2, Parts = NounsSubset.Parse("bodies=3,accessories=3,heads=3,glasses=3") });
+        var nouns = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions { Count = 24, Seed = 2, Parts = NounsSubset.Parse("bodies=3,accessories=3,heads=3,glasses=3") });
         var ml = new MLContext(seed: 1);
         var view = nouns.Collection.ToDataView();
         var estimator = ml.Transforms.DiffNft.TrainDiffusion(

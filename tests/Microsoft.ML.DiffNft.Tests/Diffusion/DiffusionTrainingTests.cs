@@ -125,7 +125,7 @@ public class DiffusionLearningTests
     [Fact]
     public void TinyPresetLossAtLeastHalvesOn64BuiltInTokens()
     {
-        var generated = Microsoft.ML.DiffNft.Collections.Nouns.NounsCollectionGenerator.Generate(new Microsoft.ML.DiffNft.Collections.Nouns.NounsCollectionOptions
+        var generated = Microsoft.ML.DiffNft.Collections.Nouns.NounsCollectionGenerator.GenerateDetailed(new Microsoft.ML.DiffNft.Collections.Nouns.NounsCollectionOptions
         {
             Count = 64, Seed = 7, Parts = Microsoft.ML.DiffNft.Collections.Nouns.NounsSubset.Parse("bodies=4,accessories=4,heads=4,glasses=4"),
         });

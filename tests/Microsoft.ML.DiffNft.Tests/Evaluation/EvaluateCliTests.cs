@@ -15,7 +15,7 @@ public sealed class EvaluateCliTests
     {
         using var dir = new NounsTestData.TempDir();
         string reference = Path.Combine(dir.Path, "reference"), generated = Path.Combine(dir.Path, "generated");
-        var collection = NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = 40, Seed = 2 });
+        var collection = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions { Count = 40, Seed = 2 });
         NftCollectionWriter.Write(collection.Collection, reference, new NftCollectionWriteOptions());
         for (int i = 0; i < 16; i++) PngCodec.Save(collection.Tokens[20 + i].Image!, Path.Combine(generated, "images", $"{i}.png"));
         string json = Path.Combine(dir.Path, "metrics.json");

@@ -35,7 +35,7 @@ public sealed class EvaluationRealDataTests(ITestOutputHelper output)
         // Tokens 0–1,999 in id order, split even/odd: two disjoint halves of one collection.
         var even = toadz.Tokens.Take(2 * n).Where((_, i) => i % 2 == 0).Select(t => t.Image!).ToList();
         var odd = new NftCollection(toadz.Tokens.Take(2 * n).Where((_, i) => i % 2 == 1).Select(t => new NftToken(t.TokenId, []) { Image = t.Image }).ToList(), "cryptoadz-odd");
-        var nouns = NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = n, Seed = 7 }).Tokens.Select(t => t.Image!).ToList();
+        var nouns = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions { Count = n, Seed = 7 }).Tokens.Select(t => t.Image!).ToList();
 
         var mlContext = new MLContext(seed: 0);
         using var resnet = new ResNet18FeatureExtractor();
@@ -63,7 +63,7 @@ public sealed class EvaluationRealDataTests(ITestOutputHelper output)
             output.WriteLine("Skipped: set DIFFNFT_LONG_TESTS=1 to run the N = 1,000 real-data checks.");
             return;
         }
-        var collection = NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = 2000, Seed = 7 });
+        var collection = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions { Count = 2000, Seed = 7 });
         var images = collection.Tokens.Select(t => t.Image!).ToList();
 
         // Decoded traits equal the metadata (an ambiguous layer — a part fully hidden — must still render the same image).

@@ -21,7 +21,7 @@ public sealed class EvaluatorTests : IClassFixture<EvaluatorTests.Fixture>
     /// <summary>A Zipf-weighted Nouns reference of 120 tokens and one ResNet-18 for every test of the class.</summary>
     public sealed class Fixture : IDisposable
     {
-        public NounsGeneratedCollection Reference { get; } = NounsCollectionGenerator.Generate(new NounsCollectionOptions
+        internal NounsGeneratedCollection Reference { get; } = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions
         {
             Count = 120,
             Seed = 3,

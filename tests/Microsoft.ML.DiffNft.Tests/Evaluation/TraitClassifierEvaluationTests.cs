@@ -55,7 +55,7 @@ public sealed class TraitClassifierEvaluationTests
         Assert.NotNull(metrics.Novelty);
 
         // A classifier trained on other trait types is refused rather than silently scoring nothing.
-        var nouns = NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = 4, Seed = 1 }).Collection;
+        var nouns = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions { Count = 4, Seed = 1 }).Collection;
         var ex = Assert.Throws<ArgumentException>(() => decoder.EnsureMatches(nouns));
         Assert.Contains("'Hat'", ex.Message);
     }
@@ -102,7 +102,7 @@ public sealed class TraitClassifierEvaluationTests
 
         // A classifier for another collection is a one-line error.
         string nouns = Path.Combine(dir.Path, "nouns");
-        NftCollectionWriter.Write(NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = N, Seed = 1 }).Collection, nouns, new NftCollectionWriteOptions());
+        NftCollectionWriter.Write(NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions { Count = N, Seed = 1 }).Collection, nouns, new NftCollectionWriteOptions());
         stderr = new StringWriter();
         code = CliApp.Run(["evaluate", "--generated", generated, "--reference", nouns, "--n", $"{N}", "--no-cache", "--trait-classifier", modelFile, "--out", json], new StringWriter(), stderr);
         Assert.Equal(1, code);

@@ -28,7 +28,7 @@ public class MLNetUserTests
     private static readonly Lazy<NftCollection> s_large = new(() => Nouns(400, seed: 3, "bodies=4,accessories=5,heads=5,glasses=4"));
 
     private static NftCollection Nouns(int count, int seed, string parts = Parts) =>
-        NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = count, Seed = seed, Parts = NounsSubset.Parse(parts) }).Collection;
+        NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions { Count = count, Seed = seed, Parts = NounsSubset.Parse(parts) }).Collection;
 
     private static DiffusionTrainerOptions TinyDiffusion(int steps = 2) =>
         new() { Preset = DiffusionPreset.Tiny, BatchSize = 4, MaxSteps = steps, WarmupSteps = 0, Device = DiffNftDevice.Cpu, ReportEvery = 1 };

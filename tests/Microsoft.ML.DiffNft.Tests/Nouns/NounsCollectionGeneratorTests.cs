@@ -20,9 +20,9 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
     public void SameSeedGivesTheSameCollectionAndAnotherSeedDoesNot()
     {
         NounsCollectionOptions Options(int seed) => new() { Count = 300, Seed = seed, Weights = NounsLayerWeights.Zipf(1), RenderImages = false };
-        var a = NounsCollectionGenerator.Generate(Options(7));
-        var b = NounsCollectionGenerator.Generate(Options(7));
-        var c = NounsCollectionGenerator.Generate(Options(8));
+        var a = NounsCollectionGenerator.GenerateDetailed(Options(7));
+        var b = NounsCollectionGenerator.GenerateDetailed(Options(7));
+        var c = NounsCollectionGenerator.GenerateDetailed(Options(8));
         Assert.Equal(a.Seeds, b.Seeds);
         Assert.NotEqual(a.Seeds, c.Seeds);
     }
@@ -34,7 +34,7 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
         // again (≈ n²/2 · Σp² ≈ 700 duplicate draws for 5,000 tokens on this subset), and rejecting them takes mass from
         // exactly the most frequent parts — a real, intended effect of unique DNA, but not the weights this test checks.
         var parts = NounsSubset.Parse("bodies=20,accessories=40,heads=40,glasses=20");
-        var collection = NounsCollectionGenerator.Generate(new NounsCollectionOptions
+        var collection = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions
         {
             Count = 5000, Seed = 2024, Parts = parts, Weights = NounsLayerWeights.Zipf(1.0), UniqueDna = false, RenderImages = false,
         });
@@ -59,7 +59,7 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
     public void UniformOverAllPartsWithUniqueDnaFitsTheUniformDistribution()
     {
         // Over 50 million combinations, 5,000 uniform draws almost never repeat, so uniqueness does not bias this fit.
-        var collection = NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = 5000, Seed = 99, RenderImages = false });
+        var collection = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions { Count = 5000, Seed = 99, RenderImages = false });
         foreach (var layer in NounsLayers.DrawOrder)
         {
             int size = NounsArt.Default.PartCount(layer);
@@ -73,7 +73,7 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
     [Fact]
     public void ExplicitWeightsAreRelativeAndZeroMeansNever()
     {
-        var collection = NounsCollectionGenerator.Generate(new NounsCollectionOptions
+        var collection = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions
         {
             Count = 4000, Seed = 5, Parts = NounsSubset.Parse("bodies=4"), UniqueDna = false, RenderImages = false,
             LayerWeights = { [NounsLayer.Body] = NounsLayerWeights.Explicit([5, 0, 3, 0.5]) },
@@ -87,7 +87,7 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
     [Fact]
     public void EveryTokenIsUniqueEvenWhenWeightsAreSkewed()
     {
-        var collection = NounsCollectionGenerator.Generate(new NounsCollectionOptions
+        var collection = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions
         {
             Count = 3000, Seed = 3, Parts = s_small, Weights = NounsLayerWeights.Zipf(1.5), RenderImages = false,
         });
@@ -102,7 +102,7 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
         // 32 combinations, all of them asked for, with skewed weights: the last tokens can only be the rare leftovers,
         // which a draw-and-retry loop would struggle to hit; the generator lists the unused ones instead.
         var parts = NounsSubset.Parse("backgrounds=2,bodies=2,accessories=2,heads=2,glasses=2");
-        var collection = NounsCollectionGenerator.Generate(new NounsCollectionOptions
+        var collection = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions
         {
             Count = 32, Seed = 1, Parts = parts, Weights = NounsLayerWeights.Zipf(4), RenderImages = false, MaxAttemptsPerToken = 50,
         });
@@ -116,7 +116,7 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
         ruled.ForcedPairs.Add(new(new(NounsLayer.Head, 1), new(NounsLayer.Accessory, 1)));
         ruled.Count = (int)NounsCollectionGenerator.CountCombinations(ruled);
         Assert.Equal(32 - 8 - 6, ruled.Count); // minus body 0 & glasses 1 (8), minus head 1 & accessory 0 among the rest (6)
-        var seeds = NounsCollectionGenerator.Generate(ruled).Seeds;
+        var seeds = NounsCollectionGenerator.GenerateDetailed(ruled).Seeds;
         Assert.Equal(ruled.Count, seeds.Distinct().Count());
         Assert.DoesNotContain(seeds, s => s.Body == 0 && s.Glasses == 1);
         Assert.DoesNotContain(seeds, s => s.Head == 1 && s.Accessory != 1);
@@ -130,13 +130,13 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
         options.IncompatiblePairs.Add(new NounsPartPair(new(NounsLayer.Body, 0), new(NounsLayer.Head, 0)));
         // 32 combinations minus the 8 with body 0 and head 0.
         Assert.Equal(24, NounsCollectionGenerator.CountCombinations(options));
-        var ex = Assert.Throws<InvalidOperationException>(() => NounsCollectionGenerator.Generate(options));
+        var ex = Assert.Throws<InvalidOperationException>(() => NounsCollectionGenerator.GenerateDetailed(options));
         Assert.Contains("25 unique Nouns", ex.Message);
         Assert.Contains("only 24 combinations", ex.Message);
         Assert.Contains("2 backgrounds × 2 bodies × 2 accessories × 2 heads × 2 glasses", ex.Message);
 
         options.Count = 24;
-        Assert.Equal(24, NounsCollectionGenerator.Generate(options).Seeds.Distinct().Count());
+        Assert.Equal(24, NounsCollectionGenerator.GenerateDetailed(options).Seeds.Distinct().Count());
     }
 
     [Fact]
@@ -178,7 +178,7 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
         options.IncompatiblePairs.Add(new(new(NounsLayer.Accessory, 1), new(NounsLayer.Glasses, 2)));
         options.ForcedPairs.Add(new(new(NounsLayer.Head, 3), new(NounsLayer.Glasses, 5)));
         options.ForcedPairs.Add(new(new(NounsLayer.Body, 2), new(NounsLayer.Accessory, 4)));
-        var seeds = NounsCollectionGenerator.Generate(options).Seeds;
+        var seeds = NounsCollectionGenerator.GenerateDetailed(options).Seeds;
         Assert.DoesNotContain(seeds, s => s.Body == 0 && s.Head == 0);
         Assert.DoesNotContain(seeds, s => s.Accessory == 1 && s.Glasses == 2);
         Assert.All(seeds.Where(s => s.Head == 3), s => Assert.Equal(5, s.Glasses));
@@ -205,7 +205,7 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
         };
         options.IncompatiblePairs.Add(new(new(NounsLayer.Head, 0), new(NounsLayer.Glasses, 0)));
         options.ForcedPairs.Add(new(new(NounsLayer.Body, 1), new(NounsLayer.Accessory, 0)));
-        var collection = NounsCollectionGenerator.Generate(options);
+        var collection = NounsCollectionGenerator.GenerateDetailed(options);
         Assert.Equal(heads, Counts(collection, NounsLayer.Head, 12));
         Assert.Equal(glasses, Counts(collection, NounsLayer.Glasses, 8));
         Assert.DoesNotContain(collection.Seeds, s => s.Head == 0 && s.Glasses == 0);
@@ -224,7 +224,7 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
             Count = 40, Parts = NounsSubset.Parse("bodies=1,accessories=1,heads=4,glasses=8"), RenderImages = false,
             LayerWeights = { [NounsLayer.Head] = NounsLayerWeights.ExactCounts([20, 10, 5, 5]) },
         };
-        var ex = Assert.Throws<InvalidOperationException>(() => NounsCollectionGenerator.Generate(options));
+        var ex = Assert.Throws<InvalidOperationException>(() => NounsCollectionGenerator.GenerateDetailed(options));
         Assert.Contains("20 tokens with head 'head-aardvark'", ex.Message);
         Assert.Contains("only 16 unique combinations", ex.Message);
     }
@@ -232,7 +232,7 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
     [Fact]
     public void TokensCarryIdsTraitsCaptionsAndRenderedImages()
     {
-        var collection = NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = 20, Seed = 11, Parts = s_small });
+        var collection = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions { Count = 20, Seed = 11, Parts = s_small });
         for (int i = 0; i < 20; i++)
         {
             var token = collection.Tokens[i];
@@ -255,7 +255,7 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
     [Fact]
     public void InvalidOptionsGetMessagesNamingTheProblem()
     {
-        static string Fails<T>(NounsCollectionOptions o) where T : Exception => Assert.Throws<T>(() => NounsCollectionGenerator.Generate(o)).Message;
+        static string Fails<T>(NounsCollectionOptions o) where T : Exception => Assert.Throws<T>(() => NounsCollectionGenerator.GenerateDetailed(o)).Message;
 
         Assert.Contains("Head weights: 3 given, but the chosen subset has 12 heads",
             Fails<ArgumentException>(new() { Parts = s_small, LayerWeights = { [NounsLayer.Head] = NounsLayerWeights.Explicit([1, 2, 3]) } }));
@@ -275,7 +275,7 @@ public class NounsCollectionGeneratorTests(ITestOutputHelper output)
         conflict.ForcedPairs.Add(new(new(NounsLayer.Head, 1), new(NounsLayer.Glasses, 3)));
         Assert.Contains("forces both", Fails<ArgumentException>(conflict));
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => NounsCollectionGenerator.Generate(new() { Count = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NounsCollectionGenerator.GenerateDetailed(new() { Count = 0 }));
         Assert.Contains("only 23", Assert.Throws<ArgumentException>(() => NounsSubset.Parse("glasses=24").Resolve(NounsArt.Default)).Message);
     }
 

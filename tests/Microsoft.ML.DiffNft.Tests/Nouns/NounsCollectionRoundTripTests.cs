@@ -12,7 +12,7 @@ public class NounsCollectionRoundTripTests
     public void FiftyNounsComeBackWithTheirCaptionsTraitsAndImages()
     {
         using var tmp = new NounsTestData.TempDir();
-        var generated = NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = 50, Seed = 5 });
+        var generated = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions { Count = 50, Seed = 5 });
         NftCollectionWriter.Write(generated.Collection, tmp.Path);
 
         var loaded = NftCollectionLoader.Load(tmp.Path);

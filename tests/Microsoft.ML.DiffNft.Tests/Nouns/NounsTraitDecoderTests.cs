@@ -9,7 +9,7 @@ namespace Microsoft.ML.DiffNft.Tests.Nouns;
 public class NounsTraitDecoderTests(ITestOutputHelper output)
 {
     private static readonly Lazy<NounsGeneratedCollection> s_uniform = new(() =>
-        NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = 2000, Seed = 31 }));
+        NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions { Count = 2000, Seed = 31 }));
 
     private static readonly NounsSubset s_subset = NounsSubset.Parse("bodies=8,accessories=10,heads=12,glasses=8");
 
@@ -79,7 +79,7 @@ public class NounsTraitDecoderTests(ITestOutputHelper output)
     [Fact]
     public void RenderedTokensOfASubsetDecodeExactlyWithAndWithoutRestrictedCandidates()
     {
-        var collection = NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = 2000, Seed = 5, Parts = s_subset, Weights = NounsLayerWeights.Zipf(1), UniqueDna = false });
+        var collection = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions { Count = 2000, Seed = 5, Parts = s_subset, Weights = NounsLayerWeights.Zipf(1), UniqueDna = false });
         var images = collection.Tokens.Select(t => t.Image!).ToList();
         var restricted = new NounsTraitDecoder(options: new NounsDecoderOptions { Candidates = s_subset }).DecodeMany(images);
         var (wrong, ambiguous) = Compare(collection, restricted);

@@ -42,7 +42,7 @@ public sealed class RarityRewardOnnxExportTests(ITestOutputHelper output)
         var options = BuiltInCollection.CreateOptions();
         options.Count = 200;
         options.Seed = 77;
-        var originals = NounsCollectionGenerator.Generate(options).Tokens.Select(t => t.Image!).ToList();
+        var originals = NounsCollectionGenerator.GenerateDetailed(options).Tokens.Select(t => t.Image!).ToList();
         var paths = originals.Select((image, i) =>
         {
             string path = Path.Combine(dir.Path, $"{i}.png");

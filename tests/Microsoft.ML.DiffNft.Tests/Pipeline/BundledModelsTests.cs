@@ -27,7 +27,7 @@ public sealed class BundledModelsTests
         Assert.Equal(PredictionType.V, model.Options.Prediction);
 
         // The caption vocabulary is a function of the training captions: the built-in collection's give the same one.
-        var collection = NounsCollectionGenerator.Generate(WithoutImages(BuiltInCollection.CreateOptions())).Collection;
+        var collection = NounsCollectionGenerator.GenerateDetailed(WithoutImages(BuiltInCollection.CreateOptions())).Collection;
         var captions = collection.Tokens.Select(t => t.Caption!).ToList();
         Assert.Equal(PromptTokenizer.FromCaptions(captions).Vocabulary, model.Tokenizer.Vocabulary);
     }
@@ -66,7 +66,7 @@ public sealed class BundledModelsTests
     {
         // Known answer: SHA-256 of the 4,000 captions (joined by newlines, token order) of the collection written by
         // `diffnft collection nouns --count 4000 --seed 1 --weights zipf:1.0 --parts bodies=6,accessories=10,heads=12,glasses=8`.
-        var collection = NounsCollectionGenerator.Generate(WithoutImages(BuiltInCollection.CreateOptions())).Collection;
+        var collection = NounsCollectionGenerator.GenerateDetailed(WithoutImages(BuiltInCollection.CreateOptions())).Collection;
         Assert.Equal(BuiltInCollection.Count, collection.Count);
         string joined = string.Join("\n", collection.Tokens.Select(t => t.Caption));
         Assert.Equal("8bd351b49c5605062fce941bdced17e97e93ba28834f73bb959b3d284accbc75",

@@ -26,7 +26,7 @@ internal static class RewardTestData
 
     public static Labelled Make(int count, int seed)
     {
-        var generated = NounsCollectionGenerator.Generate(new NounsCollectionOptions
+        var generated = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions
         {
             Count = count, Seed = seed, Parts = NounsSubset.Parse(Parts), Weights = NounsLayerWeights.Zipf(1.0),
         });

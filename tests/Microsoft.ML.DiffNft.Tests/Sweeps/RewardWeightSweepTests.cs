@@ -19,7 +19,7 @@ public sealed class RewardWeightSweepTests(ITestOutputHelper output, RewardWeigh
     /// <summary>One ResNet-18 and one reference collection for the class.</summary>
     public sealed class Fixture : IDisposable
     {
-        public NftCollection Reference { get; } = NounsCollectionGenerator.Generate(new NounsCollectionOptions { Count = 24, Seed = 5 }).Collection;
+        public NftCollection Reference { get; } = NounsCollectionGenerator.GenerateDetailed(new NounsCollectionOptions { Count = 24, Seed = 5 }).Collection;
 
         internal ResNet18FeatureExtractor ResNet { get; } = new();
 

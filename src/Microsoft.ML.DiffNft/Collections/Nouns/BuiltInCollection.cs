@@ -47,8 +47,12 @@ public static class BuiltInCollection
 
     /// <summary>Generates the built-in collection (images rendered).</summary>
     /// <param name="cancellationToken">Stops between tokens.</param>
-    public static NounsGeneratedCollection Generate(CancellationToken cancellationToken = default) =>
-        NounsCollectionGenerator.Generate(CreateOptions(), cancellationToken);
+    public static NftCollection Generate(CancellationToken cancellationToken = default) =>
+        GenerateDetailed(cancellationToken).Collection;
+
+    /// <summary>The built-in collection with its seeds and the combinations possible.</summary>
+    internal static NounsGeneratedCollection GenerateDetailed(CancellationToken cancellationToken = default) =>
+        NounsCollectionGenerator.GenerateDetailed(CreateOptions(), cancellationToken);
 
     /// <summary>
     /// A canonical text of everything in <paramref name="options"/> that decides which collection is generated (count,

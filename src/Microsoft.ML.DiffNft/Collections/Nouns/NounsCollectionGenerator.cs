@@ -33,7 +33,13 @@ public static class NounsCollectionGenerator
 
     /// <summary>Generates the collection. Throws <see cref="ArgumentException"/> for invalid options and
     /// <see cref="InvalidOperationException"/> when the options cannot be satisfied (with the number of combinations).</summary>
-    public static NounsGeneratedCollection Generate(NounsCollectionOptions options, CancellationToken cancellationToken = default)
+    /// <param name="options">What to generate.</param>
+    /// <param name="cancellationToken">Stops between tokens.</param>
+    public static NftCollection Generate(NounsCollectionOptions options, CancellationToken cancellationToken = default) =>
+        GenerateDetailed(options, cancellationToken).Collection;
+
+    /// <summary>The collection with what made it: the seeds, the parts allowed and the combinations possible.</summary>
+    internal static NounsGeneratedCollection GenerateDetailed(NounsCollectionOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Count < 1)

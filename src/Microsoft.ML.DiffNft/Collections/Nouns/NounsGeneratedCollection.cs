@@ -1,7 +1,7 @@
 namespace Microsoft.ML.DiffNft.Collections.Nouns;
 
 /// <summary>The result of <see cref="NounsCollectionGenerator.Generate"/>: the tokens, their seeds and the part space they came from.</summary>
-public sealed class NounsGeneratedCollection
+internal sealed class NounsGeneratedCollection
 {
     private readonly double[][] _probabilities;
 
