@@ -17,7 +17,7 @@ public static class CliErrors
                                       or ArgumentException or FormatException or InvalidOperationException
                                       or NotSupportedException or UnauthorizedAccessException)
         {
-            error.WriteLine($"diffnft: error: {CliMessages.Translate(ex.Message)}");
+            error.WriteLine($"diffnft: error: {CliMessages.Translate(OneLine(ex))}");
             return 1;
         }
         catch (OperationCanceledException)
@@ -25,5 +25,25 @@ public static class CliErrors
             error.WriteLine("diffnft: cancelled.");
             return 130;
         }
+    }
+
+    /// <summary>
+    /// The message on one line. .NET's argument exceptions append " (Parameter 'X')" and, for out-of-range values, a second
+    /// line "Actual value was V."; both become a "X = V:" prefix, so the line still names the setting and the value.
+    /// </summary>
+    internal static string OneLine(Exception ex)
+    {
+        string message = ex.Message;
+        if (ex is ArgumentException { ParamName: { } name } argument)
+        {
+            string suffix = $" (Parameter '{name}')";
+            int cut = message.IndexOf(suffix, StringComparison.Ordinal);
+            if (cut >= 0) message = message[..cut];
+            string value = argument is ArgumentOutOfRangeException { ActualValue: { } actual }
+                ? " = " + Convert.ToString(actual, System.Globalization.CultureInfo.InvariantCulture)
+                : "";
+            message = $"{name}{value}: {message}";
+        }
+        return string.Join(" ", message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 }

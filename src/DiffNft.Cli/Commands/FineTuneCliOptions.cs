@@ -59,11 +59,10 @@ internal sealed class FineTuneCliOptions
     public FineTuneOptions ToOptions(ParseResult parse, int defaultIterations)
     {
         double? mins = parse.GetValue(Minutes);
-        if (mins is { } m && !(m > 0)) throw new ArgumentException($"--minutes must be positive, got {m}.");
         return new FineTuneOptions
         {
             MaxIterations = parse.GetValue(Iterations) ?? (mins is null ? defaultIterations : int.MaxValue),
-            MaxTime = mins is null ? null : TimeSpan.FromMinutes(mins.Value),
+            MaxTime = MinutesBudget.ToTimeSpan(mins),
             PromptsPerIteration = parse.GetValue(PromptsPerIteration),
             ImagesPerPrompt = parse.GetValue(ImagesPerPrompt),
             SamplingSteps = parse.GetValue(Steps),

@@ -46,9 +46,7 @@ internal static class QuickstartCommand
             var stderr = parse.InvocationConfiguration.Error;
             return CliErrors.Guard(stderr, () =>
             {
-                double m = parse.GetValue(minutes);
-                if (!(m > 0) || double.IsInfinity(m))
-                    throw new ArgumentException($"--minutes-finetune must be a positive number of minutes, got {m.ToString(CultureInfo.InvariantCulture)}.");
+                var fineTuneTime = MinutesBudget.ToTimeSpan(parse.GetValue(minutes), "--minutes-finetune")!.Value;
                 TrainRewardCommand.ApplyThreads(parse.GetValue(threads));
                 int s = parse.GetValue(seed);
                 using var cancel = new CliCancellation();
@@ -56,7 +54,7 @@ internal static class QuickstartCommand
                 {
                     OutputDirectory = parse.GetValue(output)!,
                     FromScratch = parse.GetValue(fromScratch),
-                    FineTuneTime = TimeSpan.FromMinutes(m),
+                    FineTuneTime = fineTuneTime,
                     SampleCount = parse.GetValue(n),
                     FineTune = defaults.FineTune with { Seed = s },
                     GenerationSeed = s,

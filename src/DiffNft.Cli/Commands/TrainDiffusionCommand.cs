@@ -32,10 +32,6 @@ internal static class TrainDiffusionCommand
         {
             var err = parse.InvocationConfiguration.Error;
             string path = parse.GetValue(collection)!;
-            var c = NftCollectionLoader.Load(path);
-            if (!c.HasImages)
-                throw new InvalidDataException($"Collection '{path}' has no images for every token; train-diffusion needs one image per token.");
-            var captions = NftCaptions.ForCollection(c, parse.GetValue(subject)!);
             double? mins = parse.GetValue(minutes);
             int? stepLimit = parse.GetValue(steps);
             string outPath = parse.GetValue(output)!;
@@ -51,13 +47,19 @@ internal static class TrainDiffusionCommand
                 PromptPhraseDropout = parse.GetValue(phraseDropout),
                 Seed = parse.GetValue(seed),
                 MaxSteps = stepLimit ?? (mins is null ? 2000 : int.MaxValue),
-                MaxTime = mins is null ? null : TimeSpan.FromMinutes(mins.Value),
+                MaxTime = MinutesBudget.ToTimeSpan(mins),
                 CheckpointPath = outPath + ".ckpt",
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 Progress = new SynchronousProgress<DiffusionTrainingProgress>(p =>
                     err.WriteLine($"step {p.Step}{(p.TotalSteps == int.MaxValue ? "" : "/" + p.TotalSteps)}  loss {p.Loss:F4}  {p.Elapsed:hh\\:mm\\:ss}")),
                 CancellationToken = cancel.Token,
             };
+            // Settings first: a bad value is reported before the collection is read and its images decoded.
+            options.Validate();
+            var c = NftCollectionLoader.Load(path);
+            if (!c.HasImages)
+                throw new InvalidDataException($"Collection '{path}' has no images for every token; train-diffusion needs one image per token.");
+            var captions = NftCaptions.ForCollection(c, parse.GetValue(subject)!);
             err.WriteLine($"training {options.Preset} on {c.Count} images from '{path}' (checkpoint {options.CheckpointPath})");
             using var model = new DiffusionTrainer(options).Train(c.Tokens.Select(t => t.Image!).ToList(), captions);
             model.Save(outPath);

@@ -37,7 +37,6 @@ internal static class TrainRewardCommand
             string path = parse.GetValue(collection)!;
             var (modelPath, metricsPath) = output.Resolve(parse);
             double? mins = parse.GetValue(minutes);
-            if (mins is { } m && !(m > 0)) throw new ArgumentException($"--minutes must be positive, got {m.ToString(CultureInfo.InvariantCulture)}.");
             int? stepLimit = parse.GetValue(steps);
             ApplyThreads(parse.GetValue(threads));
 
@@ -60,7 +59,7 @@ internal static class TrainRewardCommand
                 ValidationFraction = parse.GetValue(validation),
                 Seed = parse.GetValue(seed),
                 MaxSteps = stepLimit ?? (mins is null ? 3000 : int.MaxValue),
-                MaxTime = mins is null ? null : TimeSpan.FromMinutes(mins.Value),
+                MaxTime = MinutesBudget.ToTimeSpan(mins),
                 Progress = new SynchronousProgress<RarityRewardTrainingProgress>(p =>
                 {
                     string val = p.ValidationLoss is { } v

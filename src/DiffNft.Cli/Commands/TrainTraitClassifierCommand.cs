@@ -47,7 +47,6 @@ internal static class TrainTraitClassifierCommand
             string path = parse.GetValue(collection)!;
             var (modelPath, metricsPath) = output.Resolve(parse);
             double? mins = parse.GetValue(minutes);
-            if (mins is { } m && !(m > 0)) throw new ArgumentException($"--minutes must be positive, got {m.ToString(CultureInfo.InvariantCulture)}.");
             double? epochLimit = parse.GetValue(epochs);
             if (epochLimit is { } e && !(e > 0)) throw new ArgumentException($"--epochs must be positive, got {e.ToString(CultureInfo.InvariantCulture)}.");
             TrainRewardCommand.ApplyThreads(parse.GetValue(threads));
@@ -60,7 +59,7 @@ internal static class TrainTraitClassifierCommand
             {
                 // A time budget alone means "train until the time is up": a large epoch count the clock always cuts.
                 Epochs = epochLimit ?? (mins is null ? defaults.Epochs : 1e6),
-                MaxTime = mins is null ? null : TimeSpan.FromMinutes(mins.Value),
+                MaxTime = MinutesBudget.ToTimeSpan(mins),
                 BatchSize = parse.GetValue(batch),
                 LearningRate = parse.GetValue(lr),
                 Width = parse.GetValue(width),

@@ -10,8 +10,21 @@ namespace Microsoft.ML.DiffNft.Saving;
 /// </summary>
 internal static class ArchiveEntries
 {
-    /// <summary>Largest entry accepted when reading (a guard against zip bombs).</summary>
-    public const long MaxEntryBytes = 4L * 1024 * 1024 * 1024;
+    /// <summary>
+    /// Largest entry accepted when reading: 1 GiB, far above the package's models (a few MB) and below what a .NET array
+    /// holds. The declared size is checked before anything is allocated or inflated, and an entry may not be longer than it
+    /// declares, so a zip bomb costs no more memory than this.
+    /// </summary>
+    public const long MaxEntryBytes = 1L << 30;
+
+    /// <summary>
+    /// Entries above <see cref="RatioFloorBytes"/> may expand at most this many times their compressed size. Weights
+    /// compress by a few per cent, zero-initialised adapters by ~1000× but are small; a bomb expands by ~1000×.
+    /// </summary>
+    public const long MaxCompressionRatio = 100;
+
+    /// <summary>Entries up to this size (64 MiB) are read whatever their compression ratio.</summary>
+    public const long RatioFloorBytes = 64L << 20;
 
     /// <summary>Writes <paramref name="entries"/> as a zip to <paramref name="stream"/>, which stays open.</summary>
     /// <param name="stream">Where to write.</param>
@@ -65,7 +78,11 @@ internal static class ArchiveEntries
             {
                 CheckEntryName(entry.FullName, source);
                 if (entry.Length > MaxEntryBytes || entry.Length < 0)
-                    throw new InvalidDataException($"Model file '{source}': entry '{entry.FullName}' declares {entry.Length} bytes, over the {MaxEntryBytes}-byte limit.");
+                    throw new InvalidDataException($"Model file '{source}': entry '{entry.FullName}' declares {entry.Length:N0} bytes, over the {MaxEntryBytes:N0}-byte limit.");
+                if (entry.Length > RatioFloorBytes && entry.Length > entry.CompressedLength * MaxCompressionRatio)
+                    throw new InvalidDataException(
+                        $"Model file '{source}': entry '{entry.FullName}' declares {entry.Length:N0} bytes from {entry.CompressedLength:N0} compressed, " +
+                        $"more than {MaxCompressionRatio}× (a zip bomb, or not a DiffNft file).");
                 if (result.ContainsKey(entry.FullName))
                     throw new InvalidDataException($"Model file '{source}': entry '{entry.FullName}' appears twice.");
                 var bytes = new byte[entry.Length];

@@ -119,7 +119,10 @@ public sealed record DiffusionTrainerOptions
     public void Validate()
     {
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be positive.");
-        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be positive.");
+        // 1 is already far above any rate that trains (AdamW at 1e-3 is the default); 1e30 only diverges.
+        if (!(LearningRate > 0 && LearningRate <= 1)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must lie in (0, 1].");
+        if (MaxTime is { } time && time <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(MaxTime), time, "Must be positive (null for no time limit): a zero budget would save an untrained model.");
         if (EmaDecay is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(EmaDecay), EmaDecay, "Must lie in [0, 1).");
         if (ConditionDropout is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(ConditionDropout), ConditionDropout, "Must lie in [0, 1].");
         if (PromptPhraseDropout is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(PromptPhraseDropout), PromptPhraseDropout, "Must lie in [0, 1].");

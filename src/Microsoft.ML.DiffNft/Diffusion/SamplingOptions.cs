@@ -23,8 +23,9 @@ public sealed record SamplingOptions
     public void Validate()
     {
         if (Steps < 1) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "At least one sampling step is needed.");
-        if (GuidanceScale < 0) throw new ArgumentOutOfRangeException(nameof(GuidanceScale), GuidanceScale, "The guidance scale must be non-negative.");
-        if (Eta < 0) throw new ArgumentOutOfRangeException(nameof(Eta), Eta, "η must be non-negative.");
+        // NaN and infinite settings used to pass (NaN < 0 is false) and generate black images; 100 is far above any useful guidance.
+        if (!(GuidanceScale >= 0 && GuidanceScale <= 100)) throw new ArgumentOutOfRangeException(nameof(GuidanceScale), GuidanceScale, "The guidance scale must lie in [0, 100].");
+        if (!(Eta >= 0 && double.IsFinite(Eta))) throw new ArgumentOutOfRangeException(nameof(Eta), Eta, "η must be a non-negative number.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "The batch size must be positive.");
     }
 }

@@ -97,6 +97,44 @@ public sealed class HostileFilesTests : IDisposable
         Assert.Contains("non-finite", ex.Message);
     }
 
+    [Theory]
+    [InlineData(3_900_000_000L)]   // over int: an OverflowException stack trace before
+    [InlineData(2_000_000_000L)]   // inflated into 2.18 GB of memory before being rejected
+    public void AZipEntryDeclaringGigabytesIsRefusedBeforeItIsInflated(long declared)
+    {
+        string path = Path.Combine(_dir, "bomb.diffnft");
+        ModelArchive.Write(path, new Dictionary<string, byte[]> { ["weights.safetensors"] = new byte[1000] });
+        // Patch the entry's uncompressed size in the central directory, which is what the reader trusts.
+        byte[] zip = File.ReadAllBytes(path);
+        int central = IndexOf(zip, [0x50, 0x4b, 0x01, 0x02]);
+        BinaryPrimitives.WriteUInt32LittleEndian(zip.AsSpan(central + 24), (uint)declared);
+        File.WriteAllBytes(path, zip);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var ex = Assert.Throws<InvalidDataException>(() => ModelArchive.Read(path));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 100L << 20, "refusing the entry allocated 100 MB or more");
+        Assert.Contains(path, ex.Message);
+        Assert.Contains("weights.safetensors", ex.Message);
+    }
+
+    [Fact]
+    public void AnEntryThatExpandsAThousandfoldIsRefused()
+    {
+        string path = Path.Combine(_dir, "zeros.diffnft");
+        ModelArchive.Write(path, new Dictionary<string, byte[]> { ["weights.safetensors"] = new byte[80 << 20] });   // 80 MB of zeros
+        Assert.True(new FileInfo(path).Length < 1 << 20);
+        var ex = Assert.Throws<InvalidDataException>(() => ModelArchive.Read(path));
+        Assert.Contains("zip bomb", ex.Message);
+        ModelArchive.Write(path, new Dictionary<string, byte[]> { ["weights.safetensors"] = new byte[8 << 20] });    // small: read whatever its ratio
+        Assert.Equal(8 << 20, ModelArchive.Read(path)["weights.safetensors"].Length);
+    }
+
+    private static int IndexOf(byte[] haystack, byte[] needle)
+    {
+        for (int i = 0; i + needle.Length <= haystack.Length; i++)
+            if (haystack.AsSpan(i, needle.Length).SequenceEqual(needle)) return i;
+        throw new InvalidOperationException("signature not found");
+    }
+
     // A PNG with a valid signature, IHDR (RGBA, 8 bits) and IEND, and `rows` rows of zero pixels compressed into IDAT.
     private static byte[] Png(int width, int height, int rows)
     {
