@@ -33,18 +33,11 @@ public sealed class RarityPackageTests
     [Fact]
     public void TheRarityOnlyExampleUsesOnlyTheMicrosoftMLNamespace()
     {
-        string program = File.ReadAllText(Path.Combine(FindRepositoryRoot(), "examples", "RarityPipeline", "Program.cs"));
+        string program = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "examples", "RarityPipeline", "Program.cs"));
         var usings = program.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith("using ", StringComparison.Ordinal) && l.EndsWith(';')).ToArray();
         Assert.Equal(["using Microsoft.ML;"], usings);
-        string project = File.ReadAllText(Path.Combine(FindRepositoryRoot(), "examples", "RarityPipeline", "RarityPipeline.csproj"));
+        string project = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "examples", "RarityPipeline", "RarityPipeline.csproj"));
         Assert.Contains("Microsoft.ML.DiffNft.Rarity.csproj", project);
         Assert.DoesNotContain("Microsoft.ML.DiffNft.csproj", project);
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "DiffNftGen.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("DiffNftGen.sln was not found above the test's folder.");
     }
 }

@@ -22,7 +22,7 @@ public sealed class HostileArgumentsTests : IDisposable
     [InlineData("-1")]
     public void GenerateRefusesAGuidanceThatIsNotANumberOrIsAbsurd(string guidance)
     {
-        string model = Path.Combine(FindRepositoryRoot(), "models", "builtin", "base.diffnft");
+        string model = Path.Combine(RepositoryPaths.Root, "models", "builtin", "base.diffnft");
         string output = Path.Combine(_dir, "images");
         var (code, error) = Run(["generate", "--model", model, "--prompt", "a noun", "--count", "2", "--guidance", guidance, "--out", output]);
         Assert.Equal(1, code);
@@ -72,12 +72,5 @@ public sealed class HostileArgumentsTests : IDisposable
         var error = new StringWriter();
         int code = CliApp.Run(args, new StringWriter(), error);
         return (code, error.ToString());
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "DiffNftGen.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("DiffNftGen.sln was not found above the test's folder.");
     }
 }
