@@ -225,7 +225,7 @@ internal sealed class DiffusionTrainer
         var adamState = adam.StateDict();
         foreach (var (k, v) in adamState) tensors[k] = v;
         var manifest = new CheckpointManifest(CheckpointFormat, DiffusionModel.FormatVersion, step, _options.EffectiveSeed,
-            model.Options, model.Tokenizer.Vocabulary.ToArray(), _elapsed().TotalSeconds);
+            model.Options, model.Tokenizer.Vocabulary.ToArray(), _elapsed().TotalSeconds, ResultSettings(_options));
         ModelArchive.Write(path, new Dictionary<string, byte[]>
         {
             ["checkpoint.json"] = JsonSerializer.SerializeToUtf8Bytes(manifest, DiffusionModel.JsonOptions),
@@ -250,6 +250,15 @@ internal sealed class DiffusionTrainer
             throw new InvalidDataException($"'{path}' is not a version-{DiffusionModel.FormatVersion} DiffNft diffusion checkpoint.");
         if (m.Seed != _options.EffectiveSeed)
             throw new InvalidOperationException($"Checkpoint '{path}' was written with seed {m.Seed}, but this run uses seed {_options.EffectiveSeed}; delete it or use the same seed.");
+        // Every setting that changes the trained weights must match, or the resumed run would silently be another run.
+        var settings = ResultSettings(_options);
+        if (m.Settings is null)
+            throw new InvalidOperationException($"Checkpoint '{path}' does not record its training settings (an older version wrote it); delete it to start afresh.");
+        foreach (var (name, value) in settings)
+            if (!m.Settings.TryGetValue(name, out var saved) || saved != value)
+                throw new InvalidOperationException(
+                    $"Checkpoint '{path}' was written with {name} = {saved ?? "(unset)"}, but this run uses {name} = {value}; " +
+                    "run with the same settings to resume, or delete the checkpoint to start afresh.");
         if (!m.Vocabulary.SequenceEqual(model.Tokenizer.Vocabulary) || JsonSerializer.Serialize(m.Options, DiffusionModel.JsonOptions) != JsonSerializer.Serialize(model.Options, DiffusionModel.JsonOptions))
             throw new InvalidOperationException($"Checkpoint '{path}' belongs to a different model (options or caption vocabulary differ); delete it to start afresh.");
         var state = ModelArchive.LoadTensors(ModelArchive.Require(entries, "state.safetensors", path), path);
@@ -274,7 +283,36 @@ internal sealed class DiffusionTrainer
         return (m.Step, TimeSpan.FromSeconds(m.ElapsedSeconds));
     }
 
+    /// <summary>
+    /// The settings that decide the trained weights besides the seed and the architecture (checked separately), as
+    /// invariant text by option name. Progress, cancellation, device, paths and reporting are left out.
+    /// </summary>
+    internal static SortedDictionary<string, string> ResultSettings(DiffusionTrainerOptions o)
+    {
+        static string F(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        return new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            [nameof(o.Prediction)] = o.Prediction.ToString(),
+            [nameof(o.Schedule)] = o.Schedule.ToString(),
+            [nameof(o.BatchSize)] = o.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [nameof(o.LearningRate)] = F(o.LearningRate),
+            [nameof(o.LearningRateSchedule)] = o.LearningRateSchedule.ToString(),
+            [nameof(o.WarmupSteps)] = o.WarmupSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [nameof(o.FinalLearningRateFraction)] = F(o.FinalLearningRateFraction),
+            [nameof(o.MinSnrGamma)] = F(o.MinSnrGamma),
+            [nameof(o.WeightDecay)] = F(o.WeightDecay),
+            [nameof(o.GradientClip)] = F(o.GradientClip),
+            [nameof(o.EmaDecay)] = F(o.EmaDecay),
+            [nameof(o.ConditionDropout)] = F(o.ConditionDropout),
+            [nameof(o.PromptPhraseDropout)] = F(o.PromptPhraseDropout),
+            // The budget shapes the learning-rate schedule, so it decides the weights too.
+            [nameof(o.MaxSteps)] = o.MaxSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [nameof(o.MaxTime)] = o.MaxTime is { } t ? F(t.TotalSeconds) + " s" : "none",
+        };
+    }
+
     // ElapsedSeconds: wall time trained so far, so that a resumed time-limited run keeps its learning-rate schedule.
+    // Settings: ResultSettings of the run that wrote it.
     private sealed record CheckpointManifest(string Format, int Version, int Step, int Seed, DiffusionModelOptions Options,
-        string[] Vocabulary, double ElapsedSeconds = 0);
+        string[] Vocabulary, double ElapsedSeconds = 0, SortedDictionary<string, string>? Settings = null);
 }

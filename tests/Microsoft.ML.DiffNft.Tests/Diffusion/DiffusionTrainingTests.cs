@@ -62,6 +62,37 @@ public class DiffusionTrainingTests
             Assert.True(v.eq(b[k]).all().item<bool>(), $"parameter {k} differs after resume");
     }
 
+    [Theory]
+    [InlineData("LearningRate")]
+    [InlineData("BatchSize")]
+    [InlineData("MinSnrGamma")]
+    [InlineData("EmaDecay")]
+    [InlineData("Schedule")]
+    [InlineData("MaxSteps")]
+    public void ResumingWithAnotherSettingIsAnErrorNamingIt(string setting)
+    {
+        // Before, only the seed and the architecture were compared: another learning rate, batch, Min-SNR, EMA or schedule
+        // resumed the old run and "wrote" a model byte-identical to the old one.
+        var (images, captions) = Blocks(16);
+        using var dir = new TempDir();
+        var ckpt = Path.Combine(dir.Path, "run.ckpt");
+        using (new DiffusionTrainer(Tiny(4, ckpt)).Train(images, captions)) { }
+        var changed = setting switch
+        {
+            "LearningRate" => Tiny(4, ckpt) with { LearningRate = 2e-3 },
+            "BatchSize" => Tiny(4, ckpt) with { BatchSize = 4 },
+            "MinSnrGamma" => Tiny(4, ckpt) with { MinSnrGamma = 1 },
+            "EmaDecay" => Tiny(4, ckpt) with { EmaDecay = 0.9 },
+            "Schedule" => Tiny(4, ckpt) with { Schedule = NoiseScheduleKind.Cosine },
+            _ => Tiny(5, ckpt),
+        };
+        var ex = Assert.Throws<InvalidOperationException>(() => new DiffusionTrainer(changed).Train(images, captions));
+        Assert.Contains($"{setting} = ", ex.Message);
+        Assert.Contains(ckpt, ex.Message);
+        // The same settings resume (here: the run is already complete, so nothing more is trained).
+        using var same = new DiffusionTrainer(Tiny(4, ckpt)).Train(images, captions);
+    }
+
     [Fact]
     public void SaveAndLoadGiveIdenticalImagesForTheSameSeeds()
     {
