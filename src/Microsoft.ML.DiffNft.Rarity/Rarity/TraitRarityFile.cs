@@ -22,14 +22,6 @@ internal static class TraitRarityFile
     /// <summary>The file format version this build writes and reads.</summary>
     public const int FormatVersion = 1;
 
-    /// <summary>Saves <paramref name="transformer"/> to <paramref name="path"/> (atomically).</summary>
-    public static void Save(TraitRarityTransformer transformer, string path)
-    {
-        ArgumentNullException.ThrowIfNull(transformer);
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        AtomicFile.Write(path, stream => Save(transformer, stream));
-    }
-
     /// <summary>Writes <paramref name="transformer"/> to <paramref name="stream"/> as UTF-8 JSON; the stream stays open.</summary>
     public static void Save(TraitRarityTransformer transformer, Stream stream)
     {
@@ -99,28 +91,9 @@ internal static class TraitRarityFile
         w.WriteEndObject();
     }
 
-    /// <summary>Loads a transformer saved with <see cref="Save(TraitRarityTransformer, string)"/> into <paramref name="mlContext"/>.</summary>
+    /// <summary>Loads a file into an ML.NET environment (the one behind a catalog: <c>LoadTraitRarity</c>).</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a valid trait rarity model; the message names the field.</exception>
-    public static TraitRarityTransformer Load(MLContext mlContext, string path)
-    {
-        ArgumentNullException.ThrowIfNull(mlContext);
-        return Load((IHostEnvironment)mlContext, path);
-    }
-
-    /// <summary>Loads a transformer from a stream written by <see cref="Save(TraitRarityTransformer, Stream)"/>.</summary>
-    /// <param name="mlContext">The context the transformer will belong to.</param>
-    /// <param name="stream">The model; read to its end, left open.</param>
-    /// <param name="sourceName">A name for the stream in error messages (for example its file name).</param>
-    /// <exception cref="InvalidDataException">The stream is not a valid trait rarity model; the message names the field.</exception>
-    public static TraitRarityTransformer Load(MLContext mlContext, Stream stream, string sourceName = "stream")
-    {
-        ArgumentNullException.ThrowIfNull(mlContext);
-        ArgumentNullException.ThrowIfNull(stream);
-        return Load((IHostEnvironment)mlContext, stream, sourceName);
-    }
-
-    /// <summary>Loads a file into an ML.NET environment (the one behind a catalog: <c>LoadTraitRarity</c>).</summary>
     internal static TraitRarityTransformer Load(IHostEnvironment env, string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

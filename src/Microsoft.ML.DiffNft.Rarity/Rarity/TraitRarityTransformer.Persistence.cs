@@ -9,9 +9,9 @@ public sealed partial class TraitRarityTransformer : IDiffNftPersistable
     string IDiffNftPersistable.PersistenceKind => DiffNftPartKinds.TraitRarity;
 
     /// <summary>
-    /// Saves the transformer to <paramref name="path"/> as a versioned JSON model file (the format of
-    /// <see cref="TraitRarityFile"/>), atomically: a failed save leaves any earlier file as it was. Load it with
-    /// <c>mlContext.Model.LoadDiffNft(path, out _)</c> or <see cref="TraitRarityFile.Load(MLContext, string)"/>; save a
+    /// Saves the transformer to <paramref name="path"/> as a versioned JSON model file (the frequency table,
+    /// the collection's scores and the output settings), atomically: a failed save leaves any earlier file as it was. Load it with
+    /// <c>mlContext.Model.LoadDiffNft(path, out _)</c> or <c>mlContext.Transforms.DiffNft.LoadTraitRarity(path)</c>; save a
     /// whole pipeline that holds it with <c>mlContext.Model.SaveDiffNft</c>.
     /// </summary>
     public void Save(string path)

@@ -12,14 +12,9 @@ public sealed class ApiIndexTests
     [Fact]
     public void TheApiIndexNamesEveryExportedType()
     {
-        string? index = null;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && index is null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "docs", "api.md");
-            if (File.Exists(candidate)) index = candidate;
-        }
-        Assert.True(index is not null, "docs/api.md was not found above the test output folder.");
-        string text = File.ReadAllText(index!);
+        string index = Path.Combine(RepositoryPaths.Root, "docs", "api.md");
+        Assert.True(File.Exists(index), $"{index} was not found.");
+        string text = File.ReadAllText(index);
         // Compiler-generated types (the groupings of C# 14 extension members) have unspeakable names and are left out.
         var missing = typeof(QuickstartPipeline).Assembly.GetExportedTypes()
             .Concat(typeof(Microsoft.ML.DiffNft.Rarity.TraitRarityEstimator).Assembly.GetExportedTypes())

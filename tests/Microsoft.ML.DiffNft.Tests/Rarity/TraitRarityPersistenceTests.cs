@@ -44,7 +44,7 @@ public sealed class TraitRarityPersistenceTests : IDisposable
         string path = Path.Combine(_dir, "rarity.json");
         fitted.Save(path);
 
-        var loaded = TraitRarityFile.Load(new MLContext(seed: 2), path);
+        var loaded = new MLContext(seed: 2).Transforms.DiffNft.LoadTraitRarity(path);
         Assert.Equal(fitted.Method, loaded.Method);
         Assert.Equal(fitted.Table.Entropy, loaded.Table.Entropy);
         Assert.Equal(fitted.Table.RareThreshold, loaded.Table.RareThreshold);
@@ -84,7 +84,7 @@ public sealed class TraitRarityPersistenceTests : IDisposable
     {
         string path = Path.Combine(_dir, "bad.json");
         File.WriteAllText(path, text);
-        var ex = Assert.Throws<InvalidDataException>(() => TraitRarityFile.Load(new MLContext(), path));
+        var ex = Assert.Throws<InvalidDataException>(() => new MLContext().Transforms.DiffNft.LoadTraitRarity(path));
         Assert.Contains(path, ex.Message);
         Assert.Contains(expected, ex.Message);
     }
@@ -114,7 +114,7 @@ public sealed class TraitRarityPersistenceTests : IDisposable
         string text = File.ReadAllText(path);
         Assert.Contains(find, text);
         File.WriteAllText(path, text.Replace(find, replace));
-        var ex = Assert.Throws<InvalidDataException>(() => TraitRarityFile.Load(new MLContext(), path));
+        var ex = Assert.Throws<InvalidDataException>(() => new MLContext().Transforms.DiffNft.LoadTraitRarity(path));
         Assert.Contains($"Trait rarity model '{path}'", ex.Message);
         Assert.Contains(expected, ex.Message);
     }
@@ -134,23 +134,23 @@ public sealed class TraitRarityPersistenceTests : IDisposable
         (scores[0], scores[1]) = (scores[1]!.DeepClone(), scores[0]!.DeepClone());
         File.WriteAllText(path, swapped.ToJsonString());
         Assert.Contains("field 'ranking' entry 1 is not after entry 0 in rarity order",
-            Assert.Throws<InvalidDataException>(() => TraitRarityFile.Load(new MLContext(), path)).Message);
+            Assert.Throws<InvalidDataException>(() => new MLContext().Transforms.DiffNft.LoadTraitRarity(path)).Message);
 
         var moreTokens = json.DeepClone();
         var counts = moreTokens["ranking"]!["tokenCounts"]!.AsArray();
         counts[0] = counts[0]!.GetValue<int>() + 1;
         File.WriteAllText(path, moreTokens.ToJsonString());
         Assert.Contains("field 'ranking.tokenCounts' adds up to 10 tokens; tokenCount is 9",
-            Assert.Throws<InvalidDataException>(() => TraitRarityFile.Load(new MLContext(), path)).Message);
+            Assert.Throws<InvalidDataException>(() => new MLContext().Transforms.DiffNft.LoadTraitRarity(path)).Message);
 
         var entropy = json.DeepClone();
         entropy["traits"]![0]!["counts"]![0] = entropy["traits"]![0]!["counts"]![0]!.GetValue<int>() + 1;
         entropy["traits"]![0]!["counts"]![1] = entropy["traits"]![0]!["counts"]![1]!.GetValue<int>() - 1;
         File.WriteAllText(path, entropy.ToJsonString());
         Assert.Contains("field 'entropy' is",
-            Assert.Throws<InvalidDataException>(() => TraitRarityFile.Load(new MLContext(), path)).Message);
+            Assert.Throws<InvalidDataException>(() => new MLContext().Transforms.DiffNft.LoadTraitRarity(path)).Message);
 
-        Assert.Throws<FileNotFoundException>(() => TraitRarityFile.Load(new MLContext(), Path.Combine(_dir, "missing.json")));
+        Assert.Throws<FileNotFoundException>(() => new MLContext().Transforms.DiffNft.LoadTraitRarity(Path.Combine(_dir, "missing.json")));
     }
 
     /// <summary>Every output value of every row, as text with round-trip precision.</summary>
