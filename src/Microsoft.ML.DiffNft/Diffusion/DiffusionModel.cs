@@ -86,6 +86,7 @@ internal sealed class DiffusionModel : IDisposable
         for (int start = 0; start < prompts.Count; start += options.BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            TorchRuntime.FitThreadsToLoad();
             int n = Math.Min(options.BatchSize, prompts.Count - start);
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();

@@ -86,6 +86,7 @@ internal sealed class DiffusionTrainer
         long n = data.shape[0];
         while (step < o.MaxSteps)
         {
+            TorchRuntime.FitThreadsToLoad();
             if (o.CancellationToken.IsCancellationRequested)
             {
                 if (o.CheckpointPath is not null) SaveCheckpoint(o.CheckpointPath, model, ema, adam, step);

@@ -94,6 +94,7 @@ internal sealed class ResNet18FeatureExtractor : IImageFeatureExtractor, IDispos
             for (int start = 0; start < images.Count; start += _batchSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                TorchRuntime.FitThreadsToLoad();
                 int n = Math.Min(_batchSize, images.Count - start);
                 ParallelLoop.For(n, i => FeatureImageResampler.ToRgbPlanes(images[start + i], InputSize, buffer.AsSpan(i * plane, plane)), cancellationToken);
                 using var scope = NewDisposeScope();

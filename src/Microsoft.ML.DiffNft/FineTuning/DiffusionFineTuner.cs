@@ -60,6 +60,7 @@ internal sealed class DiffusionFineTuner
         var log = new FineTuneLog(RewardScores.ComponentNames(reward));
         int iteration = 0;
         long queries = 0;
+        double secondsBefore = 0;
         if (o.CheckpointPath is not null && o.Resume && File.Exists(o.CheckpointPath))
         {
             var state = FineTuneCheckpoint.Load(o.CheckpointPath, fingerprint, policy, adam);
@@ -68,20 +69,23 @@ internal sealed class DiffusionFineTuner
             queries = state.RewardQueries;
             tracker.Restore(state.Tracker);
             log.Restore(state.LogRows);
+            secondsBefore = state.Seconds;
         }
+        var clock = Stopwatch.StartNew();
+        TimeSpan Elapsed() => TimeSpan.FromSeconds(secondsBefore) + clock.Elapsed;
         void Save() => FineTuneCheckpoint.Save(o.CheckpointPath!, fingerprint,
-            new FineTuneState(iteration, kl.Beta, queries, tracker.State(), log.Rows.ToList()), policy, adam);
+            new FineTuneState(iteration, kl.Beta, queries, tracker.State(), log.Rows.ToList(), Elapsed().TotalSeconds), policy, adam);
 
         if (o.SampleGridEvery > 0 && iteration == 0) WriteGrid(policy, distinct, 0);
-        var clock = Stopwatch.StartNew();
         while (iteration < o.MaxIterations)
         {
+            TorchRuntime.FitThreadsToLoad();
             if (o.CancellationToken.IsCancellationRequested)
             {
                 if (o.CheckpointPath is not null) Save();
                 o.CancellationToken.ThrowIfCancellationRequested();
             }
-            if (o.MaxTime is { } limit && clock.Elapsed >= limit) break;
+            if (o.MaxTime is { } limit && Elapsed() >= limit) break;
 
             double beta = kl.Beta;
             IterationStats stats;
@@ -98,7 +102,7 @@ internal sealed class DiffusionFineTuner
             iteration++;
             queries += stats.RewardQueries;
             var progress = new FineTuneProgress(iteration, o.MaxIterations, stats.RewardMean, stats.RewardStd, stats.Components,
-                stats.Kl, beta, stats.ClipFraction, stats.ApproxKl, stats.Loss, stats.GradientNorm, queries, clock.Elapsed);
+                stats.Kl, beta, stats.ClipFraction, stats.ApproxKl, stats.Loss, stats.GradientNorm, queries, Elapsed());
             kl.Update(stats.Kl);
             log.Add(progress);
             if (o.LogPath is not null) log.Write(o.LogPath);

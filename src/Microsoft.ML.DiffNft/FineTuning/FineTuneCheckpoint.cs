@@ -11,7 +11,10 @@ namespace Microsoft.ML.DiffNft.FineTuning;
 /// <param name="RewardQueries">Images scored so far.</param>
 /// <param name="Tracker">The running per-prompt reward buffers.</param>
 /// <param name="LogRows">The CSV log rows so far.</param>
-internal sealed record FineTuneState(int Iteration, double Beta, long RewardQueries, Dictionary<string, double[]> Tracker, List<string> LogRows);
+/// <param name="Seconds">Training time up to this checkpoint, interrupted runs included (0 in checkpoints of older builds):
+/// a resumed run's <see cref="FineTuneOptions.MaxTime"/> counts it, and not the work an interruption lost.</param>
+internal sealed record FineTuneState(int Iteration, double Beta, long RewardQueries, Dictionary<string, double[]> Tracker, List<string> LogRows,
+    double Seconds = 0);
 
 /// <summary>
 /// What a checkpoint must match to be resumed: the settings that shape the trajectory of the run (not the budget, paths or
@@ -84,7 +87,8 @@ internal static class FineTuneCheckpoint
         var differences = Differences(expected, m.Fingerprint);
         if (differences.Count > 0)
             throw new InvalidOperationException($"Checkpoint '{path}' belongs to a different run ({string.Join(", ", differences)} differ); delete it to start afresh or restore the settings.");
-        if (m.State.Iteration < 0 || m.State.Tracker is null || m.State.LogRows is null || !double.IsFinite(m.State.Beta))
+        if (m.State.Iteration < 0 || m.State.Tracker is null || m.State.LogRows is null || !double.IsFinite(m.State.Beta)
+            || !double.IsFinite(m.State.Seconds) || m.State.Seconds < 0)
             throw new InvalidDataException($"Checkpoint '{path}': the run state is incomplete or invalid.");
 
         var state = ModelArchive.LoadTensors(ModelArchive.Require(entries, StateEntry, path), $"{path}:{StateEntry}");

@@ -18,7 +18,11 @@ public sealed record FineTuneOptions
     /// <summary>Iteration budget; training stops at whichever of this and <see cref="MaxTime"/> comes first.</summary>
     public int MaxIterations { get; init; } = 100;
 
-    /// <summary>Wall-time budget (null: iterations only). A time-limited run is not reproducible iteration for iteration.</summary>
+    /// <summary>
+    /// Wall-time cap (null: iterations only). A resumed run counts the time its checkpoint records — the earlier runs' time
+    /// up to their last checkpoint, never the work an interruption lost — so every minute is charged once. A run stopped by
+    /// the cap is not reproducible iteration for iteration: prefer <see cref="MaxIterations"/> as the budget and this as a guard.
+    /// </summary>
     public TimeSpan? MaxTime { get; init; }
 
     /// <summary>Distinct prompts sampled per iteration (all of them, cycled, when there are fewer).</summary>

@@ -110,10 +110,11 @@ public sealed partial class QuickstartPipeline
         var report = new NftReport { Title = "DiffNft quickstart", Base = baseMetrics, Tuned = tunedMetrics, TunedName = "tuned" };
         void Set(string key, string value) => report.Settings.Add(new(key, value));
         var ft = o.FineTune;
+        foreach (string warning in Warnings()) report.Warnings.Add(warning);
         Set("collection", Paths.Collection);
         Set("reward", string.Create(CultureInfo.InvariantCulture, $"{o.RarityWeight:G4}·rarity ({o.RarityOutput}) + {o.FidelityWeight:G4}·fidelity"));
         Set("fine_tune", string.Create(CultureInfo.InvariantCulture,
-            $"{ft.Mode}, {(o.FineTuneTime is { } t ? $"{t.TotalMinutes:G4} min" : $"{ft.MaxIterations} iterations")}, {ft.PromptsPerIteration}×{ft.ImagesPerPrompt} images, {ft.SamplingSteps} steps, lr {ft.LearningRate:G3}, β {ft.KlWeight:G3}, LoRA rank {ft.LoraRank}, seed {ft.EffectiveSeed}"));
+            $"{ft.Mode}, {ft.MaxIterations} iterations{(o.FineTuneTime is { } t ? $" (time guard {t.TotalMinutes:G4} min)" : "")}, {ft.PromptsPerIteration}×{ft.ImagesPerPrompt} images, {ft.SamplingSteps} steps, lr {ft.LearningRate:G3}, β {ft.KlWeight:G3}, LoRA rank {ft.LoraRank}, seed {ft.EffectiveSeed}"));
         Set("generation", string.Create(CultureInfo.InvariantCulture,
             $"{o.SampleCount} images per model, \"{o.GenerationPrompt}\", seeds {o.GenerationSeed}…{o.GenerationSeed + o.SampleCount - 1}, {o.Generation.Steps} DDIM steps, guidance {o.Generation.GuidanceScale:G3}"));
         Set("evaluation", string.Create(CultureInfo.InvariantCulture, $"N = {o.SampleCount}, seed {o.EvaluationSeed}, against the training collection"));
@@ -129,6 +130,15 @@ public sealed partial class QuickstartPipeline
         return report;
     }
 
+    /// <summary>What the report must flag: a fine-tuning stage that the time guard stopped before its iterations.</summary>
+    private IEnumerable<string> Warnings()
+    {
+        var fineTune = _results.FirstOrDefault(r => r.Stage == QuickstartStage.FineTune);
+        if (fineTune is not null && fineTune.Numbers.GetValueOrDefault("time_capped") == 1)
+            yield return string.Create(CultureInfo.InvariantCulture,
+                $"Fine-tuning was stopped by its {Options.FineTuneTime?.TotalMinutes:G4}-minute time guard after {fineTune.Numbers.GetValueOrDefault("iterations"):N0} of {fineTune.Numbers.GetValueOrDefault("iterations_planned"):N0} iterations, so the tuned model is weaker than the method's; rerun with a larger --minutes-finetune (on a busy machine, or with fewer threads).");
+    }
+
     private static string Percent(double? value) => value is { } v ? v.ToString("P1", CultureInfo.InvariantCulture) : "n/a";
 
     private void ReportStage(NftGenerationMetrics baseMetrics, NftGenerationMetrics tunedMetrics, Stopwatch runClock)
@@ -138,7 +148,7 @@ public sealed partial class QuickstartPipeline
         Options.Progress?.Report(new QuickstartProgress(QuickstartStage.Report, QuickstartProgressKind.Started, 0, "writing report.json and report.html"));
         var settings = QuickstartReport.Settings(Options, Paths);
         var provisional = new QuickstartStageResult(QuickstartStage.Report, TimeSpan.Zero, false, "report.json", new Dictionary<string, double>());
-        string json = QuickstartReport.ToJson(settings, _results.Append(provisional).ToList(), baseMetrics, tunedMetrics, runClock.Elapsed);
+        string json = QuickstartReport.ToJson(settings, _results.Append(provisional).ToList(), baseMetrics, tunedMetrics, runClock.Elapsed, Warnings().ToList());
         AtomicFile.WriteAllText(Paths.ReportJson, json);
         // This run's evaluation carries the per-image rarity scores that the histograms need; the metrics files do not.
         NftReportWriter.WriteHtml(BuildHtmlReport(_evaluated.GetValueOrDefault("base") ?? baseMetrics,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.ML.DiffNft.FineTuning;
 using Microsoft.ML.DiffNft.Reward;
+using Microsoft.ML.DiffNft.Torch;
 
 namespace Microsoft.ML.DiffNft.Pipeline;
 
@@ -22,44 +23,43 @@ public sealed partial class QuickstartPipeline
         {
             using var inputs = FineTuneInputs.Load(Paths.BaseModel, Paths.RewardModel, new RewardLoadOptions { RarityOutput = o.RarityOutput });
             var reward = FineTuneJob.RarityAndFidelity(inputs.BaseModel, inputs.Rarity, o.RarityWeight, o.FidelityWeight);
-            // A time budget counts the time earlier, interrupted runs spent on this stage: a resumed run gets the rest.
-            TimeSpan? remaining = o.FineTuneTime is { } budget
-                ? TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(1).Ticks, (budget - context.SpentBefore).Ticks))
-                : null;
             int maxIterations = o.FineTune.MaxIterations;
             var job = new FineTuneJob
             {
                 BaseModel = inputs.BaseModel,
                 Reward = reward,
                 Prompts = o.FineTunePrompts,
-                Options = o.FineTune with { MaxTime = remaining },
+                Options = o.FineTune with { MaxTime = o.FineTuneTime },
                 Files = new FineTuneFiles(Paths.TunedModel, Paths.TunedCheckpoint, Paths.FineTuneLog, Path.Combine(Paths.Root, "finetune-samples")),
                 CancellationToken = o.CancellationToken,
                 Progress = new SynchronousProgress<FineTuneProgress>(p =>
                 {
                     context.SaveSpent();
-                    double f = maxIterations == int.MaxValue ? 0 : (double)p.Iteration / maxIterations;
-                    if (o.FineTuneTime is { } limit) f = Math.Max(f, context.Spent / limit);
-                    context.Report(f, string.Create(CultureInfo.InvariantCulture,
-                        $"iteration {p.Iteration}  reward {p.RewardMean:F3}  kl {p.Kl:E1}"));
+                    context.Report((double)p.Iteration / maxIterations, string.Create(CultureInfo.InvariantCulture,
+                        $"iteration {p.Iteration}/{maxIterations}  reward {p.RewardMean:F3}  kl {p.Kl:E1}  threads {TorchRuntime.Threads}"));
                 }),
             };
             context.Report(0, $"PPO on {string.Join(", ", o.FineTunePrompts.Select(p => $"\"{p}\""))} for {reward.Name}");
             using var tuned = job.Run();
-            return FineTuneOutcome(FineTuneLogSummary.Read(Paths.FineTuneLog));
+            return FineTuneOutcome(FineTuneLogSummary.Read(Paths.FineTuneLog), maxIterations, o.FineTuneTime);
         });
     }
 
-    private static StageOutcome FineTuneOutcome(FineTuneLogSummary log)
+    private static StageOutcome FineTuneOutcome(FineTuneLogSummary log, int maxIterations, TimeSpan? guard)
     {
-        var numbers = new Dictionary<string, double> { ["iterations"] = log.Iterations };
+        // Fewer iterations than the budget can only mean the time guard stopped the run: the summary and the report say so.
+        bool capped = log.Iterations < maxIterations;
+        string cap = capped
+            ? string.Create(CultureInfo.InvariantCulture, $" — STOPPED BY THE {guard?.TotalMinutes:G4}-MINUTE TIME GUARD after {log.Iterations} of {maxIterations} iterations (a busy machine?)")
+            : "";
+        var numbers = new Dictionary<string, double> { ["iterations"] = log.Iterations, ["iterations_planned"] = maxIterations, ["time_capped"] = capped ? 1 : 0 };
         if (log.Iterations == 0)
-            return new StageOutcome("0 iterations (the budget ended before the first)", numbers);
+            return new StageOutcome("0 iterations" + cap, numbers);
         numbers["reward_first"] = log.FirstReward;
         numbers["reward_last"] = log.LastReward;
         numbers["kl_last"] = log.LastKl;
         return new StageOutcome(string.Create(CultureInfo.InvariantCulture,
-            $"{log.Iterations} iteration{(log.Iterations == 1 ? "" : "s")}; mean reward {log.FirstReward:F3} → {log.LastReward:F3}, KL {log.LastKl:E1}"), numbers);
+            $"{log.Iterations} iteration{(log.Iterations == 1 ? "" : "s")}; mean reward {log.FirstReward:F3} → {log.LastReward:F3}, KL {log.LastKl:E1}{cap}"), numbers);
     }
 }
 

@@ -110,7 +110,8 @@ public sealed partial class QuickstartPipeline
     /// <param name="stage">The stage.</param>
     /// <param name="fingerprint">Its fingerprint (settings and inputs).</param>
     /// <param name="outputs">The files the stage writes; all must exist for a finished stage to be skipped.</param>
-    /// <param name="checkpoints">Files a stage resumes from; deleted when the stage starts with other settings.</param>
+    /// <param name="checkpoints">Files of an earlier attempt, deleted when the stage starts with other settings; the first,
+    /// when any, is the checkpoint the stage resumes from (the others, such as a log, are rewritten from it).</param>
     /// <param name="work">The stage's work.</param>
     private void RunStage(QuickstartStage stage, string fingerprint, string[] outputs, string[] checkpoints, Func<StageContext, StageOutcome> work)
     {
@@ -139,7 +140,10 @@ public sealed partial class QuickstartPipeline
         var context = new StageContext(this, stage, fingerprint, resuming ? TimeSpan.FromSeconds(running!.SpentSeconds) : TimeSpan.Zero, resuming);
         context.SaveSpent();
         progress?.Report(new QuickstartProgress(stage, QuickstartProgressKind.Started, 0,
-            resuming ? "resuming" + (checkpoints.Any(File.Exists) ? " from its checkpoint" : "") : "starting"));
+            !resuming ? "starting"
+            : checkpoints.Length > 0 && File.Exists(checkpoints[0]) ? "resuming from its checkpoint"
+            : checkpoints.Length > 0 ? "restarting (interrupted before its first checkpoint)"
+            : "restarting (interrupted; this stage has no checkpoint)"));
         StageOutcome outcome;
         try
         {
@@ -148,7 +152,7 @@ public sealed partial class QuickstartPipeline
         catch (OperationCanceledException ex) when (ct.IsCancellationRequested)
         {
             context.SaveSpent();
-            throw new QuickstartCanceledException(stage, checkpoints.Any(File.Exists), ex);
+            throw new QuickstartCanceledException(stage, checkpoints.Length > 0 && File.Exists(checkpoints[0]), ex);
         }
         catch
         {

@@ -75,8 +75,9 @@ internal static class QuickstartReport
     /// <param name="baseMetrics">The base model's metrics.</param>
     /// <param name="tunedMetrics">The tuned model's metrics.</param>
     /// <param name="runElapsed">Wall time of the run that wrote the report.</param>
+    /// <param name="warnings">What a reader must know before trusting the numbers (empty for none).</param>
     public static string ToJson(JsonObject settings, IReadOnlyList<QuickstartStageResult> stages, NftGenerationMetrics baseMetrics,
-        NftGenerationMetrics tunedMetrics, TimeSpan runElapsed)
+        NftGenerationMetrics tunedMetrics, TimeSpan runElapsed, IReadOnlyList<string>? warnings = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(stages);
@@ -101,6 +102,7 @@ internal static class QuickstartReport
             ["format"] = FormatName,
             ["version"] = FormatVersion,
             ["created_utc"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            ["warnings"] = new JsonArray((warnings ?? []).Select(w => (JsonNode?)JsonValue.Create(w)).ToArray()),
             ["base"] = JsonNode.Parse(baseMetrics.ToJson()),
             ["tuned"] = JsonNode.Parse(tunedMetrics.ToJson()),
             ["comparison"] = new JsonObject
@@ -118,6 +120,7 @@ internal static class QuickstartReport
             {
                 ["processor_count"] = Environment.ProcessorCount,
                 ["torch_threads"] = TorchSharp.torch.get_num_threads(),
+                ["torch_threads_follow_load"] = Torch.TorchRuntime.ThreadsFollowLoad,
                 ["os"] = RuntimeInformation.OSDescription,
                 ["runtime"] = RuntimeInformation.FrameworkDescription,
             },

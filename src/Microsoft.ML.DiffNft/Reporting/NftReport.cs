@@ -18,6 +18,12 @@ internal sealed class NftReport
     /// <summary>The settings that produced the numbers (shown as a table, written as strings), in insertion order.</summary>
     public IList<KeyValuePair<string, string>> Settings { get; } = new List<KeyValuePair<string, string>>();
 
+    /// <summary>
+    /// What a reader must know before trusting the numbers (for example, a time guard that stopped fine-tuning early),
+    /// shown under the title; empty for none.
+    /// </summary>
+    public IList<string> Warnings { get; } = new List<string>();
+
     /// <summary>Metrics of the base model's images; null when not measured.</summary>
     public NftGenerationMetrics? Base { get; set; }
 

@@ -74,12 +74,15 @@ internal static class NftReportWriter
             figcaption { font-size: 13px; margin-top: 4px; }
             img.grid { image-rendering: pixelated; max-width: 560px; border: 1px solid #ccc; }
             .note { font-size: 12px; color: #555; max-width: 900px; }
+            .warning { font-size: 14px; color: #8a1f11; background: #fdecea; border: 1px solid #f5c2bd; padding: 6px 10px; max-width: 900px; }
             </style>
 
             """);
         h.Append("</head>\n<body>\n");
         h.Append("<h1>").Append(E(report.Title)).Append("</h1>\n");
         h.Append("<div class=\"meta\">").Append(E(report.Created.ToString("yyyy-MM-dd HH:mm:ss 'UTC'zzz", CultureInfo.InvariantCulture))).Append("</div>\n");
+        foreach (string warning in report.Warnings)
+            h.Append("<p class=\"warning\">").Append(E(warning)).Append("</p>\n");
 
         var plotted = new List<(string Id, PlotSpec Spec)>();
         if (ReportPlots.FidelityRarity(report) is { } scatter) plotted.Add(("fidelity-rarity", scatter));
@@ -196,6 +199,9 @@ internal static class NftReportWriter
             w.WriteStartObject("settings");
             foreach (var (k, v) in report.Settings) w.WriteString(k, v);
             w.WriteEndObject();
+            w.WriteStartArray("warnings");
+            foreach (string warning in report.Warnings) w.WriteStringValue(warning);
+            w.WriteEndArray();
             w.WritePropertyName("base");
             Metrics(w, report.Base);
             w.WriteString("tuned_name", report.TunedName);

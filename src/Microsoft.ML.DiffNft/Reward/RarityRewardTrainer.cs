@@ -175,6 +175,7 @@ internal sealed class RarityRewardTrainer
             while (step < o.MaxSteps)
             {
                 o.CancellationToken.ThrowIfCancellationRequested();
+                TorchRuntime.FitThreadsToLoad();
                 if (o.MaxTime is { } limit && clock.Elapsed >= limit) break;
                 adam.LearningRate = LearningRate(step, clock.Elapsed);
                 network.train();

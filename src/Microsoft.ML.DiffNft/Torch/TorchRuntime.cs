@@ -43,23 +43,91 @@ internal static class TorchRuntime
         {
             if (!_threadsSet)
             {
-                // One intra-op thread per core; TorchSharp's default can oversubscribe small containers. When other
-                // processes share the cores, every libtorch operation waits for its slowest thread and a 2-thread run
-                // can be 5–10× slower than a 1-thread one: DIFFNFT_THREADS overrides the count for such machines.
-                torch.set_num_threads(DefaultThreads());
+                // DIFFNFT_THREADS fixes the count; otherwise one thread per free core, measured now over a short window and
+                // again during long runs (FitThreadsToLoad): with more threads than free cores, every libtorch operation
+                // waits for its slowest thread and runs 5–15× slower than with one thread per free core.
                 _threadsSet = true;
+                if (ThreadsFromEnvironment() is { } fixedCount)
+                {
+                    torch.set_num_threads(fixedCount);
+                    _threadsFixed = true;
+                }
+                else
+                {
+                    _lastSample = CpuLoad.Read();
+                    if (_lastSample is not null) Thread.Sleep(InitialWindow);
+                    Refit(force: true);
+                }
             }
         }
+    }
+
+    // The first measurement's window (at the first torch use) and the least time between two re-measurements.
+    private static readonly TimeSpan InitialWindow = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan RefitInterval = TimeSpan.FromSeconds(2);
+    private static bool _threadsFixed;
+    private static CpuSample? _lastSample;
+
+    /// <summary>The intra-op thread count torch uses now.</summary>
+    public static int Threads
+    {
+        get
+        {
+            EnsureLoaded();
+            return torch.get_num_threads();
+        }
+    }
+
+    /// <summary>
+    /// True when the thread count follows the measured load (<see cref="FitThreadsToLoad"/>); false when
+    /// <c>DIFFNFT_THREADS</c> or <see cref="SetThreads"/> fixed it, or the load cannot be measured here.
+    /// </summary>
+    public static bool ThreadsFollowLoad
+    {
+        get
+        {
+            EnsureLoaded();
+            lock (Gate) return !_threadsFixed && _lastSample is not null;
+        }
+    }
+
+    /// <summary>
+    /// Re-measures the load (at most every 2 s; cheap otherwise) and sets one torch thread per core that other processes
+    /// leave free. Long loops call it once per step or batch, so a run that starts beside another training, or sees one
+    /// start or finish, keeps one thread per free core. Does nothing when <c>DIFFNFT_THREADS</c> or
+    /// <see cref="SetThreads"/> fixed the count, or where the load cannot be measured (not Linux).
+    /// </summary>
+    public static void FitThreadsToLoad()
+    {
+        EnsureLoaded();
+        lock (Gate) Refit(force: false);
+    }
+
+    // Caller holds Gate.
+    private static void Refit(bool force)
+    {
+        if (_threadsFixed) return;
+        var now = CpuLoad.Read();
+        if (now is not { } later || _lastSample is not { } earlier)
+        {
+            if (force) torch.set_num_threads(Math.Max(1, Environment.ProcessorCount));
+            _lastSample = now;
+            return;
+        }
+        if (!force && later.Seconds - earlier.Seconds < RefitInterval.TotalSeconds) return;
+        int threads = CpuLoad.ThreadsFor(later.Cores, CpuLoad.OthersBusyCores(earlier, later));
+        if (force || threads != torch.get_num_threads()) torch.set_num_threads(threads);
+        _lastSample = later;
     }
 
     /// <summary>Name of the environment variable that sets the intra-op thread count (default: one per core).</summary>
     public const string ThreadsVariable = "DIFFNFT_THREADS";
 
-    /// <summary>The thread count used unless <see cref="SetThreads"/> is called: <c>DIFFNFT_THREADS</c>, else one per core.</summary>
-    public static int DefaultThreads()
+    /// <summary>The thread count <c>DIFFNFT_THREADS</c> fixes, or null when it is not set.</summary>
+    public static int? ThreadsFromEnvironment()
     {
         string? text = Environment.GetEnvironmentVariable(ThreadsVariable);
-        if (string.IsNullOrWhiteSpace(text)) return Math.Max(1, Environment.ProcessorCount);
+        if (string.IsNullOrWhiteSpace(text)) return null;
         if (!int.TryParse(text, out int n) || n < 1)
             throw new InvalidOperationException($"Environment variable {ThreadsVariable}='{text}' must be a positive whole number of threads.");
         return n;
@@ -85,7 +153,7 @@ internal static class TorchRuntime
         }
     }
 
-    /// <summary>Sets the number of intra-op threads torch uses (at least 1).</summary>
+    /// <summary>Sets the number of intra-op threads torch uses (at least 1), from now on regardless of the load.</summary>
     /// <param name="threads">Thread count.</param>
     public static void SetThreads(int threads)
     {
@@ -96,6 +164,7 @@ internal static class TorchRuntime
         {
             torch.set_num_threads(threads);
             _threadsSet = true;
+            _threadsFixed = true;
         }
     }
 

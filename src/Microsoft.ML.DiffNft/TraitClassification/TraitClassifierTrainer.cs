@@ -149,6 +149,7 @@ internal sealed class TraitClassifierTrainer
         while (step < totalSteps)
         {
             o.CancellationToken.ThrowIfCancellationRequested();
+            TorchRuntime.FitThreadsToLoad();
             if (o.MaxTime is { } limit && clock.Elapsed >= limit) break;
             int epoch = step / stepsPerEpoch;
             if (epoch != orderEpoch)

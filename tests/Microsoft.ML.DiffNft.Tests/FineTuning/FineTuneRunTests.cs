@@ -141,6 +141,30 @@ public class FineTuneRunTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AResumedRunsTimeGuardCountsTheTimeItsCheckpointRecordsAndNothingElse()
+    {
+        using var dir = new TempDir();
+        string ckpt = Path.Combine(dir.Path, "run.ckpt");
+        var options = FineTuneTestModels.Fast(3) with { CheckpointPath = ckpt };
+        var first = Run(options with { MaxIterations = 2 }, new ChannelMeanReward(), out var half);
+        half.Dispose();
+        using var manifest = System.Text.Json.JsonDocument.Parse(Torch.ModelArchive.Read(ckpt)["checkpoint.json"]);
+        double recorded = manifest.RootElement.GetProperty("State").GetProperty("Seconds").GetDouble();
+        Assert.InRange(recorded, first[^1].Elapsed.TotalSeconds, first[^1].Elapsed.TotalSeconds + 60);
+
+        // A guard shorter than the recorded time stops the resumed run before its third iteration: the earlier time counts.
+        var stopped = Run(options with { MaxTime = TimeSpan.FromSeconds(recorded * 0.9) }, new ChannelMeanReward(), out var unchanged);
+        unchanged.Dispose();
+        Assert.Empty(stopped);
+
+        // A guard longer than the recorded time lets it run, and its clock continues from the checkpoint's time.
+        var resumed = Run(options with { MaxTime = TimeSpan.FromSeconds(recorded + 600) }, new ChannelMeanReward(), out var done);
+        done.Dispose();
+        Assert.Equal(new[] { 3 }, resumed.Select(p => p.Iteration));
+        Assert.True(resumed[0].Elapsed.TotalSeconds > recorded, $"elapsed {resumed[0].Elapsed.TotalSeconds} s should continue from the checkpoint's {recorded} s");
+    }
+
+    [Fact]
     public void CancellationWritesACheckpointThatResumesExactly()
     {
         using var dir = new TempDir();

@@ -161,7 +161,7 @@ public sealed class QuickstartPipelineTests(ITestOutputHelper output)
             var progress = new SynchronousProgress<QuickstartProgress>(p =>
             {
                 if (p.Kind == QuickstartProgressKind.Started) started.Add((p.Stage, p.Message));
-                if (p.Stage == QuickstartStage.FineTune && p.Message.StartsWith("iteration 1 ", StringComparison.Ordinal)) cts.Cancel();
+                if (p.Stage == QuickstartStage.FineTune && p.Message.StartsWith("iteration 1/", StringComparison.Ordinal)) cts.Cancel();
             });
             var ex = Assert.Throws<QuickstartCanceledException>(() =>
                 new QuickstartPipeline(options with { Progress = progress, CancellationToken = cts.Token }).Run());
@@ -179,6 +179,21 @@ public sealed class QuickstartPipelineTests(ITestOutputHelper output)
         Assert.Equal(File.ReadAllBytes(reference.Paths.TunedModel), File.ReadAllBytes(paths.TunedModel));
         Assert.Equal(File.ReadAllText(reference.Paths.FineTuneLog).Split('\n').Select(Columns), File.ReadAllText(paths.FineTuneLog).Split('\n').Select(Columns));
         Assert.Equal(reference.TunedMetrics.FidResNet18, resumed.TunedMetrics.FidResNet18);
+    }
+
+    [Fact]
+    public void AFineTuningStoppedByItsTimeGuardIsFlaggedInTheSummaryAndTheReport()
+    {
+        using var dir = new TempDir();
+        var options = Tiny(Path.Combine(dir.Path, "guarded"), Path.Combine(dir.Path, "cache")) with { FineTuneTime = TimeSpan.FromTicks(1) };
+        var result = new QuickstartPipeline(options).Run();
+        var fineTune = result[QuickstartStage.FineTune];
+        Assert.Equal(1, fineTune.Numbers["time_capped"]);
+        Assert.Contains("TIME GUARD after 0 of 3 iterations", fineTune.Summary);
+        using var report = JsonDocument.Parse(File.ReadAllText(result.Paths.ReportJson));
+        var warning = Assert.Single(report.RootElement.GetProperty("warnings").EnumerateArray()).GetString();
+        Assert.Contains("time guard after 0 of 3 iterations", warning);
+        Assert.Contains("time guard after 0 of 3 iterations", File.ReadAllText(result.Paths.ReportHtml));
     }
 
     // The log's elapsed_s column is wall time, the only column allowed to differ.
