@@ -15,10 +15,28 @@ public static class CliMessages
         ("QuickstartOptions.FromScratch", "--from-scratch"),
     ];
 
+    // A setting's bare name, as an argument error starts with it ("LearningRate = NaN: …", CliErrors.OneLine) → its flag.
+    private static readonly (string Setting, string Flag)[] s_settings =
+    [
+        ("LearningRate", "--lr"), ("GuidanceScale", "--guidance"), ("BatchSize", "--batch"), ("TrainBatchSize", "--train-batch"),
+        ("HoldoutFraction", "--holdout"), ("ValidationFraction", "--validation"), ("TimestepFraction", "--timestep-fraction"),
+        ("EmaDecay", "--ema-decay"), ("MinSnrGamma", "--min-snr"), ("PromptPhraseDropout", "--phrase-dropout"),
+        ("KlWeight", "--kl-weight"), ("ClipRange", "--clip-range"), ("LoraRank", "--lora-rank"), ("InnerEpochs", "--inner-epochs"),
+        ("ImagesPerPrompt", "--images-per-prompt"), ("PromptsPerIteration", "--prompts-per-iteration"), ("SamplingSteps", "--steps"),
+        ("MaxIterations", "--iterations"), ("MaxSteps", "--steps"), ("MaxTime", "--minutes"), ("CheckpointEvery", "--checkpoint-every"),
+        ("SampleGridEvery", "--sample-every"), ("Epochs", "--epochs"), ("Width", "--width"), ("RareQuantile", "--rare-quantile"),
+    ];
+
     /// <summary>Returns <paramref name="message"/> with the flag after every option name it mentions.</summary>
     public static string Translate(string message)
     {
         ArgumentNullException.ThrowIfNull(message);
+        foreach (var (setting, flag) in s_settings)
+            if (message.StartsWith(setting + " = ", StringComparison.Ordinal) || message.StartsWith(setting + ":", StringComparison.Ordinal))
+            {
+                message = $"{setting} ({flag}){message[setting.Length..]}";
+                break;
+            }
         foreach (var (option, flag) in s_flags)
             message = message.Replace(option, $"{option} ({flag})", StringComparison.Ordinal);
         return message;

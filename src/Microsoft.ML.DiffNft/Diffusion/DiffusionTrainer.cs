@@ -41,6 +41,8 @@ internal sealed class DiffusionTrainer
             throw new ArgumentException($"The model expects {unet.ImageSize}×{unet.ImageSize} images; the first image is {images[0].Width}×{images[0].Height}. Resize first or choose ImageSize.", nameof(images));
 
         var device = TorchRuntime.Resolve(_options.Device);
+        // Before any allocation: a batch that cannot fit would swap for minutes, then fail (a GPU reports its own limit).
+        if (device.type == DeviceType.CPU) TrainingMemory.CheckBatchFits(unet, _options.BatchSize, TrainingMemory.AvailableBytes());
         var modelOptions = new DiffusionModelOptions { UNet = unet, Prediction = _options.Prediction, Schedule = _options.Schedule };
         var tokenizer = PromptTokenizer.FromCaptions(captions);
         var model = TorchRuntime.Seeded(_options.EffectiveSeed, () => new DiffusionModel(modelOptions, tokenizer, device));

@@ -191,6 +191,9 @@ public sealed record FineTuneOptions
     /// <summary>The LoRA α in effect.</summary>
     public double EffectiveLoraAlpha => LoraAlpha ?? LoraRank;
 
+    // The largest KlWeight accepted.
+    internal const double MaxKlWeight = 1e6;
+
     /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -208,7 +211,8 @@ public sealed record FineTuneOptions
         if (!(Eta >= 0) || double.IsInfinity(Eta)) throw new ArgumentOutOfRangeException(nameof(Eta), Eta, "Must be a finite non-negative number.");
         if (!(Eta > 0))
             throw new ArgumentOutOfRangeException(nameof(Eta), Eta, "Fine-tuning needs a stochastic policy (log-probabilities and the KL are defined only for σ_t > 0): η must be positive; 1 is the DDPO setting.");
-        if (!(GuidanceScale >= 0) || double.IsInfinity(GuidanceScale)) throw new ArgumentOutOfRangeException(nameof(GuidanceScale), GuidanceScale, "Must be a finite non-negative number.");
+        // The sampler's own bound: a larger scale overflows the guided noise prediction into NaN images and a NaN KL.
+        if (!(GuidanceScale >= 0 && GuidanceScale <= 100)) throw new ArgumentOutOfRangeException(nameof(GuidanceScale), GuidanceScale, "The guidance scale must lie in [0, 100].");
         if (!(ClipRange > 0 && ClipRange < 1)) throw new ArgumentOutOfRangeException(nameof(ClipRange), ClipRange, "Must lie in (0, 1).");
         if (!(AdvantageClip > 0)) throw new ArgumentOutOfRangeException(nameof(AdvantageClip), AdvantageClip, "Must be positive.");
         if (StatBufferSize < 1) throw new ArgumentOutOfRangeException(nameof(StatBufferSize), StatBufferSize, "Must be positive.");
@@ -219,9 +223,10 @@ public sealed record FineTuneOptions
         if (TrainBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(TrainBatchSize), TrainBatchSize, "Must be positive.");
         if (GradientAccumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(GradientAccumulationSteps), GradientAccumulationSteps, "Must be positive.");
         if (!(GradientClipNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), GradientClipNorm, "Must be non-negative.");
-        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be positive.");
-        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Must be non-negative.");
-        if (!(KlWeight >= 0) || double.IsInfinity(KlWeight)) throw new ArgumentOutOfRangeException(nameof(KlWeight), KlWeight, "Must be a finite non-negative number.");
+        if (!(LearningRate > 0 && LearningRate <= 1)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must lie in (0, 1]: a larger step diverges at once.");
+        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Must be a finite non-negative number.");
+        // β·KL overflows to NaN long before 1e308; past 1e6 the KL term alone holds the model at the base one anyway.
+        if (!(KlWeight >= 0 && KlWeight <= MaxKlWeight)) throw new ArgumentOutOfRangeException(nameof(KlWeight), KlWeight, $"Must lie in [0, {MaxKlWeight:G}].");
         if (KlTarget is { } target)
         {
             if (!(target > 0) || double.IsInfinity(target)) throw new ArgumentOutOfRangeException(nameof(KlTarget), KlTarget, "Must be a finite positive number.");

@@ -60,6 +60,31 @@ public sealed class HostileArgumentsTests : IDisposable
     }
 
     [Fact]
+    public void ATrainingBatchThatCannotFitInMemoryIsRefusedBeforeTraining()
+    {
+        // Known answer: Small at 32×32 keeps 16×16×64 + 8×8×128 feature values per image, 64 stored values each, float32.
+        Assert.Equal(24_576 * 64 * 4, TrainingMemory.BytesPerImage(UNetOptions.For(DiffusionPreset.Small)));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            TrainingMemory.CheckBatchFits(UNetOptions.For(DiffusionPreset.Small), 100_000, 8L << 30));
+        Assert.Equal(nameof(DiffusionTrainerOptions.BatchSize), ex.ParamName);
+        Assert.Contains("at most 1,365", ex.Message);
+        TrainingMemory.CheckBatchFits(UNetOptions.For(DiffusionPreset.Small), 1_365, 8L << 30);
+
+        // Through the CLI: one line naming the setting, the value and the largest batch, and no model.
+        Assert.Equal(0, Run(["collection", "nouns", "--count", "20", "--seed", "1", "--out", Path.Combine(_dir, "c")]).Code);
+        string output = Path.Combine(_dir, "big.diffnft");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (code, error) = Run(["train-diffusion", "--collection", Path.Combine(_dir, "c"), "--preset", "small", "--steps", "10",
+            "--batch", "10000000", "--out", output]);
+        Assert.Equal(1, code);
+        string line = Assert.Single(error.Split('\n'), l => l.StartsWith("diffnft: error:", StringComparison.Ordinal));
+        Assert.Contains("BatchSize (--batch) = 10000000", line);
+        Assert.Contains("Use a batch of at most", line);
+        Assert.False(File.Exists(output));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"refusing took {clock.Elapsed}");
+    }
+
+    [Fact]
     public void SamplingRefusesNonFiniteSettings()
     {
         Assert.Throws<ArgumentOutOfRangeException>(new SamplingOptions { GuidanceScale = double.NaN }.Validate);
