@@ -13,6 +13,7 @@ public static class CliMessages
         ("NftGenerationEvaluatorOptions.SampleSize", "--n"),
         ("NftGenerationEvaluatorOptions.TraitDecoder", "--trait-classifier"),
         ("QuickstartOptions.FromScratch", "--from-scratch"),
+        ("QuickstartOptions.Overwrite", "--overwrite"),
     ];
 
     /// <summary>Returns <paramref name="message"/> with the flag after every option name it mentions.</summary>
