@@ -18,7 +18,8 @@ internal static class OutputProbe
     public static string WritableFolder(string directory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
-        string full = Path.GetFullPath(directory);
+        // "out/" names the folder "out": without the separator, File.Exists finds a file of that name.
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
         if (File.Exists(full))
             throw new IOException($"Output folder '{full}' is a file; expected a folder (or a path where one can be made).");
         Probe(full, $"Output folder '{full}' cannot be made", $"Output folder '{full}' cannot be written");
