@@ -43,7 +43,7 @@ rm -rf "$out/reward"
 diffnft train-reward --collection "$out/nouns4k" --preset small --steps "$reward_steps" --seed 0 "${threads_args[@]}" --out "$out/reward/"
 mv "$out/reward/model.diffnft-reward" "$out/reward.diffnft-reward"
 mv "$out/reward/metrics.json" "$out/metrics.json"
-rmdir "$out/reward"
+rm -rf "$out/reward" # what is left: the folder's hidden output marker and lock (docs/output-folders.md)
 
 echo "== results (bundled files for comparison)"
 for f in base.diffnft reward.diffnft-reward metrics.json; do

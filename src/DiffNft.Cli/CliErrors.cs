@@ -1,9 +1,14 @@
 namespace DiffNft.Cli;
 
 /// <summary>
-/// Turns the exceptions that mean "bad input" into one clear line on stderr and exit code 1, instead of a stack trace.
-/// Anything else is a bug and keeps its trace.
+/// Turns the exceptions that mean "bad input" or "the output cannot be written" into one clear line on stderr and exit
+/// code 1, instead of a stack trace. Anything else is a bug and keeps its trace.
 /// </summary>
+/// <remarks>
+/// Every <see cref="IOException"/> is one line: the output probes (a file where a folder should be, a read-only folder, a
+/// full disk), the output locks and the atomic writes all throw it with the path in the message, and a .NET I/O error
+/// (its message names the path too) is the machine's, not a bug of ours.
+/// </remarks>
 public static class CliErrors
 {
     /// <summary>Runs an action, mapping input errors to exit code 1.</summary>
@@ -15,7 +20,7 @@ public static class CliErrors
         }
         catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException or DirectoryNotFoundException
                                       or ArgumentException or FormatException or InvalidOperationException
-                                      or NotSupportedException or UnauthorizedAccessException)
+                                      or NotSupportedException or UnauthorizedAccessException or IOException)
         {
             error.WriteLine($"diffnft: error: {CliMessages.Translate(OneLine(ex))}");
             return 1;

@@ -13,6 +13,7 @@ public static class CliMessages
         ("NftGenerationEvaluatorOptions.SampleSize", "--n"),
         ("NftGenerationEvaluatorOptions.TraitDecoder", "--trait-classifier"),
         ("QuickstartOptions.FromScratch", "--from-scratch"),
+        ("QuickstartOptions.Overwrite", "--overwrite"),
     ];
 
     // A setting's bare name, as an argument error starts with it ("LearningRate = NaN: …", CliErrors.OneLine) → its flag.

@@ -4,12 +4,18 @@ using System.Globalization;
 using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Collections.Nouns;
+using Microsoft.ML.DiffNft.IO;
 
 namespace DiffNft.Cli.Commands;
 
 /// <summary><c>diffnft collection …</c>: make and convert NFT collections.</summary>
 internal static class CollectionCommand
 {
+    private const string CommandName = "collection nouns";
+
+    /// <summary>Where the collection is written in its folder; every token file under images/ and metadata/ is the collection's.</summary>
+    private static readonly string[] Claimed = ["images/", "metadata/", "_metadata.json", NftCaptions.CaptionsFileName];
+
     public static Command Create()
     {
         var command = new Command("collection", "Make NFT collections: render the built-in Nouns collection with chosen trait weights.");
@@ -32,7 +38,13 @@ internal static class CollectionCommand
             Description = "Use only the first parts of some layers, e.g. 'bodies=8,accessories=10,heads=12,glasses=8' (default: all parts).",
             DefaultValueFactory = _ => "",
         };
-        var output = new Option<string>("--out") { Description = "Output folder: images/, metadata/, _metadata.json, captions.csv (a collection already there is replaced).", Required = true };
+        var output = new Option<string>("--out")
+        {
+            Description = "Output folder: images/, metadata/, _metadata.json, captions.csv. A collection an earlier 'collection nouns' wrote there is replaced; " +
+                          "any other non-empty folder is refused unless --overwrite is given.",
+            Required = true,
+        };
+        var overwrite = OverwriteOption.Create();
 
         var command = new Command("nouns", "Generate a Nouns collection (32×32 PNGs + OpenSea metadata + captions) with chosen trait weights.");
         command.Options.Add(count);
@@ -40,6 +52,7 @@ internal static class CollectionCommand
         command.Options.Add(weights);
         command.Options.Add(parts);
         command.Options.Add(output);
+        command.Options.Add(overwrite);
         command.SetAction(parseResult =>
         {
             var stdout = parseResult.InvocationConfiguration.Output;
@@ -54,7 +67,9 @@ internal static class CollectionCommand
                     Parts = NounsSubset.Parse(parseResult.GetValue(parts)),
                 };
                 if (options.Count < 1) throw new ArgumentException($"--count must be at least 1; got {options.Count}.");
-                string dir = parseResult.GetValue(output)!;
+                // Probed, locked and checked before the collection is rendered.
+                using var folder = OutputFolder.Open(parseResult.GetValue(output)!, CommandName, parseResult.GetValue(overwrite), Claimed);
+                string dir = folder.Root;
 
                 var clock = Stopwatch.StartNew();
                 stderr.WriteLine($"diffnft: generating {options.Count:N0} Nouns (weights {options.Weights}, parts {options.Parts}, seed {options.Seed})…");
@@ -71,8 +86,13 @@ internal static class CollectionCommand
                         stderr.WriteLine($"diffnft: wrote {n:N0}/{options.Count:N0} tokens");
                     }
                 });
-                // Rerunning into the same folder replaces the collection there, leaving no files of tokens the new one lacks.
+                var files = collection.Collection.Tokens.SelectMany(t => new[] { $"images/{t.TokenId}.png", $"metadata/{t.TokenId}.json" })
+                    .Concat(["_metadata.json", NftCaptions.CaptionsFileName]).ToList();
+                folder.Begin(files);
+                // Replacing is safe here: the folder is empty, or an earlier run of this command wrote every token file in
+                // it (OutputFolder checked), or --overwrite was given. The writer leaves no files of tokens the new collection lacks.
                 NftCollectionWriter.Write(collection.Collection, dir, new NftCollectionWriteOptions { ReplaceExisting = true }, progress);
+                folder.Complete(files);
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Wrote {options.Count:N0} Nouns to {dir} in {clock.Elapsed.TotalSeconds:F1} s ({collection.CombinationCount:N0} unique combinations possible with these parts)."));
                 return 0;
@@ -80,6 +100,4 @@ internal static class CollectionCommand
         });
         return command;
     }
-
-    /// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
 }

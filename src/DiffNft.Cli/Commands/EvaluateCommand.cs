@@ -5,6 +5,7 @@ using Microsoft.ML.DiffNft.TraitClassification;
 using Microsoft.ML;
 using Microsoft.ML.DiffNft.Evaluation;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.IO;
 using Microsoft.ML.DiffNft.Reward;
 
 namespace DiffNft.Cli.Commands;
@@ -47,6 +48,9 @@ internal static class EvaluateCommand
             int count = parse.GetValue(n);
             if (count < 2) throw new ArgumentException($"--n must be at least 2; got {count}.");
             var clock = Stopwatch.StartNew();
+            string outPath = parse.GetValue(output)!;
+            // Probed and locked before the images are read and the features computed.
+            using var target = OutputFile.Open(outPath, "evaluate");
             using var cancel = new CliCancellation();
             string? rewardPath = parse.GetValue(reward);
             using var rewardModel = rewardPath is null ? null : RarityRewardModel.Load(rewardPath);
@@ -79,7 +83,6 @@ internal static class EvaluateCommand
                 else stderr.WriteLine("diffnft: the reference is a plain folder of images (no traits): --trait-classifier is not used and the rarity keys are null.");
             }
             var metrics = mlContext.NftGeneration.Evaluate(generatedImages, referenceCollection, options);
-            string outPath = parse.GetValue(output)!;
             AtomicFile.WriteAllText(outPath, metrics.ToJson());
             string rewardText = metrics.RewardMean is { } rm ? string.Create(CultureInfo.InvariantCulture, $" reward_mean={rm:F4}") : "";
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.FineTuning;
+using Microsoft.ML.DiffNft.IO;
 
 namespace DiffNft.Cli.Commands;
 
@@ -62,6 +63,8 @@ internal static class FineTuneCommand
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 SampleGridEvery = parse.GetValue(sampleEvery),
             };
+            // Probed and locked before the models are loaded: the lock also covers OUT.ckpt, OUT.log.csv and OUT.samples/.
+            using var target = OutputFile.Open(outPath, "finetune");
             using var inputs = FineTuneInputs.Load(parse.GetValue(ft.BaseModel)!, parse.GetValue(ft.Reward)!, ft.RewardLoadOptions(parse));
             var composite = FineTuneJob.RarityAndFidelity(inputs.BaseModel, inputs.Rarity, parse.GetValue(rarityWeight), parse.GetValue(fidelityWeight));
             using var cancel = new CliCancellation();

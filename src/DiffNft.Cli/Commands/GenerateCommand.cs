@@ -2,12 +2,18 @@ using System.CommandLine;
 using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.IO;
 
 namespace DiffNft.Cli.Commands;
 
 /// <summary><c>diffnft generate</c>: sample images from a trained diffusion model.</summary>
 internal static class GenerateCommand
 {
+    private const string GridFile = "grid.png";
+
+    /// <summary>Where generate writes in its folder: images/ is its own, so no other image can join a set there.</summary>
+    private static readonly string[] Claimed = ["images/", GridFile];
+
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Diffusion model file (from train-diffusion).", Required = true };
@@ -16,27 +22,39 @@ internal static class GenerateCommand
         var seed = new Option<long>("--seed") { Description = "Seed of the first image; image i uses seed + i.", DefaultValueFactory = _ => 0 };
         var steps = new Option<int>("--steps") { Description = "DDIM steps.", DefaultValueFactory = _ => 20 };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale.", DefaultValueFactory = _ => 2.0 };
-        var output = new Option<string>("--out") { Description = "Output folder: images/{i}.png and grid.png.", Required = true };
+        var output = new Option<string>("--out")
+        {
+            Description = "Output folder: images/{i}.png and grid.png. A rerun into it replaces its images and removes those it does not write again.",
+            Required = true,
+        };
+        var overwrite = OverwriteOption.Create();
         var command = new Command("generate", "Generate images from a diffusion model: one PNG per image in OUT/images/ and a contact sheet OUT/grid.png.")
         {
-            model, prompt, count, seed, steps, guidance, output,
+            model, prompt, count, seed, steps, guidance, output, overwrite,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
             int n = parse.GetValue(count);
             if (n < 1) throw new ArgumentException($"--count must be at least 1, got {n}.");
-            string dir = parse.GetValue(output)!;
+            var sampling = new SamplingOptions { Steps = parse.GetValue(steps), GuidanceScale = parse.GetValue(guidance) };
+            sampling.Validate();
             using var m = DiffusionModel.Load(parse.GetValue(model)!);
+            // The folder is probed, locked and checked before any image is made: a file in its place, a read-only folder,
+            // a full disk or another run writing it is reported now, not after the sampling.
+            using var folder = OutputFolder.Open(parse.GetValue(output)!, "generate", parse.GetValue(overwrite), Claimed);
+            var files = Enumerable.Range(0, n).Select(i => $"images/{i}.png").Append(GridFile).ToList();
+            folder.Begin(files);
             var prompts = Enumerable.Repeat(parse.GetValue(prompt)!, n).ToList();
             long first = parse.GetValue(seed);
             var seeds = Enumerable.Range(0, n).Select(i => first + i).ToList();
             var err = parse.InvocationConfiguration.Error;
-            var images = m.Generate(prompts, seeds, new SamplingOptions { Steps = parse.GetValue(steps), GuidanceScale = parse.GetValue(guidance) },
-                new SynchronousProgress<int>(done => err.WriteLine($"generated {done}/{n}")));
+            var images = m.Generate(prompts, seeds, sampling, new SynchronousProgress<int>(done => err.WriteLine($"generated {done}/{n}")));
             for (int i = 0; i < images.Length; i++)
-                PngCodec.Save(images[i], Path.Combine(dir, "images", $"{i}.png"));
-            PngCodec.Save(ContactSheet.Build(images.Take(256).ToList(), scale: 3), Path.Combine(dir, "grid.png"));
-            parse.InvocationConfiguration.Output.WriteLine($"wrote {images.Length} images to {Path.Combine(dir, "images")} and {Path.Combine(dir, "grid.png")}");
+                PngCodec.Save(images[i], Path.Combine(folder.Root, files[i]));
+            PngCodec.Save(ContactSheet.Build(images.Take(256).ToList(), scale: 3), Path.Combine(folder.Root, GridFile));
+            // Images of an earlier run with a larger --count are removed now; the marker lists exactly these files.
+            folder.Complete(files);
+            parse.InvocationConfiguration.Output.WriteLine($"wrote {images.Length} images to {Path.Combine(folder.Root, "images")} and {Path.Combine(folder.Root, GridFile)}");
             return 0;
         }));
         return command;

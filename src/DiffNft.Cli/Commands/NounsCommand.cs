@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Collections.Nouns;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.IO;
 
 namespace DiffNft.Cli.Commands;
 
@@ -44,6 +45,7 @@ internal static class NounsCommand
                 if (k is < 1 or > 64) throw new ArgumentException($"--scale must be between 1 and 64; got {k}.");
                 nounSeed.Validate(NounsArt.Default);
                 string path = parseResult.GetValue(output)!;
+                using var target = OutputFile.Open(path, "nouns render");
                 var image = NounsRenderer.Render(nounSeed, k);
                 PngCodec.Save(image, path);
                 stdout.WriteLine($"Wrote {path} ({image.Width}×{image.Height}): {NounsMetadata.Caption(nounSeed)}.");
@@ -91,6 +93,7 @@ internal static class NounsCommand
                 });
                 string dir = parseResult.GetValue(images)!;
                 string outPath = parseResult.GetValue(output)!;
+                using var target = OutputFile.Open(outPath, "nouns decode");
                 var (files, loaded) = LoadImages(dir);
                 var results = decoder.DecodeMany(loaded);
                 AtomicFile.WriteAllText(outPath, ToCsv(files, results));
@@ -108,7 +111,9 @@ internal static class NounsCommand
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Image folder '{dir}' does not exist.");
         string nested = Path.Combine(dir, "images");
         string root = Directory.Exists(nested) ? nested : dir;
-        var files = Directory.EnumerateFiles(root)
+        // A folder diffnft wrote gives only the files its last run wrote (never stale images of an earlier run).
+        var written = OutputMarker.WrittenFiles(dir)?.Where(f => string.Equals(Path.GetDirectoryName(f), Path.GetFullPath(root), StringComparison.Ordinal));
+        var files = (written ?? Directory.EnumerateFiles(root))
             .Where(f => s_imageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
             .Select(f => Path.GetRelativePath(root, f))
             .Order(StringComparer.Ordinal)

@@ -40,11 +40,12 @@ internal static class QuickstartCommand
         var seed = new Option<int>("--seed") { Description = "Seed of fine-tuning, of the generated images (image i: seed + i) and of the evaluation's samples.", DefaultValueFactory = _ => 0 };
         var threads = TrainRewardCommand.ThreadsOption();
         var plain = new Option<bool>("--plain") { Description = "Plain progress lines instead of progress bars (automatic when the output is redirected)." };
+        var overwrite = OverwriteOption.Create();
         var command = new Command("quickstart",
             "Run the whole method on the built-in collection: render it → rarity → base model → reward model → fine-tune → generate → evaluate → report.json. " +
             "Ctrl+C stops cleanly; rerunning resumes.")
         {
-            output, fromScratch, iterations, minutes, n, seed, threads, plain,
+            output, fromScratch, iterations, minutes, n, seed, threads, plain, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -59,6 +60,7 @@ internal static class QuickstartCommand
                 var options = defaults with
                 {
                     OutputDirectory = parse.GetValue(output)!,
+                    Overwrite = parse.GetValue(overwrite),
                     FromScratch = parse.GetValue(fromScratch),
                     FineTuneTime = fineTuneTime,
                     SampleCount = parse.GetValue(n),

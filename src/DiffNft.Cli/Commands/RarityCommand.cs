@@ -7,6 +7,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Rarity;
+using Microsoft.ML.DiffNft.IO;
 
 namespace DiffNft.Cli.Commands;
 
@@ -62,6 +63,7 @@ internal static class RarityCommand
                     throw new ArgumentException($"--rare-quantile must be in (0, 1]; got {rareQuantile.ToString(CultureInfo.InvariantCulture)}.");
                 string path = parseResult.GetValue(input)!;
                 string outPath = parseResult.GetValue(output)!;
+                using var target = OutputFile.Open(outPath, "rarity");
 
                 var clock = Stopwatch.StartNew();
                 var collection = NftCollectionLoader.Load(path, new NftCollectionLoadOptions { LoadImages = false, LoadCaptions = false });

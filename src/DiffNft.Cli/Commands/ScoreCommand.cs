@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.IO;
 using Microsoft.ML.DiffNft.Reward;
 
 namespace DiffNft.Cli.Commands;
@@ -40,6 +41,8 @@ internal static class ScoreCommand
             TrainRewardCommand.ApplyThreads(parse.GetValue(threads));
             string modelPath = parse.GetValue(reward)!;
             if (Directory.Exists(modelPath)) modelPath = Path.Combine(modelPath, TrainRewardCommand.ModelFileName);
+            string outPath = parse.GetValue(output)!;
+            using var target = OutputFile.Open(outPath, "score");
             var (dir, files) = ListImages(parse.GetValue(images)!);
             var loaded = files.Select(f => PngCodec.Load(Path.Combine(dir, f))).ToList();
             using var model = RarityRewardModel.Load(modelPath);
@@ -49,7 +52,6 @@ internal static class ScoreCommand
                 csv.Append(Csv(files[i])).Append(',')
                    .Append(scores.Rewards[i].ToString("R", CultureInfo.InvariantCulture)).Append(',')
                    .Append(scores.RareProbabilities[i].ToString("R", CultureInfo.InvariantCulture)).Append('\n');
-            string outPath = parse.GetValue(output)!;
             AtomicFile.WriteAllText(outPath, csv.ToString());
             parse.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"scored {files.Count} images from '{dir}' ({rewardKind}); mean reward {scores.Rewards.Average():F3}, predicted rare {scores.RareProbabilities.Count(p => p >= 0.5)}; wrote {outPath}"));
@@ -61,18 +63,21 @@ internal static class ScoreCommand
     private static (string Dir, List<string> Files) ListImages(string dir)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"Image folder '{dir}' does not exist.");
-        var files = Files(dir);
+        // A folder diffnft wrote gives only the files its last run wrote (never stale images of an earlier run).
+        var written = OutputMarker.WrittenFiles(dir);
+        var files = Files(dir, written);
         string sub = Path.Combine(dir, "images");
         if (files.Count == 0 && Directory.Exists(sub))
         {
             dir = sub;
-            files = Files(sub);
+            files = Files(sub, written);
         }
         if (files.Count == 0) throw new InvalidDataException($"Folder '{dir}' holds no image files ({string.Join(", ", s_imageExtensions)}).");
         return (dir, files);
     }
 
-    private static List<string> Files(string dir) => Directory.EnumerateFiles(dir)
+    private static List<string> Files(string dir, IReadOnlyList<string>? written) =>
+        (written?.Where(f => string.Equals(Path.GetDirectoryName(f), Path.GetFullPath(dir), StringComparison.Ordinal)) ?? Directory.EnumerateFiles(dir))
         .Where(f => s_imageExtensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase))
         .Select(Path.GetFileName).Cast<string>()
         .OrderBy(f => f, Comparer<string>.Create(CompareFileNames))

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Diffusion;
+using Microsoft.ML.DiffNft.IO;
 using Microsoft.ML.DiffNft.Sweeps;
 
 namespace DiffNft.Cli.Commands;
@@ -38,12 +39,13 @@ internal static class SweepCommand
         var fidBudget = new Option<double?>("--fid-budget") { Description = "Leaderboard: trials with a FID above this rank after those within it." };
         var cache = new Option<string?>("--cache") { Description = "Folder for cached reference features (default: the evaluator's)." };
         var output = new Option<string>("--out") { Description = "Sweep folder: trials.csv, trials/<id>/, base/, report.html, report.json. Rerunning resumes.", Required = true };
+        var overwrite = OverwriteOption.Create();
         var command = new Command("sweep",
             "Sweep reward weights: fine-tune the base model for each (rarity weight, KL weight), generate, evaluate against the reference, " +
             "and print the leaderboard; writes trials.csv, the Pareto front of fid_resnet18 against rare_rate and report.html/report.json. Rerunning skips finished trials.")
         {
             ft.BaseModel, ft.Reward, reference, rarityWeights, klWeights, ft.KlWeight, repeats, fidelityWeight, ft.ComponentScaling, ft.Iterations, ft.Minutes, prompt, count, n, ft.Seed,
-            ft.PromptsPerIteration, ft.ImagesPerPrompt, ft.Steps, ft.Guidance, ft.LearningRate, ft.LoraRank, ft.RarityOutput, fidBudget, cache, output,
+            ft.PromptsPerIteration, ft.ImagesPerPrompt, ft.Steps, ft.Guidance, ft.LearningRate, ft.LoraRank, ft.RarityOutput, fidBudget, cache, output, overwrite,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
@@ -74,8 +76,14 @@ internal static class SweepCommand
                 CancellationToken = cancel.Token,
             };
             var sweep = new RewardWeightSweep(options);
-            err.WriteLine($"sweep of {sweep.Trials.Count} trial(s) into {Path.GetFullPath(options.OutputDirectory)}");
+            // The sweep's folder is its own tree (it resumes from what is there): probed, locked and checked for a user's
+            // files before the first trial. A folder with trials.csv or trials/ but no marker is a sweep's from before markers.
+            using var folder = OutputFolder.Open(options.OutputDirectory, "sweep", parse.GetValue(overwrite), claimed: null,
+                adopt: root => File.Exists(Path.Combine(root, "trials.csv")) || Directory.Exists(Path.Combine(root, "trials")));
+            folder.Begin();
+            err.WriteLine($"sweep of {sweep.Trials.Count} trial(s) into {folder.Root}");
             var result = sweep.Run(parse.GetValue(ft.BaseModel)!, parse.GetValue(ft.Reward)!, parse.GetValue(reference)!, ft.RewardLoadOptions(parse));
+            folder.Complete();
             stdout.Write(LeaderboardTable(result));
             if (options.Repeats > 1)
             {

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Diffusion;
+using Microsoft.ML.DiffNft.IO;
 
 namespace DiffNft.Cli.Commands;
 
@@ -23,7 +24,7 @@ internal static class TrainDiffusionCommand
         var seed = new Option<int>("--seed") { Description = "Seed of all random choices.", DefaultValueFactory = _ => 0 };
         var subject = new Option<string>("--subject") { Description = "Opening words of captions built from traits when the collection has none.", DefaultValueFactory = _ => "an nft" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (OUT.ckpt); a rerun resumes from it.", DefaultValueFactory = _ => 200 };
-        var output = new Option<string>("--out") { Description = "Model file to write.", Required = true };
+        var output = new Option<string>("--out") { Description = "Model file to write (replaced when it exists; its checkpoint is OUT.ckpt).", Required = true };
         var command = new Command("train-diffusion", "Train a text-to-image diffusion model on a collection's images and captions (resumable; Ctrl+C stops cleanly).")
         {
             collection, preset, steps, minutes, batch, lr, schedule, minSnr, emaDecay, phraseDropout, seed, subject, checkpointEvery, output,
@@ -57,6 +58,9 @@ internal static class TrainDiffusionCommand
             // Settings first: a bad value is reported before the collection is read and its images decoded.
             options.Validate();
             var c = NftCollectionLoader.Load(path);
+            // The output is probed and locked before the training, so a folder in its place, a read-only folder, a full
+            // disk or a second run training into the same file is reported now, not after the last step.
+            using var target = OutputFile.Open(outPath, "train-diffusion");
             if (!c.HasImages)
                 throw new InvalidDataException($"Collection '{path}' has no images for every token; train-diffusion needs one image per token.");
             var captions = NftCaptions.ForCollection(c, parse.GetValue(subject)!);

@@ -28,14 +28,13 @@ internal static class TrainRewardCommand
         var output = new ModelOutputOption(ModelFileName);
         var command = new Command("train-reward", "Train the rarity reward (a Vision Transformer that predicts trait rarity from pixels) on a collection; writes the model and its validation metrics (Ctrl+C stops cleanly).")
         {
-            collection, preset, minutes, steps, batch, lr, validation, seed, threads, output.Option,
+            collection, preset, minutes, steps, batch, lr, validation, seed, threads, output.Option, output.Overwrite,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
             var err = parse.InvocationConfiguration.Error;
             var stdout = parse.InvocationConfiguration.Output;
             string path = parse.GetValue(collection)!;
-            var (modelPath, metricsPath) = output.Resolve(parse);
             double? mins = parse.GetValue(minutes);
             int? stepLimit = parse.GetValue(steps);
             ApplyThreads(parse.GetValue(threads));
@@ -46,6 +45,9 @@ internal static class TrainRewardCommand
             var view = c.ToDataView(new NftCollectionDataViewOptions { IncludeCaptions = false });
             if (view.Schema.GetColumnOrNull(NftSchema.ImageColumnName) is null)
                 throw new InvalidDataException($"Collection '{path}' has images of different sizes; train-reward needs one size.");
+            // The output is probed, locked and checked once the inputs are known good, before the training.
+            using var target = output.Open(parse, "train-reward");
+            target.Begin();
             var ml = new MLContext(seed: parse.GetValue(seed));
             // The per-trait probabilities feed the trainer's auxiliary per-trait information head.
             var probabilities = new RarityRewardTrainerOptions().TraitProbabilitiesColumnName;
@@ -72,15 +74,16 @@ internal static class TrainRewardCommand
             err.WriteLine($"training a {options.Preset} rarity ViT on {c.Count} images from '{path}' ({options.ValidationFraction:P0} held out by token)");
             using var scorer = ml.Transforms.DiffNft.TrainRarityReward(options).Fit(rarity.Transform(view));
             var model = scorer.Model;
-            model.Save(modelPath);
-            model.Metrics!.Save(metricsPath);
+            model.Save(target.Model);
+            model.Metrics!.Save(target.Metrics);
+            target.Complete();
             var mt = model.Metrics;
             // An undefined metric (no rare token in the split, none predicted rare) prints as n/a, as it is null in metrics.json.
             static string F(double? v) => v?.ToString("F3", CultureInfo.InvariantCulture) ?? "n/a";
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"validation ({mt.NValidation} tokens, {mt.NRare} rare): spearman {F(mt.Spearman)}  pearson {F(mt.Pearson)}  auc {F(mt.Auc)}  " +
                 $"accuracy {F(mt.Accuracy)}  precision {F(mt.Precision)}  recall {F(mt.Recall)}  ({mt.Steps} steps, best {mt.BestStep}, {mt.TrainSeconds / 60:F1} min)"));
-            stdout.WriteLine($"wrote {modelPath} ({model.ParameterCount:N0} parameters) and {metricsPath}");
+            stdout.WriteLine($"wrote {target.Model} ({model.ParameterCount:N0} parameters) and {target.Metrics}");
             return 0;
         }));
         return command;

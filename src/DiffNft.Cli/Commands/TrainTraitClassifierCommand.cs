@@ -4,6 +4,7 @@ using Microsoft.ML.DiffNft.TraitClassification;
 using Microsoft.ML.DiffNft;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.IO;
 
 namespace DiffNft.Cli.Commands;
 
@@ -38,14 +39,13 @@ internal static class TrainTraitClassifierCommand
             "Train the held-out trait classifier (one softmax head per trait type) on a collection's images and metadata; writes the model and its held-out metrics. " +
             "'diffnft evaluate --trait-classifier MODEL' then computes the rarity keys for collections without parts (Ctrl+C stops cleanly).")
         {
-            collection, minutes, epochs, batch, lr, width, holdout, seed, threads, heldOutImages, output.Option,
+            collection, minutes, epochs, batch, lr, width, holdout, seed, threads, heldOutImages, output.Option, output.Overwrite,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
             var err = parse.InvocationConfiguration.Error;
             var stdout = parse.InvocationConfiguration.Output;
             string path = parse.GetValue(collection)!;
-            var (modelPath, metricsPath) = output.Resolve(parse);
             double? mins = parse.GetValue(minutes);
             double? epochLimit = parse.GetValue(epochs);
             if (epochLimit is { } e && !(e > 0)) throw new ArgumentException($"--epochs must be positive, got {e.ToString(CultureInfo.InvariantCulture)}.");
@@ -54,6 +54,14 @@ internal static class TrainTraitClassifierCommand
             var c = NftCollectionLoader.Load(path, new NftCollectionLoadOptions { LoadCaptions = false });
             if (!c.HasImages)
                 throw new InvalidDataException($"Collection '{path}' has no image for every token; train-trait-classifier needs one image per token.");
+            // Both outputs are probed, locked and checked once the inputs are known good, before the training.
+            using var target = output.Open(parse, "train-trait-classifier");
+            string? imageDir = parse.GetValue(heldOutImages);
+            if (imageDir is not null && SameFolder(imageDir, parse.GetValue(output.Option)!))
+                throw new ArgumentException($"--held-out-images must be another folder than --out; both are '{Path.GetFullPath(imageDir)}'.");
+            using var images = imageDir is null ? null
+                : OutputFolder.Open(imageDir, "train-trait-classifier held-out-images", parse.GetValue(output.Overwrite), claimed: [""]);
+            target.Begin();
             using var cancel = new CliCancellation();
             var options = new TraitClassifierOptions
             {
@@ -72,16 +80,21 @@ internal static class TrainTraitClassifierCommand
             err.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"training a trait classifier on {c.Count} images from '{path}' ({options.HoldoutFraction:P0} held out by token)"));
             var trainer = new TraitClassifierTrainer(options);
-            if (parse.GetValue(heldOutImages) is { } imageDir)
+            if (images is not null)
             {
                 var heldOut = trainer.Split(c).HeldOut;
-                foreach (var token in heldOut) PngCodec.Save(token.Image!, Path.Combine(imageDir, FileName(token.TokenId) + ".png"));
-                err.WriteLine($"wrote the {heldOut.Count} held-out images to {imageDir}");
+                var files = heldOut.Select(token => FileName(token.TokenId) + ".png").ToList();
+                images.Begin(files);
+                for (int i = 0; i < heldOut.Count; i++) PngCodec.Save(heldOut[i].Image!, Path.Combine(images.Root, files[i]));
+                // Held-out images of an earlier run with another split are removed: evaluate reads this folder whole.
+                images.Complete(files);
+                err.WriteLine($"wrote the {heldOut.Count} held-out images to {images.Root}");
             }
             using var model = trainer.Train(c);
-            model.Save(modelPath);
+            model.Save(target.Model);
             var mt = model.Metrics!;
-            mt.Save(metricsPath);
+            mt.Save(target.Metrics);
+            target.Complete();
             foreach (var h in mt.Heads)
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  {h.TraitType,-16} accuracy {h.Accuracy:F3} (majority {h.MajorityAccuracy:F3})  present {h.PresentCount}: {(h.PresentAccuracy is { } pa ? pa.ToString("F3", CultureInfo.InvariantCulture) : "n/a")}  classes {h.Classes}"));
@@ -89,11 +102,14 @@ internal static class TrainTraitClassifierCommand
                 $"held out ({mt.NHeldOut} tokens): mean accuracy {mt.MeanAccuracy:F3}  exact match {mt.ExactMatchRate:F3}  decodable {mt.DecodableRate:F3}  " +
                 $"rarity MAE {mt.RarityMae:F4}  spearman {(mt.RaritySpearman is { } rs ? rs.ToString("F3", CultureInfo.InvariantCulture) : "n/a")}  " +
                 $"({mt.Steps} steps, {mt.Epochs:F1} epochs, {mt.TrainSeconds / 60:F1} min)"));
-            stdout.WriteLine($"wrote {modelPath} ({model.ParameterCount:N0} parameters, {model.Heads.Count} heads) and {metricsPath}");
+            stdout.WriteLine($"wrote {target.Model} ({model.ParameterCount:N0} parameters, {model.Heads.Count} heads) and {target.Metrics}");
             return 0;
         }));
         return command;
     }
+
+    private static bool SameFolder(string a, string b) =>
+        string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)), StringComparison.Ordinal);
 
     /// <summary>A token id as a file name: characters a file name cannot hold become '_'.</summary>
     private static string FileName(string tokenId) =>

@@ -1,5 +1,6 @@
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.IO;
 using Microsoft.ML.DiffNft.Threading;
 
 namespace Microsoft.ML.DiffNft.Evaluation;
@@ -18,16 +19,22 @@ internal static class EvaluationData
     /// Loads the images of a folder: its <c>images/</c> sub-folder when there is one (the layout of <c>diffnft generate</c>,
     /// whose <c>grid.png</c> contact sheet is thereby left out), else the folder itself. Files with an image extension
     /// (.png, .jpg, .jpeg, .gif, .bmp, .webp) are read in natural order of their names (<c>2.png</c> before <c>10.png</c>).
+    /// A folder a diffnft command wrote (its <c>.diffnft-output</c> marker lists the files) gives only the images its last
+    /// run wrote, so that images of an earlier run, or a user's, are never mixed in.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
-    /// <exception cref="InvalidDataException">The folder holds no images, or a file is not a decodable image.</exception>
+    /// <exception cref="InvalidDataException">The folder holds no images, a file is not a decodable image, or the run that
+    /// writes the folder has not finished.</exception>
     public static NftCollection LoadImageFolder(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string full = Path.GetFullPath(path);
         if (!Directory.Exists(full)) throw new DirectoryNotFoundException($"Image folder '{full}' does not exist.");
         string dir = Directory.Exists(Path.Combine(full, "images")) ? Path.Combine(full, "images") : full;
-        var files = Directory.EnumerateFiles(dir).Where(IsImageFile).ToList();
+        var written = OutputMarker.WrittenFiles(full);
+        var files = written is null
+            ? Directory.EnumerateFiles(dir).Where(IsImageFile).ToList()
+            : written.Where(f => IsImageFile(f) && string.Equals(Path.GetDirectoryName(f), dir, StringComparison.Ordinal)).ToList();
         if (files.Count == 0)
             throw new InvalidDataException($"'{dir}' holds no images: expected files ending in {string.Join(", ", s_imageExtensions)}.");
         files.Sort(NaturalCompare);

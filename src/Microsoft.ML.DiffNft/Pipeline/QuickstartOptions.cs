@@ -15,7 +15,18 @@ namespace Microsoft.ML.DiffNft.Pipeline;
 public sealed record QuickstartOptions
 {
     /// <summary>The folder every stage writes into (created when missing). Rerunning into the same folder resumes.</summary>
+    /// <remarks>
+    /// The folder must be missing, empty, or one a quickstart wrote (docs/output-folders.md); anything else is refused
+    /// before the first stage unless <see cref="Overwrite"/> is set. Two runs into one folder cannot overlap: the second
+    /// fails at once.
+    /// </remarks>
     public required string OutputDirectory { get; init; }
+
+    /// <summary>
+    /// Write into <see cref="OutputDirectory"/> even when it is not empty and no quickstart wrote it: files where the
+    /// stages write are replaced. Default false: such a folder is refused, so a user's files are never overwritten.
+    /// </summary>
+    public bool Overwrite { get; init; }
 
     /// <summary>The collection to render; null is the built-in collection (<see cref="BuiltInCollection"/>).</summary>
     public NounsCollectionOptions? Collection { get; init; }

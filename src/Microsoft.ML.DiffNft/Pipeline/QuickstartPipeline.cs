@@ -7,6 +7,7 @@ using Microsoft.ML.DiffNft.Collections.Nouns;
 using Microsoft.ML.DiffNft.Rarity;
 using Microsoft.ML.DiffNft.Evaluation;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.IO;
 
 namespace Microsoft.ML.DiffNft.Pipeline;
 
@@ -65,7 +66,11 @@ public sealed partial class QuickstartPipeline
         _results.Clear();
         _fingerprints.Clear();
         _evaluated.Clear();
-        Directory.CreateDirectory(Paths.Root);
+        // The folder is the quickstart's own tree: probed, locked against a second run and checked for a user's files
+        // before the first stage. A folder with .stages/ but no marker was written before markers existed: it is ours.
+        using var output = OutputFolder.Open(Paths.Root, "quickstart", Options.Overwrite, claimed: null, "set QuickstartOptions.Overwrite",
+            adopt: root => Directory.Exists(Path.Combine(root, ".stages")));
+        output.Begin();
         CollectionStage();
         RarityStage();
         BaseModelStage();
@@ -76,6 +81,7 @@ public sealed partial class QuickstartPipeline
         var baseMetrics = NftGenerationMetricsJson.Load(Paths.BaseMetrics);
         var tunedMetrics = NftGenerationMetricsJson.Load(Paths.TunedMetrics);
         ReportStage(baseMetrics, tunedMetrics, clock);
+        output.Complete();
         return new QuickstartResult(Paths, _results.ToList(), baseMetrics, tunedMetrics, clock.Elapsed);
     }
 
