@@ -42,7 +42,10 @@ public sealed class NftToken
     public string? Caption { get; init; }
 
     /// <summary>A copy of this token with another caption (the caption is fixed once a token is made).</summary>
-    internal NftToken WithCaption(string? caption) => new(TokenId, Attributes)
+    internal NftToken WithCaption(string? caption) => WithText(Attributes, caption);
+
+    /// <summary>A copy of this token with other attributes and caption, everything else kept.</summary>
+    internal NftToken WithText(IReadOnlyList<NftAttribute> attributes, string? caption) => new(TokenId, attributes)
     {
         Name = Name,
         Description = Description,
