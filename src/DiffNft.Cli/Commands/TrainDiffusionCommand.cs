@@ -57,8 +57,10 @@ internal static class TrainDiffusionCommand
             // Settings first: a bad value is reported before the collection is read and its images decoded.
             options.Validate();
             var c = NftCollectionLoader.Load(path);
-            if (!c.HasImages)
-                throw new InvalidDataException($"Collection '{path}' has no images for every token; train-diffusion needs one image per token.");
+            // Before the model is built: an empty collection, a missing or odd-sized image is named now, not after a crash in training.
+            CollectionRequirements.RequireTokens(c, 1, "train-diffusion");
+            CollectionRequirements.RequireImages(c, "train-diffusion");
+            CollectionRequirements.RequireOneImageSize(c, "train-diffusion");
             var captions = NftCaptions.ForCollection(c, parse.GetValue(subject)!);
             err.WriteLine($"training {options.Preset} on {c.Count} images from '{path}' (checkpoint {options.CheckpointPath})");
             using var model = new DiffusionTrainer(options).Train(c.Tokens.Select(t => t.Image!).ToList(), captions);

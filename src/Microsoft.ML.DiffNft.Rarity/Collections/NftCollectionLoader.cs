@@ -60,12 +60,27 @@ public static class NftCollectionLoader
         if (options.LoadCaptions && source.FindCaptionsFile() is string captions) CaptionsCsvFormat.Apply(tokens, captions);
         // Before images are attached: normalising replaces tokens by copies.
         CollectionTextNormalization.Apply(tokens, source.MetadataPath);
-        if (options.ImagesPath is not null) ImageSources.AttachExplicit(tokens, options.ImagesPath, options);
+        CollectionImageOrigin? origin = null;
+        IReadOnlyList<string> searched = [];
+        if (options.ImagesPath is not null)
+        {
+            origin = ImageSources.AttachExplicit(tokens, options.ImagesPath, options);
+            searched = [Path.GetFullPath(options.ImagesPath)];
+        }
         // Without the main package there is nothing to decode with: looking for images beside the metadata is then
         // skipped (a rarity-only application needs none), while an explicit ImagesPath is an error (ImageSupport.Require).
-        else if (options.LoadImages && ImageSupport.Current is not null) ImageSources.AttachAuto(tokens, source.ImageSearchDirectories, options);
+        else if (options.LoadImages && ImageSupport.Current is not null)
+        {
+            origin = ImageSources.AttachAuto(tokens, source.ImageSearchDirectories, options);
+            searched = source.ImageSearchDirectories;
+        }
 
-        return new NftCollection(tokens, options.Name ?? source.DefaultName);
+        return new NftCollection(tokens, options.Name ?? source.DefaultName)
+        {
+            SourcePath = source.MetadataPath,
+            ImageOrigin = origin,
+            ImageSearchDirectories = searched,
+        };
     }
 
     /// <summary>Tells which format <see cref="Load"/> would read at <paramref name="path"/> with <see cref="NftCollectionFormat.Auto"/>.</summary>
