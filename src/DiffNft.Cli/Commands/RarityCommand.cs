@@ -67,6 +67,8 @@ internal static class RarityCommand
 
                 var clock = Stopwatch.StartNew();
                 var collection = NftCollectionLoader.Load(path, new NftCollectionLoadOptions { LoadImages = false, LoadCaptions = false });
+                CollectionRequirements.RequireTokens(collection, 1, "rarity");
+                CollectionRequirements.RequireTraits(collection, "rarity", varying: false);
                 var view = collection.ToDataView(new NftCollectionDataViewOptions { IncludeImages = false, IncludeCaptions = false });
                 var mlContext = new MLContext(seed: 0);
                 var rarity = mlContext.Transforms.DiffNft.ComputeTraitRarity(new TraitRarityOptions

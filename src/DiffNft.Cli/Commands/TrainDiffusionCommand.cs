@@ -58,11 +58,13 @@ internal static class TrainDiffusionCommand
             // Settings first: a bad value is reported before the collection is read and its images decoded.
             options.Validate();
             var c = NftCollectionLoader.Load(path);
+            // Before the model is built: an empty collection, a missing or odd-sized image is named now, not after a crash in training.
+            CollectionRequirements.RequireTokens(c, 1, "train-diffusion");
+            CollectionRequirements.RequireImages(c, "train-diffusion");
+            CollectionRequirements.RequireOneImageSize(c, "train-diffusion");
             // The output is probed and locked before the training, so a folder in its place, a read-only folder, a full
             // disk or a second run training into the same file is reported now, not after the last step.
             using var target = OutputFile.Open(outPath, "train-diffusion");
-            if (!c.HasImages)
-                throw new InvalidDataException($"Collection '{path}' has no images for every token; train-diffusion needs one image per token.");
             var captions = NftCaptions.ForCollection(c, parse.GetValue(subject)!);
             err.WriteLine($"training {options.Preset} on {c.Count} images from '{path}' (checkpoint {options.CheckpointPath})");
             using var model = new DiffusionTrainer(options).Train(c.Tokens.Select(t => t.Image!).ToList(), captions);

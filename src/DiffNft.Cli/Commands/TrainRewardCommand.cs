@@ -40,11 +40,12 @@ internal static class TrainRewardCommand
             ApplyThreads(parse.GetValue(threads));
 
             var c = NftCollectionLoader.Load(path);
-            if (!c.HasImages)
-                throw new InvalidDataException($"Collection '{path}' has no image for every token; train-reward needs one image per token.");
+            // Before rarity and training: each problem is named with its token, value or file (the data view would only lack a column).
+            CollectionRequirements.RequireTokens(c, 2, "train-reward", "one is held out for validation");
+            CollectionRequirements.RequireTraits(c, "train-reward", varying: true);
+            CollectionRequirements.RequireImages(c, "train-reward");
+            CollectionRequirements.RequireOneImageSize(c, "train-reward");
             var view = c.ToDataView(new NftCollectionDataViewOptions { IncludeCaptions = false });
-            if (view.Schema.GetColumnOrNull(NftSchema.ImageColumnName) is null)
-                throw new InvalidDataException($"Collection '{path}' has images of different sizes; train-reward needs one size.");
             // The output is probed, locked and checked once the inputs are known good, before the training.
             using var target = output.Open(parse, "train-reward");
             target.Begin();

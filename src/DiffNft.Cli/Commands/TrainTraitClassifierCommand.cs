@@ -52,8 +52,10 @@ internal static class TrainTraitClassifierCommand
             TrainRewardCommand.ApplyThreads(parse.GetValue(threads));
 
             var c = NftCollectionLoader.Load(path, new NftCollectionLoadOptions { LoadCaptions = false });
-            if (!c.HasImages)
-                throw new InvalidDataException($"Collection '{path}' has no image for every token; train-trait-classifier needs one image per token.");
+            // Image sizes may differ here (the classifier resamples them); the trainer checks the rest with the same messages.
+            CollectionRequirements.RequireTokens(c, 2, "train-trait-classifier", "one is held out");
+            CollectionRequirements.RequireTraits(c, "train-trait-classifier", varying: true);
+            CollectionRequirements.RequireImages(c, "train-trait-classifier");
             // Both outputs are probed, locked and checked once the inputs are known good, before the training.
             using var target = output.Open(parse, "train-trait-classifier");
             string? imageDir = parse.GetValue(heldOutImages);

@@ -40,6 +40,22 @@ public sealed class NftCollection
     /// <summary>A display name, or null.</summary>
     public string? Name { get; }
 
+    /// <summary>The metadata file or folder the loader read, for errors that must name it; null for a collection made in memory.</summary>
+    internal string? SourcePath { get; init; }
+
+    /// <summary>
+    /// Where the loader took the images from (null when it found none, or did not look); errors about a token without an
+    /// image name the file expected there.
+    /// </summary>
+    internal CollectionImageOrigin? ImageOrigin { get; init; }
+
+    /// <summary>The folders the loader looked in for images, in order (empty when it did not look).</summary>
+    internal IReadOnlyList<string> ImageSearchDirectories { get; init; } = [];
+
+    /// <summary>The collection's name and source for messages: <c>'C' ('/data/C/metadata')</c>, or just the name.</summary>
+    internal string Describe() =>
+        SourcePath is null ? $"'{Name ?? "(unnamed)"}'" : $"'{Name ?? "(unnamed)"}' ('{SourcePath}')";
+
     /// <summary>Number of tokens.</summary>
     public int Count => Tokens.Count;
 

@@ -14,6 +14,9 @@ namespace Microsoft.ML.DiffNft.Collections;
 /// A null value means the token lacks the trait. An attribute without a trait type (OpenSea shows those as generic
 /// properties) is kept under <see cref="NftAttribute.UntypedTraitType"/> (a second one under "(untyped) 2", …).</para>
 /// <para>Token ids are non-negative integers kept as canonical decimal text (no leading zeros).</para>
+/// <para>Trait types, string values and captions are normalised to Unicode NFC, so that text differing only in how
+/// accents are encoded (precomposed "é" or "e" + U+0301) is one value; other fields keep their text exactly. Text that
+/// is not valid Unicode (an unpaired surrogate) is an <see cref="InvalidDataException"/> naming the token and field.</para>
 /// <para>Malformed input raises <see cref="InvalidDataException"/> naming the file, the line (1-based) or token, the field
 /// and what was expected; a repeated token id names both places.</para>
 /// <para>A <c>captions.csv</c> (<c>token_id,caption</c>, as <see cref="NftCollectionWriter"/> writes it) beside the
@@ -55,12 +58,29 @@ public static class NftCollectionLoader
 
         // Captions first: a token's caption is fixed when it is made, so a captioned token replaces the one just read.
         if (options.LoadCaptions && source.FindCaptionsFile() is string captions) CaptionsCsvFormat.Apply(tokens, captions);
-        if (options.ImagesPath is not null) ImageSources.AttachExplicit(tokens, options.ImagesPath, options);
+        // Before images are attached: normalising replaces tokens by copies.
+        CollectionTextNormalization.Apply(tokens, source.MetadataPath);
+        CollectionImageOrigin? origin = null;
+        IReadOnlyList<string> searched = [];
+        if (options.ImagesPath is not null)
+        {
+            origin = ImageSources.AttachExplicit(tokens, options.ImagesPath, options);
+            searched = [Path.GetFullPath(options.ImagesPath)];
+        }
         // Without the main package there is nothing to decode with: looking for images beside the metadata is then
         // skipped (a rarity-only application needs none), while an explicit ImagesPath is an error (ImageSupport.Require).
-        else if (options.LoadImages && ImageSupport.Current is not null) ImageSources.AttachAuto(tokens, source.ImageSearchDirectories, options);
+        else if (options.LoadImages && ImageSupport.Current is not null)
+        {
+            origin = ImageSources.AttachAuto(tokens, source.ImageSearchDirectories, options);
+            searched = source.ImageSearchDirectories;
+        }
 
-        return new NftCollection(tokens, options.Name ?? source.DefaultName);
+        return new NftCollection(tokens, options.Name ?? source.DefaultName)
+        {
+            SourcePath = source.MetadataPath,
+            ImageOrigin = origin,
+            ImageSearchDirectories = searched,
+        };
     }
 
     /// <summary>Tells which format <see cref="Load"/> would read at <paramref name="path"/> with <see cref="NftCollectionFormat.Auto"/>.</summary>

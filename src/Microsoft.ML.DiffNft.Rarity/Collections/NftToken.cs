@@ -41,14 +41,24 @@ public sealed class NftToken
     /// <summary>A caption describing the token's traits (used as the text prompt), when one was made.</summary>
     public string? Caption { get; init; }
 
+    /// <summary>
+    /// The file <see cref="Image"/> was read from (an atlas sheet for an atlas tile), set by the loader so that errors about
+    /// an image can name its file; null for images made in memory.
+    /// </summary>
+    internal string? ImagePath { get; set; }
+
     /// <summary>A copy of this token with another caption (the caption is fixed once a token is made).</summary>
-    internal NftToken WithCaption(string? caption) => new(TokenId, Attributes)
+    internal NftToken WithCaption(string? caption) => WithText(Attributes, caption);
+
+    /// <summary>A copy of this token with other attributes and caption, everything else kept.</summary>
+    internal NftToken WithText(IReadOnlyList<NftAttribute> attributes, string? caption) => new(TokenId, attributes)
     {
         Name = Name,
         Description = Description,
         ImageUri = ImageUri,
         Extra = Extra,
         Image = Image,
+        ImagePath = ImagePath,
         Caption = caption,
     };
 

@@ -41,6 +41,9 @@ public sealed class TraitRarityEstimator : IEstimator<TraitRarityTransformer>
     public TraitRarityTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        // An empty collection's view has no trait columns either: say that it is empty, not that its traits are missing.
+        if (input.GetRowCount() == 0)
+            throw _host.Process(new InvalidOperationException("Cannot fit trait rarity: the training data has no rows (an empty collection?); expected one row per token."));
         var columns = TraitColumnSelector.Resolve(_host, input.Schema, _options);
         var table = TraitRarityFitter.Fit(_host, input, columns, _options);
         return new TraitRarityTransformer(_host, table, _options.ScoreColumnName, _options.RankColumnName,

@@ -1,3 +1,4 @@
+using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.Data;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.Runtime;
@@ -17,9 +18,19 @@ internal static class ColumnReaders
     {
         var col = schema.GetColumnOrNull(name);
         if (col is null)
-            throw host.Process(new ArgumentOutOfRangeException("inputSchema", $"Could not find {role} column '{name}'"));
+            throw host.Process(new ArgumentOutOfRangeException("inputSchema",
+                $"Could not find {role} column '{name}'{MissingCollectionImageHint(name, schema.GetColumnOrNull(NftSchema.TokenIdColumnName) is not null)}"));
         return col.Value;
     }
+
+    /// <summary>
+    /// When a collection's view lacks its image column, why: <see cref="NftCollection.ToDataView"/> leaves it out unless every
+    /// token has an image of one size — a missing or odd-sized image then surfaces as a missing column, so the message says so.
+    /// </summary>
+    internal static string MissingCollectionImageHint(string name, bool hasTokenIds) =>
+        name == NftSchema.ImageColumnName && hasTokenIds
+            ? " (a collection's data view has it only when every token has an image and all images have one size: check that no token's Image is null and that their sizes agree)"
+            : "";
 
     /// <summary>Finds a text column or throws ML.NET's schema errors.</summary>
     public static DataViewSchema.Column FindText(IExceptionContext host, DataViewSchema schema, string name, string role)

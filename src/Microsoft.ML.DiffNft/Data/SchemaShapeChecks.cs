@@ -1,3 +1,4 @@
+using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
@@ -16,7 +17,8 @@ internal static class SchemaShapeChecks
     {
         var col = schema.FirstOrDefault(c => c.Name == name);
         if (col.Name is null)
-            throw host.Process(new ArgumentOutOfRangeException("inputSchema", $"Could not find {role} column '{name}'"));
+            throw host.Process(new ArgumentOutOfRangeException("inputSchema",
+                $"Could not find {role} column '{name}'{ColumnReaders.MissingCollectionImageHint(name, schema.Any(c => c.Name == NftSchema.TokenIdColumnName))}"));
         return col;
     }
 

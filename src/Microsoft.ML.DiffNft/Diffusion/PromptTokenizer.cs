@@ -9,6 +9,11 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// "##" continuations, are always present, so a word never seen in the captions is spelled out piece by piece instead of
 /// collapsing to [UNK]. Id 0 is padding (and the empty prompt, which is the unconditional input for guidance).
 /// </summary>
+/// <remarks>
+/// Captions and prompts go through the same <see cref="PromptText"/> rules (NFC, lower case, grapheme clusters as the
+/// unit), so an emoji or an accented letter is one vocabulary entry and encodes to it. Splitting by UTF-16 code units
+/// once cut an emoji's surrogate pair into two halves, which UTF-8 turned into two identical U+FFFD entries.
+/// </remarks>
 internal sealed class PromptTokenizer
 {
     /// <summary>The padding token.</summary>
@@ -29,8 +34,8 @@ internal sealed class PromptTokenizer
         _tokenizer = WordPieceTokenizer.Create(stream, new WordPieceOptions
         {
             UnknownToken = UnknownToken,
-            PreTokenizer = PreTokenizer.CreateWordOrPunctuation(),
-            Normalizer = new LowerCaseNormalizer(),
+            PreTokenizer = PromptPreTokenizer.Instance,
+            Normalizer = PromptNormalizer.Instance,
         });
     }
 
@@ -40,7 +45,7 @@ internal sealed class PromptTokenizer
     /// <summary>Number of ids.</summary>
     public int VocabularySize => Vocabulary.Count;
 
-    /// <summary>Builds the vocabulary from captions (lower-cased words and punctuation, in first-seen order).</summary>
+    /// <summary>Builds the vocabulary from captions (the units of <see cref="PromptText"/>, in first-seen order).</summary>
     public static PromptTokenizer FromCaptions(IEnumerable<string> captions)
     {
         ArgumentNullException.ThrowIfNull(captions);
@@ -58,7 +63,7 @@ internal sealed class PromptTokenizer
         foreach (var caption in captions)
         {
             if (caption is null) continue;
-            foreach (var word in SplitWords(caption.ToLowerInvariant()))
+            foreach (var word in PromptText.Words(caption))
                 Add(word);
         }
         return new PromptTokenizer(vocab);
@@ -70,8 +75,16 @@ internal sealed class PromptTokenizer
         ArgumentNullException.ThrowIfNull(vocabulary);
         if (vocabulary.Count < 2 || vocabulary[0] != PadToken || vocabulary[1] != UnknownToken)
             throw new InvalidDataException($"A prompt vocabulary must start with {PadToken} and {UnknownToken}.");
-        if (vocabulary.Any(v => string.IsNullOrEmpty(v) || v.Contains('\n')))
-            throw new InvalidDataException("A prompt vocabulary entry is empty or contains a line break.");
+        // The tokenizer reads its vocabulary as UTF-8 lines: a line break would split an entry, and an unpaired surrogate
+        // would become U+FFFD, so that two different entries could read back as one.
+        for (int i = 0; i < vocabulary.Count; i++)
+        {
+            string v = vocabulary[i];
+            if (string.IsNullOrEmpty(v) || v.AsSpan().IndexOfAny('\n', '\r') >= 0)
+                throw new InvalidDataException($"Prompt vocabulary entry {i} is empty or contains a line break.");
+            if (!IsValidUtf16(v))
+                throw new InvalidDataException($"Prompt vocabulary entry {i} is not valid Unicode text (it holds an unpaired surrogate).");
+        }
         if (vocabulary.Distinct(StringComparer.Ordinal).Count() != vocabulary.Count)
             throw new InvalidDataException("A prompt vocabulary contains duplicate entries.");
         return new PromptTokenizer(vocabulary.ToArray());
@@ -99,19 +112,13 @@ internal sealed class PromptTokenizer
         return ids;
     }
 
-    private static IEnumerable<string> SplitWords(string text)
+    private static bool IsValidUtf16(string text)
     {
-        var sb = new StringBuilder();
-        foreach (char c in text)
+        for (int i = 0; i < text.Length; i++)
         {
-            if (char.IsLetterOrDigit(c))
-            {
-                sb.Append(c);
-                continue;
-            }
-            if (sb.Length > 0) { yield return sb.ToString(); sb.Clear(); }
-            if (!char.IsWhiteSpace(c)) yield return c.ToString();
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else if (char.IsSurrogate(text[i])) return false;
         }
-        if (sb.Length > 0) yield return sb.ToString();
+        return true;
     }
 }

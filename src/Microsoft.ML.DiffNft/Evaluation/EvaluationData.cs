@@ -42,8 +42,8 @@ internal static class EvaluationData
         ParallelLoop.For(files.Count, i => images[i] = PngCodec.Load(files[i]), cancellationToken);
         var tokens = new NftToken[files.Count];
         for (int i = 0; i < files.Count; i++)
-            tokens[i] = new NftToken(Path.GetFileName(files[i]), []) { Image = images[i] };
-        return new NftCollection(tokens, Path.GetFileName(full));
+            tokens[i] = new NftToken(Path.GetFileName(files[i]), []) { Image = images[i], ImagePath = files[i] };
+        return new NftCollection(tokens, Path.GetFileName(full)) { SourcePath = dir };
     }
 
     /// <summary>
@@ -51,18 +51,18 @@ internal static class EvaluationData
     /// the folder holds metadata — a <c>metadata/</c> or <c>json/</c> folder, or a .json, .jsonl or .csv file — otherwise a
     /// plain folder of images (<see cref="LoadImageFolder"/>), whose tokens then have no traits.
     /// </summary>
-    /// <exception cref="InvalidDataException">The collection has tokens without images, or its metadata is malformed.</exception>
+    /// <exception cref="InvalidDataException">The collection is empty, has tokens without images or images of more than one
+    /// size, or its metadata is malformed.</exception>
     public static NftCollection LoadReference(string path, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string full = Path.GetFullPath(path);
         if (Directory.Exists(full) && !HasMetadata(full)) return LoadImageFolder(full, cancellationToken);
         var collection = NftCollectionLoader.Load(full, new NftCollectionLoadOptions { LoadCaptions = false });
-        var missing = collection.Tokens.FirstOrDefault(t => t.Image is null);
-        if (collection.Count == 0 || missing is not null)
-            throw new InvalidDataException(
-                $"The reference collection '{full}' needs an image for every token; " +
-                (missing is null ? "it has no tokens." : $"token '{missing.TokenId}' has none (looked for an images/ folder, id-named image files or an atlas beside the metadata)."));
+        const string task = "the evaluation's reference";
+        CollectionRequirements.RequireTokens(collection, 1, task);
+        CollectionRequirements.RequireImages(collection, task);
+        CollectionRequirements.RequireOneImageSize(collection, task);
         return collection;
     }
 

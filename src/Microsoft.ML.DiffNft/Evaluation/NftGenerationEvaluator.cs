@@ -34,7 +34,8 @@ internal sealed class NftGenerationEvaluator
     /// The reference: a collection with traits and images (every metric), or images without traits, as
     /// <see cref="EvaluationData.LoadImageFolder"/> makes (distribution metrics only; rarity metrics are null).
     /// </param>
-    /// <exception cref="ArgumentException">A set has fewer than N images, or the reference lacks images.</exception>
+    /// <exception cref="ArgumentException">A set has fewer than N images, a reference token lacks an image, or a reference
+    /// with traits has images of more than one size.</exception>
     public NftGenerationMetrics Evaluate(IReadOnlyList<RgbaImage> generated, NftCollection reference)
     {
         ArgumentNullException.ThrowIfNull(generated);
@@ -47,8 +48,12 @@ internal sealed class NftGenerationEvaluator
             throw new ArgumentException($"The evaluation compares N = {n} images, but only {generated.Count} generated images were given; generate at least {n} or lower NftGenerationEvaluatorOptions.SampleSize.", nameof(generated));
         if (reference.Count < n)
             throw new ArgumentException($"The evaluation compares N = {n} images, but the reference '{reference.Name}' has only {reference.Count}; lower NftGenerationEvaluatorOptions.SampleSize to at most {reference.Count}.", nameof(reference));
-        if (reference.Tokens.FirstOrDefault(t => t.Image is null) is { } noImage)
-            throw new ArgumentException($"Reference token '{noImage.TokenId}' of '{reference.Name}' has no image; every reference token needs one.", nameof(reference));
+        string task = "the evaluation's reference";
+        // A reference with traits whose images differ in size is a broken collection (a stray file, a resized token): the
+        // Nouns decoder would silently not recognise it and report null rarity for the wrong reason, so it is refused.
+        string? problem = CollectionRequirements.MissingImageProblem(reference, task)
+            ?? (reference.TraitTypes.Count > 0 ? CollectionRequirements.ImageSizeProblem(reference, task) : null);
+        if (problem is not null) throw new ArgumentException(problem, nameof(reference));
 
         using var ch = _host.Start("Evaluate");
         var clock = Stopwatch.StartNew();
@@ -168,11 +173,18 @@ internal sealed class NftGenerationEvaluator
         // A classifier trained on another collection would decode into the wrong trait types: refuse it, naming both.
         if (decoder is TraitClassification.TraitClassifierDecoder classifier && reference.TraitTypes.Count > 0)
             classifier.EnsureMatches(reference);
+        // Rarity leaves numeric traits out: a reference with nothing else has no rarity table to look decoded traits up in.
+        if (reference.TraitTypes.Count > 0 && reference.GetTraitColumns().All(c => c.IsNumeric))
+        {
+            ch.Info(MessageSensitivity.None, "The reference has only numeric traits, which rarity leaves out: rarity metrics are null.");
+            return null;
+        }
         if (decoder is null || reference.TraitTypes.Count == 0)
         {
             ch.Info(MessageSensitivity.None, reference.TraitTypes.Count == 0
                 ? "The reference has no traits: rarity metrics are null."
-                : "No trait decoder handles this reference collection: rarity metrics are null (set NftGenerationEvaluatorOptions.TraitDecoder, for example to TraitClassifier.AsTraitDecoder()).");
+                : "No trait decoder handles this reference collection" + NounsImageTraitDecoder.WhyNot(reference) +
+                  ": rarity metrics are null (set NftGenerationEvaluatorOptions.TraitDecoder, for example to TraitClassifier.AsTraitDecoder()).");
             return null;
         }
 

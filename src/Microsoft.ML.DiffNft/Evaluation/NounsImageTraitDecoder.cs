@@ -37,6 +37,19 @@ internal sealed class NounsImageTraitDecoder : IImageTraitDecoder
                reference.Tokens.All(t => t.Image!.Width == NounsArt.GridSize && t.Image.Height == NounsArt.GridSize);
     }
 
+    /// <summary>
+    /// Why <see cref="Handles"/> is false for a reference with Nouns trait types, for a log line (" (…)"), or "" when its
+    /// trait types are not Nouns' at all.
+    /// </summary>
+    internal static string WhyNot(NftCollection reference)
+    {
+        var names = new HashSet<string>(NounsLayers.DrawOrder.Select(NounsLayers.TraitType), StringComparer.OrdinalIgnoreCase);
+        if (reference.TraitTypes.Count == 0 || !reference.TraitTypes.All(names.Contains)) return "";
+        var other = reference.Tokens.FirstOrDefault(t => t.Image is { } i && (i.Width != NounsArt.GridSize || i.Height != NounsArt.GridSize));
+        return other is null ? "" :
+            $" (its trait types are Nouns', but the Nouns decoder reads {NounsArt.GridSize}×{NounsArt.GridSize} images and token '{other.TokenId}' is {other.Image!.Width}×{other.Image.Height})";
+    }
+
     /// <inheritdoc/>
     public IReadOnlyList<DecodedImageTraits> Decode(IReadOnlyList<RgbaImage> images, CancellationToken cancellationToken = default)
     {

@@ -51,8 +51,8 @@ internal sealed class TraitClassifierTrainer
     public (IReadOnlyList<NftToken> Train, IReadOnlyList<NftToken> HeldOut) Split(NftCollection collection)
     {
         ArgumentNullException.ThrowIfNull(collection);
-        if (collection.Count < 2)
-            throw new ArgumentException($"Collection '{collection.Name}' has {collection.Count} token(s); a split needs at least two.", nameof(collection));
+        if (CollectionRequirements.TokenCountProblem(collection, 2, "a split", "one is held out") is { } few)
+            throw new ArgumentException(few, nameof(collection));
         var (train, heldOut) = RarityRewardTrainer.Split(collection.Tokens.Select(t => t.TokenId).ToList(), _options.HoldoutFraction, _options.EffectiveSeed);
         return (train.Select(i => collection.Tokens[i]).ToArray(), heldOut.Select(i => collection.Tokens[i]).ToArray());
     }
@@ -65,10 +65,10 @@ internal sealed class TraitClassifierTrainer
         ArgumentNullException.ThrowIfNull(collection);
         var o = _options;
         int n = collection.Count;
-        string name = collection.Name ?? "(unnamed)";
-        if (n < 2) throw new ArgumentException($"Collection '{name}' has {n} token(s); training needs at least two (one is held out).", nameof(collection));
-        if (collection.Tokens.FirstOrDefault(t => t.Image is null) is { } bare)
-            throw new ArgumentException($"Collection '{name}': token '{bare.TokenId}' has no image; the trait classifier learns from one image per token.", nameof(collection));
+        // Checked before anything is built: a bad collection fails at once, naming the token and the file expected.
+        string? problem = CollectionRequirements.TokenCountProblem(collection, 2, "the trait classifier", "one is held out")
+            ?? CollectionRequirements.MissingImageProblem(collection, "the trait classifier");
+        if (problem is not null) throw new ArgumentException(problem, nameof(collection));
         var ids = collection.Tokens.Select(t => t.TokenId).ToList();
         var (train, heldOut) = RarityRewardTrainer.Split(ids, o.HoldoutFraction, o.EffectiveSeed);
         var vocabulary = TraitVocabulary.Build(collection, train, o.IncludeNumericTraits);

@@ -22,7 +22,8 @@ internal sealed class TraitVocabulary
     /// Builds the heads from the training tokens <paramref name="train"/>: values are compared trimmed and lower-cased
     /// (as OpenRarity compares them), an empty value counts as missing, and each value keeps its most frequent spelling.
     /// </summary>
-    /// <exception cref="ArgumentException">No trait type has a value on a training token, or two trait types are the same once trimmed and lower-cased.</exception>
+    /// <exception cref="ArgumentException">No trait type has a value on a training token, every trait type has one value on
+    /// all of them, or two trait types are the same once trimmed and lower-cased.</exception>
     public static TraitVocabulary Build(NftCollection collection, int[] train, bool includeNumeric)
     {
         var types = collection.GetTraitColumns().Where(c => includeNumeric || !c.IsNumeric).Select(c => c.TraitType).ToList();
@@ -63,6 +64,14 @@ internal sealed class TraitVocabulary
                 classes[i, h] = Value(collection.Tokens[i], heads[h].TraitType) is { } raw
                     ? indexes[h].GetValueOrDefault(TraitText.Normalize(raw), -1)
                     : 0;
+        // A head whose training tokens all share one class (one value, never missing) teaches nothing; with only such heads
+        // the "classifier" would be a constant, trained for nothing.
+        if (heads.Select((_, h) => train.Select(i => classes[i, h]).Distinct().Take(2).Count()).All(c => c < 2))
+            throw new ArgumentException(
+                $"Collection '{collection.Name}': every trait type has one value on {(train.Length == 1 ? "its only training token" : $"all {train.Length} training tokens")} " +
+                $"({string.Join(", ", heads.Take(5).Select(h => $"'{h.TraitType}' = '{h.Values[0]}'"))}{(heads.Count > 5 ? ", …" : "")}): " +
+                "there is nothing for a trait classifier to tell apart; expected a trait type with at least two values.",
+                nameof(collection));
         return new TraitVocabulary(heads, classes);
     }
 

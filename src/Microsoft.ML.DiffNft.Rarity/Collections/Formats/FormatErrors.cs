@@ -41,10 +41,10 @@ internal static partial class FormatErrors
         _ => value.ValueKind.ToString(),
     };
 
-    /// <summary>Quotes a piece of text for a message, cutting long text.</summary>
+    /// <summary>Quotes a piece of text for a message, cutting long text and showing control characters as escapes.</summary>
     public static string Quote(string text) => "'" + Shorten(text) + "'";
 
-    private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
+    private static string Shorten(string text) => UnicodeText.Printable(text, 60);
 
     // System.Text.Json appends "LineNumber: 2 | BytePositionInLine: 5." (0-based); we report our own 1-based numbers.
     private static string StripPosition(string message) => PositionSuffix().Replace(message, "").Trim();

@@ -15,23 +15,28 @@ internal static class ImageSources
     /// Loads images from an explicit path (a folder, an atlas image or an atlas index) and sets them on the tokens.
     /// Throws when the path exists but no image in it belongs to a token: that is almost always a wrong path.
     /// </summary>
-    public static void AttachExplicit(IReadOnlyList<NftToken> tokens, string path, NftCollectionLoadOptions options)
+    /// <returns>Where the images came from.</returns>
+    public static CollectionImageOrigin AttachExplicit(IReadOnlyList<NftToken> tokens, string path, NftCollectionLoadOptions options)
     {
         string full = Path.GetFullPath(path);
         int found;
+        CollectionImageOrigin origin;
         if (Directory.Exists(full))
         {
-            found = FindAtlas(full) is { } atlas ? AttachAtlas(tokens, atlas.Sheet, atlas.Index, options) : AttachFolder(tokens, full, options.MaxImagePixels);
+            (found, origin) = FindAtlas(full) is { } atlas
+                ? (AttachAtlas(tokens, atlas.Sheet, atlas.Index, options), new CollectionImageOrigin(atlas.Index, IsAtlas: true))
+                : (AttachFolder(tokens, full, options.MaxImagePixels), new CollectionImageOrigin(full, IsAtlas: false));
         }
         else if (File.Exists(full))
         {
             string dir = Path.GetDirectoryName(full)!;
-            if (string.Equals(Path.GetExtension(full), ".csv", StringComparison.OrdinalIgnoreCase))
-                found = AttachAtlas(tokens, FindAtlasSheet(dir) ?? throw new InvalidDataException(
-                    $"Atlas index '{full}' has no atlas image beside it: expected one image file whose name contains 'atlas' in '{dir}'."), full, options);
-            else
-                found = AttachAtlas(tokens, full, FindAtlasIndex(dir) ?? throw new InvalidDataException(
-                    $"Atlas image '{full}' has no index beside it: expected a CSV file whose name contains 'atlas' and 'index' (such as atlas-index.csv) in '{dir}'."), options);
+            string index = string.Equals(Path.GetExtension(full), ".csv", StringComparison.OrdinalIgnoreCase) ? full
+                : FindAtlasIndex(dir) ?? throw new InvalidDataException(
+                    $"Atlas image '{full}' has no index beside it: expected a CSV file whose name contains 'atlas' and 'index' (such as atlas-index.csv) in '{dir}'.");
+            string sheet = index != full ? full : FindAtlasSheet(dir) ?? throw new InvalidDataException(
+                $"Atlas index '{full}' has no atlas image beside it: expected one image file whose name contains 'atlas' in '{dir}'.");
+            found = AttachAtlas(tokens, sheet, index, options);
+            origin = new CollectionImageOrigin(index, IsAtlas: true);
         }
         else
         {
@@ -40,26 +45,39 @@ internal static class ImageSources
         if (found == 0 && tokens.Count > 0)
             throw new InvalidDataException(
                 $"No image in '{full}' belongs to a token of the collection: expected files named by token id (for example '{tokens[0].TokenId}.png') or an atlas whose index lists token ids.");
+        return origin;
     }
 
     /// <summary>
     /// Looks for images next to the metadata, in order: an <c>images/</c> folder, an atlas, id-named image files;
-    /// the first folder of <paramref name="directories"/> holding any of these wins. Returns how many tokens got one.
+    /// the first folder of <paramref name="directories"/> holding any of these wins. Returns where the images came from
+    /// (even when no token had one there), or null when no folder holds any.
     /// </summary>
-    public static int AttachAuto(IReadOnlyList<NftToken> tokens, IEnumerable<string> directories, NftCollectionLoadOptions options)
+    public static CollectionImageOrigin? AttachAuto(IReadOnlyList<NftToken> tokens, IEnumerable<string> directories, NftCollectionLoadOptions options)
     {
         foreach (var dir in directories.Where(Directory.Exists).Distinct(StringComparer.Ordinal))
         {
             string images = Path.Combine(dir, "images");
             if (Directory.Exists(images))
             {
-                if (FindAtlas(images) is { } inImages) return AttachAtlas(tokens, inImages.Sheet, inImages.Index, options);
-                return AttachFolder(tokens, images, options.MaxImagePixels);
+                if (FindAtlas(images) is { } inImages) return Atlas(tokens, inImages, options);
+                AttachFolder(tokens, images, options.MaxImagePixels);
+                return new CollectionImageOrigin(images, IsAtlas: false);
             }
-            if (FindAtlas(dir) is { } atlas) return AttachAtlas(tokens, atlas.Sheet, atlas.Index, options);
-            if (ListImageFiles(dir).Count > 0) return AttachFolder(tokens, dir, options.MaxImagePixels);
+            if (FindAtlas(dir) is { } atlas) return Atlas(tokens, atlas, options);
+            if (ListImageFiles(dir).Count > 0)
+            {
+                AttachFolder(tokens, dir, options.MaxImagePixels);
+                return new CollectionImageOrigin(dir, IsAtlas: false);
+            }
         }
-        return 0;
+        return null;
+    }
+
+    private static CollectionImageOrigin Atlas(IReadOnlyList<NftToken> tokens, (string Sheet, string Index) atlas, NftCollectionLoadOptions options)
+    {
+        AttachAtlas(tokens, atlas.Sheet, atlas.Index, options);
+        return new CollectionImageOrigin(atlas.Index, IsAtlas: true);
     }
 
     private static (string Sheet, string Index)? FindAtlas(string dir) =>
@@ -117,7 +135,11 @@ internal static class ImageSources
             if (files.TryGetValue(t.TokenId, out var p)) work.Add((t, p));
         // Decoding dominates; tokens are independent, so decode in parallel (each task writes only its own token).
         var images = ImageSupport.Require($"Loading the images in '{dir}'");
-        ParallelLoop.For(work.Count, i => work[i].Token.Image = images.Load(work[i].Path, maxPixels));
+        ParallelLoop.For(work.Count, i =>
+        {
+            work[i].Token.Image = images.Load(work[i].Path, maxPixels);
+            work[i].Token.ImagePath = work[i].Path;
+        });
         return work.Count;
     }
 
@@ -152,6 +174,7 @@ internal static class ImageSources
                 throw FormatErrors.At(new SourceLocation(indexPath, e.Line, TokenId: e.TokenId),
                     $"a {w}×{h} tile at ({x},{y}) lies outside the {sheet.Width}×{sheet.Height} atlas '{sheetPath}'.");
             token.Image = atlas.GetTile(x, y);
+            token.ImagePath = sheetPath;
             count++;
         }
         return count;

@@ -30,6 +30,20 @@ internal static class OpenSeaTokenReader
     /// a contract's <c>tokenURI</c> resolves to), or null.</param>
     public static NftToken Read(JsonElement element, SourceLocation where, string? idFromFileName = null)
     {
+        try
+        {
+            return ReadObject(element, where, idFromFileName);
+        }
+        catch (InvalidOperationException e) when (e.Message.Contains("UTF-16", StringComparison.Ordinal))
+        {
+            // System.Text.Json refuses a string holding a lone \uD83D escape when it is read, with a message naming no place.
+            throw FormatErrors.At(idFromFileName is null ? where : where.WithTokenId(idFromFileName),
+                $"a string is not valid Unicode text ({e.Message.TrimEnd('.')}); expected UTF-8 text, where a \\uD800-\\uDBFF escape is followed by a \\uDC00-\\uDFFF one.");
+        }
+    }
+
+    private static NftToken ReadObject(JsonElement element, SourceLocation where, string? idFromFileName)
+    {
         if (element.ValueKind != JsonValueKind.Object)
             throw FormatErrors.At(where, $"expected a JSON object with one token's metadata, found {FormatErrors.Describe(element)}.");
 
