@@ -87,7 +87,7 @@ internal static class FineTuneCheckpoint
         if (m.State.Iteration < 0 || m.State.Tracker is null || m.State.LogRows is null || !double.IsFinite(m.State.Beta))
             throw new InvalidDataException($"Checkpoint '{path}': the run state is incomplete or invalid.");
 
-        var state = ModelArchive.LoadTensors(ModelArchive.Require(entries, StateEntry, path), $"{path}:{StateEntry}");
+        var state = ModelArchive.LoadTensors(entries, StateEntry, path);
         try
         {
             using var noGrad = no_grad();
@@ -99,7 +99,7 @@ internal static class FineTuneCheckpoint
                     throw new InvalidDataException($"Checkpoint '{path}': tensor 'policy.{name}' has shape [{string.Join(",", src.shape)}], expected [{string.Join(",", p.shape)}].");
                 p.copy_(src);
             }
-            adam.LoadStateDict(state);
+            adam.LoadStateDict(state, path);
         }
         finally
         {
