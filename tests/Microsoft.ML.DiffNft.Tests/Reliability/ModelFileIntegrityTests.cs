@@ -92,6 +92,17 @@ public sealed class ModelFileIntegrityTests : IDisposable
         Assert.Equal(expected, kind.Load(path));
     }
 
+    [Theory]
+    [InlineData("base.diffnft")]
+    [InlineData("reward.diffnft-reward")]
+    public void TheBundledModelsCarryAHashListThatHolds(string file)
+    {
+        // Re-saved once to add the list (models/builtin/README.md), so they get the full check, not the compatible one.
+        string path = Path.Combine(RepositoryPaths.Root, "models", "builtin", file);
+        Assert.Contains(EntryHashList.EntryName, RawZip.Entries(path).Select(e => e.Name));
+        Assert.Contains(ModelFile.WeightsEntry, ModelArchive.Read(path).Keys);
+    }
+
     [Fact]
     public void AFlippedByteInAnEntryStoredWithoutCompressionFailsItsCrcCheck()
     {
