@@ -98,7 +98,7 @@ internal static class ArchiveEntries
             throw new InvalidDataException($"Model file '{source}' is not a readable DiffNft model archive (truncated or corrupted): {ex.Message}", ex);
         }
         // A file without the list was written before the package recorded hashes: read it on the CRC-32 checks alone
-        // (docs/saving.md, "Model files written before the hash list").
+        // (docs/saving.md, "Model files").
         if (result.ContainsKey(EntryHashList.EntryName)) EntryHashList.Verify(result, source);
         return result;
     }
