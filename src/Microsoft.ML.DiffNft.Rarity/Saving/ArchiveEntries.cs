@@ -4,16 +4,18 @@ namespace Microsoft.ML.DiffNft.Saving;
 
 /// <summary>
 /// The zip container of the package's files (model archives and saved pipelines): named entries, written in a fixed order
-/// with a fixed timestamp so that equal content gives equal bytes. Reading is defensive: entry names must be plain relative
-/// names (nothing can escape a target folder), sizes are bounded, duplicates rejected, and everything is read into memory —
-/// no entry is ever extracted to disk by name.
+/// with a fixed timestamp so that equal content gives equal bytes; a model file also carries the SHA-256 of every entry
+/// (<see cref="EntryHashList"/>). Reading is defensive: entry names must be plain relative names (nothing can escape a
+/// target folder), duplicates are rejected, every entry is inflated under a size cap and checked against its CRC-32
+/// (<see cref="ZipEntryReader"/>), the hash list, when there is one, is checked before the entries are returned, and
+/// everything is read into memory — no entry is ever extracted to disk by name.
 /// </summary>
 internal static class ArchiveEntries
 {
     /// <summary>
     /// Largest entry accepted when reading: 1 GiB, far above the package's models (a few MB) and below what a .NET array
-    /// holds. The declared size is checked before anything is allocated or inflated, and an entry may not be longer than it
-    /// declares, so a zip bomb costs no more memory than this.
+    /// holds. The declared size is checked before anything is allocated or inflated, and no more than the declared size is
+    /// ever kept while inflating, so a zip bomb costs no more memory than this.
     /// </summary>
     public const long MaxEntryBytes = 1L << 30;
 
@@ -30,13 +32,21 @@ internal static class ArchiveEntries
     /// <param name="stream">Where to write.</param>
     /// <param name="entries">The entries, by name.</param>
     /// <param name="source">The file being written, for error messages.</param>
-    public static void Write(Stream stream, IReadOnlyDictionary<string, byte[]> entries, string source)
+    /// <param name="hashList">
+    /// Whether to add <see cref="EntryHashList"/>, the SHA-256 of every entry: true for model files (and the model
+    /// archives inside saved pipelines); false for a saved pipeline, whose own manifest already hashes every entry.
+    /// </param>
+    public static void Write(Stream stream, IReadOnlyDictionary<string, byte[]> entries, string source, bool hashList)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(entries);
         foreach (var name in entries.Keys) CheckEntryName(name, source);
+        if (entries.ContainsKey(EntryHashList.EntryName))
+            throw new ArgumentException($"'{source}': the entry name '{EntryHashList.EntryName}' is reserved for the hash list.", nameof(entries));
+        IEnumerable<KeyValuePair<string, byte[]>> all = entries;
+        if (hashList) all = all.Append(new(EntryHashList.EntryName, EntryHashList.Create(entries)));
         using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
-        foreach (var (name, bytes) in entries.OrderBy(e => e.Key, StringComparer.Ordinal))
+        foreach (var (name, bytes) in all.OrderBy(e => e.Key, StringComparer.Ordinal))
         {
             var entry = zip.CreateEntry(name, CompressionLevel.Fastest);
             // A fixed timestamp keeps archives of identical models byte-identical.
@@ -77,22 +87,9 @@ internal static class ArchiveEntries
             foreach (var entry in zip.Entries)
             {
                 CheckEntryName(entry.FullName, source);
-                if (entry.Length > MaxEntryBytes || entry.Length < 0)
-                    throw new InvalidDataException($"Model file '{source}': entry '{entry.FullName}' declares {entry.Length:N0} bytes, over the {MaxEntryBytes:N0}-byte limit.");
-                if (entry.Length > RatioFloorBytes && entry.Length > entry.CompressedLength * MaxCompressionRatio)
-                    throw new InvalidDataException(
-                        $"Model file '{source}': entry '{entry.FullName}' declares {entry.Length:N0} bytes from {entry.CompressedLength:N0} compressed, " +
-                        $"more than {MaxCompressionRatio}× (a zip bomb, or not a DiffNft file).");
                 if (result.ContainsKey(entry.FullName))
                     throw new InvalidDataException($"Model file '{source}': entry '{entry.FullName}' appears twice.");
-                var bytes = new byte[entry.Length];
-                using (var s = entry.Open())
-                {
-                    s.ReadExactly(bytes);
-                    if (s.ReadByte() != -1)
-                        throw new InvalidDataException($"Model file '{source}': entry '{entry.FullName}' is longer than it declares.");
-                }
-                result[entry.FullName] = bytes;
+                result[entry.FullName] = ZipEntryReader.Read(entry, source);
             }
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException && ex is not FileNotFoundException)
@@ -100,6 +97,9 @@ internal static class ArchiveEntries
             if (ex is InvalidDataException ide && ide.Message.StartsWith("Model file", StringComparison.Ordinal)) throw;
             throw new InvalidDataException($"Model file '{source}' is not a readable DiffNft model archive (truncated or corrupted): {ex.Message}", ex);
         }
+        // A file without the list was written before the package recorded hashes: read it on the CRC-32 checks alone
+        // (docs/saving.md, "Model files").
+        if (result.ContainsKey(EntryHashList.EntryName)) EntryHashList.Verify(result, source);
         return result;
     }
 

@@ -80,7 +80,9 @@ internal static class DiffNftPipelineFile
         }
         var manifest = new DiffNftPipelineManifest(DiffNftPipelineManifest.FormatName, DiffNftPipelineManifest.FormatVersion, schemaEntry, parts);
         entries[DiffNftPipelineManifest.EntryName] = JsonSerializer.SerializeToUtf8Bytes(manifest, s_json);
-        AtomicFile.Write(path, stream => ArchiveEntries.Write(stream, entries, path));
+        // No hash list: the manifest already records every entry's SHA-256, and an entry it does not list would make
+        // builds that predate hash lists refuse the file.
+        AtomicFile.Write(path, stream => ArchiveEntries.Write(stream, entries, path, hashList: false));
     }
 
     /// <summary>

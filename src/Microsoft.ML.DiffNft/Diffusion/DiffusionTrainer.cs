@@ -264,7 +264,7 @@ internal sealed class DiffusionTrainer
                     "run with the same settings to resume, or delete the checkpoint to start afresh.");
         if (!m.Vocabulary.SequenceEqual(model.Tokenizer.Vocabulary) || JsonSerializer.Serialize(m.Options, DiffusionModel.JsonOptions) != JsonSerializer.Serialize(model.Options, DiffusionModel.JsonOptions))
             throw new InvalidOperationException($"Checkpoint '{path}' belongs to a different model (options or caption vocabulary differ); delete it to start afresh.");
-        var state = ModelArchive.LoadTensors(ModelArchive.Require(entries, "state.safetensors", path), path);
+        var state = ModelArchive.LoadTensors(entries, "state.safetensors", path);
         try
         {
             using var noGrad = no_grad();
@@ -277,7 +277,7 @@ internal sealed class DiffusionTrainer
                     v.copy_(src);
                 }
             }
-            adam.LoadStateDict(state);
+            adam.LoadStateDict(state, path);
         }
         finally
         {

@@ -88,7 +88,7 @@ internal sealed class ReferenceFeatureCache
             var info = JsonDocument.Parse(ModelArchive.Require(entries, InfoEntry, path)).RootElement;
             if (info.GetProperty("key").GetString() != key)
                 throw new InvalidDataException($"'{path}' holds features of another reference set.");
-            var tensors = ModelArchive.LoadTensors(ModelArchive.Require(entries, FeaturesEntry, path), path,
+            var tensors = ModelArchive.LoadTensors(entries, FeaturesEntry, path,
                 new Dictionary<string, long[]> { ["features"] = [count, dimension] });
             using var t = tensors["features"];
             var flat = t.to_type(ScalarType.Float32).data<float>().ToArray();

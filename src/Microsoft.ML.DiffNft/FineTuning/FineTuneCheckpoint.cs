@@ -91,7 +91,7 @@ internal static class FineTuneCheckpoint
             || !double.IsFinite(m.State.Seconds) || m.State.Seconds < 0)
             throw new InvalidDataException($"Checkpoint '{path}': the run state is incomplete or invalid.");
 
-        var state = ModelArchive.LoadTensors(ModelArchive.Require(entries, StateEntry, path), $"{path}:{StateEntry}");
+        var state = ModelArchive.LoadTensors(entries, StateEntry, path);
         try
         {
             using var noGrad = no_grad();
@@ -103,7 +103,7 @@ internal static class FineTuneCheckpoint
                     throw new InvalidDataException($"Checkpoint '{path}': tensor 'policy.{name}' has shape [{string.Join(",", src.shape)}], expected [{string.Join(",", p.shape)}].");
                 p.copy_(src);
             }
-            adam.LoadStateDict(state);
+            adam.LoadStateDict(state, path);
         }
         finally
         {

@@ -75,8 +75,8 @@ internal static class TorchTransformerFile
         ModelArchive.Write(path, entries);
     }
 
-    /// <summary>Writes the entries as a part of a saved pipeline.</summary>
-    public static void Save(Stream stream, Dictionary<string, byte[]> entries) => ArchiveEntries.Write(stream, entries, "(pipeline part)");
+    /// <summary>Writes the entries as a part of a saved pipeline: the same model archive as a model file, hash list included.</summary>
+    public static void Save(Stream stream, Dictionary<string, byte[]> entries) => ArchiveEntries.Write(stream, entries, "(pipeline part)", hashList: true);
 
     /// <summary>
     /// A transformer over the model in <paramref name="entries"/>, with <paramref name="options"/> when given, else the

@@ -98,8 +98,11 @@ internal sealed class AdamW : IDisposable
         return state;
     }
 
-    /// <summary>Restores the state written by <see cref="StateDict"/>; every moment must be present with the right shape.</summary>
-    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
+    /// <summary>
+    /// Restores the state written by <see cref="StateDict"/>; every moment must be present with the right shape, or an
+    /// <see cref="InvalidDataException"/> names <paramref name="source"/> (the checkpoint) and the tensor.
+    /// </summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state, string source)
     {
         using var noGrad = no_grad();
         for (int i = 0; i < _params.Count; i++)
@@ -107,14 +110,14 @@ internal sealed class AdamW : IDisposable
             foreach (var (prefix, target) in new[] { ("adam.m.", _m[i]), ("adam.v.", _v[i]) })
             {
                 if (!state.TryGetValue(prefix + _params[i].Name, out var src))
-                    throw new InvalidDataException($"The checkpoint has no optimizer state '{prefix + _params[i].Name}'.");
+                    throw new InvalidDataException($"Checkpoint '{source}' has no optimizer state '{prefix + _params[i].Name}'.");
                 if (!src.shape.SequenceEqual(target.shape))
-                    throw new InvalidDataException($"Optimizer state '{prefix + _params[i].Name}' has shape [{string.Join(",", src.shape)}], expected [{string.Join(",", target.shape)}].");
+                    throw new InvalidDataException($"Checkpoint '{source}': optimizer state '{prefix + _params[i].Name}' has shape [{string.Join(",", src.shape)}], expected [{string.Join(",", target.shape)}].");
                 target.copy_(src);
             }
         }
         if (!state.TryGetValue("adam.step", out var step))
-            throw new InvalidDataException("The checkpoint has no optimizer step count 'adam.step'.");
+            throw new InvalidDataException($"Checkpoint '{source}' has no optimizer step count 'adam.step'.");
         Step = step.item<long>();
     }
 

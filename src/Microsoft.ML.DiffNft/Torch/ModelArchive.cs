@@ -7,25 +7,32 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.DiffNft.Torch;
 
 /// <summary>
-/// The package's model file: one zip archive of named entries (JSON options, vocabulary, safetensors weights).
-/// Reading is defensive: entry names must be plain relative names (nothing can escape a target folder), sizes are
-/// bounded, duplicates rejected, and everything is read into memory — no entry is ever extracted to disk by name.
+/// The package's model file: one zip archive of named entries (JSON options, vocabulary, safetensors weights) plus the
+/// SHA-256 of every entry. It is the one reader and writer of every torch model kind — diffusion models, reward models,
+/// trait classifiers, training and fine-tuning checkpoints, cached features — so each gets the same checks:
+/// <see cref="Read"/> checks entry names, sizes (capped while inflating), every entry's CRC-32 and the hash list, before
+/// anything is deserialised; <see cref="LoadTensors(IReadOnlyDictionary{string, byte[]}, string, string, IReadOnlyDictionary{string, long[]}?)"/>
+/// checks the safetensors header, shapes and that every value is finite. Everything is read into memory — no entry is
+/// ever extracted to disk by name.
 /// </summary>
 internal static class ModelArchive
 {
     /// <summary>Largest entry accepted when reading (a guard against zip bombs).</summary>
     public const long MaxEntryBytes = ArchiveEntries.MaxEntryBytes;
 
-    /// <summary>Writes the entries atomically (temporary file, then rename).</summary>
+    /// <summary>Writes the entries and their hash list atomically (temporary file, then rename).</summary>
     public static void Write(string path, IReadOnlyDictionary<string, byte[]> entries)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(entries);
         foreach (var name in entries.Keys) ArchiveEntries.CheckEntryName(name, path);
-        AtomicFile.Write(path, stream => ArchiveEntries.Write(stream, entries, path));
+        AtomicFile.Write(path, stream => ArchiveEntries.Write(stream, entries, path, hashList: true));
     }
 
-    /// <summary>Reads every entry into memory, validating names and sizes.</summary>
+    /// <summary>
+    /// Reads every entry into memory, validating names, sizes, CRC-32s and the hash list; the list itself is not among
+    /// the entries returned.
+    /// </summary>
     public static Dictionary<string, byte[]> Read(string path) => ArchiveEntries.Read(path);
 
     /// <summary>Returns an entry or throws an error naming the file and the missing entry.</summary>
@@ -55,11 +62,9 @@ internal static class ModelArchive
         try
         {
             var expected = network.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal);
-            var weights = LoadTensors(Require(entries, entry, path), $"{path}:{entry}", expected);
+            var weights = LoadTensors(entries, entry, path, expected);
             try
             {
-                if (weights.Values.Any(w => !isfinite(w).all().item<bool>()))
-                    throw new InvalidDataException($"Model file '{path}': '{entry}' holds non-finite weights (NaN or infinity).");
                 network.load_state_dict(weights);
             }
             finally
@@ -75,8 +80,18 @@ internal static class ModelArchive
     }
 
     /// <summary>
-    /// Loads safetensors bytes after validating the header (<see cref="SafeTensorsHeader.Validate"/>), optionally checking
-    /// every tensor's shape against <paramref name="expectedShapes"/>.
+    /// The tensors of the safetensors entry <paramref name="entry"/> of a model archive read by <see cref="Read"/>: the
+    /// way every model kind turns its weights (or optimizer state) into tensors. Errors name <paramref name="path"/> and
+    /// the entry; see <see cref="LoadTensors(byte[], string, IReadOnlyDictionary{string, long[]}?)"/> for the checks.
+    /// </summary>
+    public static Dictionary<string, Tensor> LoadTensors(IReadOnlyDictionary<string, byte[]> entries, string entry, string path,
+        IReadOnlyDictionary<string, long[]>? expectedShapes = null) =>
+        LoadTensors(Require(entries, entry, path), $"{path}:{entry}", expectedShapes);
+
+    /// <summary>
+    /// Loads safetensors bytes after validating the header (<see cref="SafeTensorsHeader.Validate"/>) and that every
+    /// floating-point value is finite (<see cref="SafeTensorsFiniteness"/>), optionally checking every tensor's shape
+    /// against <paramref name="expectedShapes"/>.
     /// </summary>
     public static Dictionary<string, Tensor> LoadTensors(byte[] bytes, string sourceName, IReadOnlyDictionary<string, long[]>? expectedShapes = null)
     {
@@ -96,6 +111,7 @@ internal static class ModelArchive
                 if (!expectedShapes.ContainsKey(e.Name))
                     throw new InvalidDataException($"'{sourceName}' has an unexpected tensor '{e.Name}' (saved by a different model architecture?).");
         }
+        SafeTensorsFiniteness.Check(bytes, entries, sourceName);
         using var ms = new MemoryStream(bytes, writable: false);
         return Safetensors.LoadStateDict(ms);
     }

@@ -104,9 +104,10 @@ public sealed class HostileFilesTests : IDisposable
     {
         string path = Path.Combine(_dir, "bomb.diffnft");
         ModelArchive.Write(path, new Dictionary<string, byte[]> { ["weights.safetensors"] = new byte[1000] });
-        // Patch the entry's uncompressed size in the central directory, which is what the reader trusts.
+        // Patch the entry's uncompressed size in the central directory, which is what the reader trusts. (The file also
+        // holds the hash list, 'sha256.json', whose header comes first.)
         byte[] zip = File.ReadAllBytes(path);
-        int central = IndexOf(zip, [0x50, 0x4b, 0x01, 0x02]);
+        int central = IndexOf(zip, [0x50, 0x4b, 0x01, 0x02, .. new byte[42], .. Encoding.UTF8.GetBytes("weights.safetensors")], wildcardFrom: 4, wildcardCount: 42);
         BinaryPrimitives.WriteUInt32LittleEndian(zip.AsSpan(central + 24), (uint)declared);
         File.WriteAllBytes(path, zip);
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -128,10 +129,16 @@ public sealed class HostileFilesTests : IDisposable
         Assert.Equal(8 << 20, ModelArchive.Read(path)["weights.safetensors"].Length);
     }
 
-    private static int IndexOf(byte[] haystack, byte[] needle)
+    // The first place where haystack matches needle, ignoring the needle's bytes [wildcardFrom, wildcardFrom + wildcardCount).
+    private static int IndexOf(byte[] haystack, byte[] needle, int wildcardFrom = 0, int wildcardCount = 0)
     {
         for (int i = 0; i + needle.Length <= haystack.Length; i++)
-            if (haystack.AsSpan(i, needle.Length).SequenceEqual(needle)) return i;
+        {
+            var here = haystack.AsSpan(i, needle.Length);
+            if (here[..wildcardFrom].SequenceEqual(needle.AsSpan(0, wildcardFrom))
+                && here[(wildcardFrom + wildcardCount)..].SequenceEqual(needle.AsSpan(wildcardFrom + wildcardCount)))
+                return i;
+        }
         throw new InvalidOperationException("signature not found");
     }
 
