@@ -117,11 +117,7 @@ internal sealed class DiffusionTrainer
                 var perSample = (model.Network.forward(xt, t, cond) - target).square().mean(new long[] { 1, 2, 3 });
                 var loss = lossWeight is null ? perSample.mean() : (perSample * lossWeight.index_select(0, t)).mean();
                 float lossValue = loss.item<float>();
-                // A diverged run must stop before its NaN reaches the weights, and must never be saved as a model.
-                if (!float.IsFinite(lossValue))
-                    throw new InvalidOperationException(
-                        $"Training diverged at step {step + 1}: the loss is {lossValue}. Nothing was saved; lower {nameof(DiffusionTrainerOptions.LearningRate)} " +
-                        $"(now {o.LearningRate}) or check the images.");
+                Divergence.ThrowIfNotFinite(lossValue, "Training", step + 1, o.LearningRate, "or check the images");
                 adam.ZeroGrad();
                 loss.backward();
                 if (o.GradientClip > 0) adam.ClipGradNorm(o.GradientClip);

@@ -101,9 +101,9 @@ internal sealed class DiffusionFineTuner
             }
             // A diverged iteration has already changed the weights: stop before anything is saved or logged from it (the
             // last checkpoint, if any, is the state before it).
-            if (!double.IsFinite(stats.Loss) || !double.IsFinite(stats.Kl) || !double.IsFinite(stats.RewardMean))
-                throw new InvalidOperationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"Fine-tuning diverged at iteration {iteration + 1}: loss {stats.Loss}, KL {stats.Kl}, mean reward {stats.RewardMean}. Nothing of this iteration was saved; lower LearningRate ({o.LearningRate:G3}), KlWeight ({o.KlWeight:G3}) or GuidanceScale ({o.GuidanceScale:G3}), or check the reward."));
+            foreach (double value in new[] { stats.Loss, stats.Kl, stats.RewardMean })
+                Divergence.ThrowIfNotFinite(value, "Fine-tuning", iteration + 1, o.LearningRate,
+                    $"KlWeight ({o.KlWeight:G3}) or GuidanceScale ({o.GuidanceScale:G3}), or check the reward");
             iteration++;
             queries += stats.RewardQueries;
             var progress = new FineTuneProgress(iteration, o.MaxIterations, stats.RewardMean, stats.RewardStd, stats.Components,

@@ -189,11 +189,13 @@ internal sealed class RarityRewardTrainer
                     var loss = Loss(score, logit, data.TrainZ.index_select(0, idx), data.TrainY.index_select(0, idx), posWeight);
                     if (traitHead is not null && o.TraitInformationWeight > 0)
                         loss = loss + o.TraitInformationWeight * nn.functional.mse_loss(traitHead.call(embedding), data.TrainTraits!.index_select(0, idx));
+                    float lossValue = loss.item<float>();
+                    Divergence.ThrowIfNotFinite(lossValue, "Reward training", step + 1, o.LearningRate, "or check the collection's images and traits");
                     adam.ZeroGrad();
                     loss.backward();
                     if (o.GradientClip > 0) adam.ClipGradNorm(o.GradientClip);
                     adam.StepUpdate();
-                    lossSum += loss.item<float>();
+                    lossSum += lossValue;
                     lossCount++;
                 }
                 step++;

@@ -114,6 +114,9 @@ public sealed record TraitClassifierOptions
     public int ResolveImageSize(int imageWidth, int imageHeight) =>
         ImageSize ?? (imageWidth == imageHeight && imageWidth <= 64 ? imageWidth : 64);
 
+    // The most passes accepted: 10,000 over even a 10,000-token collection is days on a CPU; a time budget is MaxTime.
+    internal const double MaxEpochs = 10_000;
+
     /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -122,10 +125,10 @@ public sealed record TraitClassifierOptions
         if (HiddenSize is < 1 or > 4096) throw new ArgumentOutOfRangeException(nameof(HiddenSize), HiddenSize, "Must lie in 1 … 4096.");
         if (!(HoldoutFraction > 0 && HoldoutFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(HoldoutFraction), HoldoutFraction, "Must lie in (0, 1).");
-        if (!(Epochs > 0) || double.IsInfinity(Epochs)) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Must be positive and finite.");
+        if (!(Epochs > 0 && Epochs <= MaxEpochs)) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, $"Must lie in (0, {MaxEpochs:N0}]; MaxTime bounds a run by time.");
         if (MaxTime is { } t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(MaxTime), t, "Must be positive.");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "Must be positive.");
-        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must be positive.");
+        if (!(LearningRate > 0 && LearningRate <= 1)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "Must lie in (0, 1]: a larger step diverges at once.");
         if (WarmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "Must be non-negative.");
         if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "Must be non-negative.");
         if (!(GradientClip >= 0)) throw new ArgumentOutOfRangeException(nameof(GradientClip), GradientClip, "Must be non-negative.");

@@ -188,11 +188,13 @@ internal sealed class TraitClassifierTrainer
                         loss = loss + o.OutlierWeight / heads * (z.logsumexp(1) - z.mean(new long[] { 1 })).mean();
                     }
                 }
+                float lossValue = loss.item<float>();
+                Divergence.ThrowIfNotFinite(lossValue, "Trait-classifier training", step + 1, o.LearningRate, "or check the collection's images");
                 adam.ZeroGrad();
                 loss.backward();
                 if (o.GradientClip > 0) adam.ClipGradNorm(o.GradientClip);
                 adam.StepUpdate();
-                lossSum += loss.item<float>();
+                lossSum += lossValue;
                 lossCount++;
                 correct += right;
                 predictions += (double)rows.Length * heads;

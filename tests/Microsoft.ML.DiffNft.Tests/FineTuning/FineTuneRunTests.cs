@@ -141,6 +141,38 @@ public class FineTuneRunTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ADivergingRunStopsWithAnErrorAndSavesNothing()
+    {
+        // A learning rate of 1 on every weight (no LoRA) overflows within a few iterations; the checkpoint written before
+        // the divergence is the last thing saved, and no model is returned.
+        using var dir = new TempDir();
+        string ckpt = Path.Combine(dir.Path, "run.ckpt");
+        var reports = new List<FineTuneProgress>();
+        var options = FineTuneTestModels.Fast(20) with
+        {
+            LoraRank = 0, LearningRate = 1, GradientClipNorm = 0, CheckpointPath = ckpt, CheckpointEvery = 1,
+            Progress = new SynchronousProgress<FineTuneProgress>(reports.Add),
+        };
+        var ex = Assert.Throws<InvalidOperationException>(() =>
+            new DiffusionFineTuner(options).FineTune(FineTuneTestModels.Base, FineTuneTestModels.Prompts, new ChannelMeanReward()).Dispose());
+        Assert.Matches(@"(Fine-tuning diverged at step \d+|returned a non-finite)", ex.Message);
+        Assert.All(reports, r => Assert.True(double.IsFinite(r.Loss) && double.IsFinite(r.Kl), $"iteration {r.Iteration} was reported with loss {r.Loss}"));
+        if (File.Exists(ckpt))
+        {
+            using var manifest = System.Text.Json.JsonDocument.Parse(Torch.ModelArchive.Read(ckpt)["checkpoint.json"]);
+            Assert.Equal(reports.Count, manifest.RootElement.GetProperty("State").GetProperty("Iteration").GetInt32());
+        }
+    }
+
+    [Fact]
+    public void TheDivergenceCheckNamesTheStepTheValueAndTheLearningRate()
+    {
+        Torch.Divergence.ThrowIfNotFinite(1.5, "Training", 3, 0.1, "or check the images");
+        var ex = Assert.Throws<InvalidOperationException>(() => Torch.Divergence.ThrowIfNotFinite(double.NaN, "Training", 3, 0.1, "or check the images"));
+        Assert.Equal("Training diverged at step 3: the loss is NaN. Nothing was saved; lower LearningRate (now 0.1) or check the images.", ex.Message);
+    }
+
+    [Fact]
     public void AResumedRunsTimeGuardCountsTheTimeItsCheckpointRecordsAndNothingElse()
     {
         using var dir = new TempDir();
