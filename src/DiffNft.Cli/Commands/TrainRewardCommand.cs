@@ -93,8 +93,8 @@ internal static class TrainRewardCommand
     /// <summary>The <c>--threads</c> option shared by the reward commands.</summary>
     internal static Option<int?> ThreadsOption() => new("--threads")
     {
-        Description = "Torch intra-op threads (default: one per core). On a machine shared with other busy processes, 1 can be " +
-                      "many times faster: with more threads than free cores, every operation waits for its slowest thread.",
+        Description = "Torch intra-op threads, fixed for the whole run (default: one per core that other processes leave free, " +
+                      "re-measured every 2 s; with more threads than free cores, every operation waits for its slowest thread).",
     };
 
     /// <summary>Applies a <c>--threads</c> value, if given.</summary>

@@ -39,10 +39,12 @@ public sealed class KillTests : IDisposable
     {
         byte[] straight = RunToEnd(TrainDiffusion("straight.diffnft"), "straight.diffnft");
         string killed = "killed.diffnft";
-        // Before its first checkpoint: as soon as a step is logged. After: once the checkpoint file is there.
+        // Before its first checkpoint: as soon as training has started (steps are logged only every 50). After: once the
+        // checkpoint file is there.
+        string checkpoint = Path.Combine(_dir, killed + ".ckpt");
         Func<CliProcess, bool> when = afterACheckpoint
-            ? _ => File.Exists(Path.Combine(_dir, killed + ".ckpt"))
-            : p => p.Stderr.Contains("step ", StringComparison.Ordinal);
+            ? _ => File.Exists(checkpoint)
+            : p => p.Stderr.Contains("training Tiny", StringComparison.Ordinal) && !File.Exists(checkpoint);
         KillThenRerun(TrainDiffusion(killed), when);
         Assert.Equal(straight, File.ReadAllBytes(Path.Combine(_dir, killed)));
     }
@@ -67,11 +69,12 @@ public sealed class KillTests : IDisposable
     [Fact]
     public void TrainRewardKilledLeavesNoModelAndTheRerunEqualsAnUninterruptedOne()
     {
-        string[] Args(string output) => ["train-reward", "--collection", "C", "--preset", "tiny", "--steps", "30", "--batch", "8", "--out", output];
+        string[] Args(string output) => ["train-reward", "--collection", "C", "--preset", "tiny", "--steps", "300", "--batch", "8", "--out", output];
         RunToEnd(Args("straight/r.diffnft-reward"), "straight/r.diffnft-reward");
         using (var p = CliProcess.Start(_dir, Args("killed/r.diffnft-reward")))
         {
-            Assert.True(p.KillWhen(x => x.Stderr.Contains("step ", StringComparison.Ordinal), Limit), "train-reward ended before it could be killed");
+            // As soon as training starts (steps are logged every 50): the kill lands in the middle of the 300 steps.
+            Assert.True(p.KillWhen(x => x.Stderr.Contains("training a Tiny", StringComparison.Ordinal), Limit), "train-reward ended before it could be killed");
             Assert.False(File.Exists(Path.Combine(_dir, "killed", "r.diffnft-reward")), "a killed run left a model under the final name");
         }
         RunToEnd(Args("killed/r.diffnft-reward"), "killed/r.diffnft-reward");
