@@ -111,7 +111,9 @@ public sealed class KillTests : IDisposable
         // Fine-tuning checkpoints every 4 iterations, so after iteration 1 of 3 nothing is checkpointed yet: the rerun must
         // start fine-tuning over and still do 3 iterations, charging the guard only for them.
         KillThenRerun(Args("killed"), _ => LogRows(Path.Combine("killed", "finetune.log.csv")) >= 1, rerun: false);
-        KillThenRerun(Args("killed"), _ => Directory.Exists(Path.Combine(_dir, "killed", "generated", "tuned", "images")), rerun: false);
+        // As soon as generation starts (its images are written when each model's batch is done): the kill lands mid-sampling.
+        KillThenRerun(Args("killed"), p => p.Stderr.Contains("] generate: starting", StringComparison.Ordinal)
+                                           || p.Stderr.Contains("] generate: restarting", StringComparison.Ordinal), rerun: false);
         KillThenRerun(Args("killed"), p => p.Stderr.Contains("] evaluate:", StringComparison.Ordinal));
         foreach (string file in new[] { "models/tuned.diffnft", "metrics/base.json", "metrics/tuned.json" })
             Assert.True(File.ReadAllBytes(Path.Combine(_dir, "straight", file)).SequenceEqual(File.ReadAllBytes(Path.Combine(_dir, "killed", file))), $"{file} differs");
