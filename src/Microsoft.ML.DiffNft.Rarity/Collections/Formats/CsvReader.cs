@@ -13,11 +13,30 @@ internal sealed class CsvReader
     private int _pos;
     private int _line = 1;
 
-    /// <summary>Reads a whole file (UTF-8, BOM tolerated).</summary>
+    /// <summary>
+    /// Reads a whole file: UTF-8 (BOM tolerated), or UTF-16 after its byte-order mark. Bytes that are not UTF-8 are an
+    /// error naming the file, the line and the byte, never values quietly read with U+FFFD in them.
+    /// </summary>
     public static CsvReader Open(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Collection file '{path}' does not exist.", path);
-        return new CsvReader(File.ReadAllText(path, Encoding.UTF8), path);
+        return new CsvReader(Decode(File.ReadAllBytes(path), path), path);
+    }
+
+    /// <summary>The text of a CSV file's bytes (see <see cref="Open"/>).</summary>
+    internal static string Decode(byte[] bytes, string path)
+    {
+        if (bytes.Length >= 2 && (bytes[0], bytes[1]) is (0xFF, 0xFE) or (0xFE, 0xFF))
+            return new StreamReader(new MemoryStream(bytes), detectEncodingFromByteOrderMarks: true).ReadToEnd();
+        var chars = new char[bytes.Length];
+        var status = System.Text.Unicode.Utf8.ToUtf16(bytes, chars, out int read, out int written, replaceInvalidSequences: false);
+        if (status != System.Buffers.OperationStatus.Done)
+        {
+            int line = 1 + bytes.AsSpan(0, read).Count((byte)'\n');
+            throw new InvalidDataException(
+                $"Collection file '{path}', line {line}: byte {read} (0x{bytes[read]:X2}) is not valid UTF-8; save the file as UTF-8.");
+        }
+        return new string(chars, 0, written);
     }
 
     /// <summary>Reads CSV text; <paramref name="path"/> names it in errors.</summary>
