@@ -14,6 +14,8 @@ internal static class TestThreading
     [ModuleInitializer]
     internal static void OneTorchThreadPerTest()
     {
+        // Loading through TorchRuntime first also settles MKL's reproducibility before any test multiplies a matrix.
+        TorchRuntime.EnsureLoaded();
         if (Environment.GetEnvironmentVariable(TorchRuntime.ThreadsVariable) is null)
             TorchRuntime.SetThreads(1);
     }

@@ -119,7 +119,7 @@ internal static class QuickstartReport
             ["machine"] = new JsonObject
             {
                 ["processor_count"] = Environment.ProcessorCount,
-                ["torch_threads"] = TorchSharp.torch.get_num_threads(),
+                ["torch_threads"] = Torch.TorchRuntime.Threads,
                 ["torch_threads_follow_load"] = Torch.TorchRuntime.ThreadsFollowLoad,
                 ["os"] = RuntimeInformation.OSDescription,
                 ["runtime"] = RuntimeInformation.FrameworkDescription,

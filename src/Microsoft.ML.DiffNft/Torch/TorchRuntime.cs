@@ -27,6 +27,7 @@ internal static class TorchRuntime
     /// </summary>
     public static void EnsureLoaded()
     {
+        MklReproducibility.Apply();
         try
         {
             torch.InitializeDeviceType(DeviceType.CPU);
