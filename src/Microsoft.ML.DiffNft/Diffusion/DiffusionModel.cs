@@ -13,7 +13,7 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// A trained text-to-image diffusion model: the network, its prompt tokenizer and its options. Generates images from
 /// prompts, deterministically per seed, and saves to / loads from the package's model file.
 /// </summary>
-internal sealed class DiffusionModel : IDisposable
+internal sealed class DiffusionModel : DenoisingModel
 {
     /// <summary>The model-file format name written into every archive.</summary>
     public const string FormatName = "diffnft.diffusion";
@@ -37,26 +37,38 @@ internal sealed class DiffusionModel : IDisposable
     /// <summary>The prompt tokenizer (vocabulary from the training captions).</summary>
     public PromptTokenizer Tokenizer { get; }
 
-    /// <summary>The noise schedule.</summary>
-    public NoiseSchedule Schedule { get; }
+    /// <inheritdoc/>
+    public override NoiseSchedule Schedule { get; }
 
-    /// <summary>The device the network lives on.</summary>
-    public Device Device { get; }
+    /// <inheritdoc/>
+    public override Device Device { get; }
+
+    /// <inheritdoc/>
+    public override PredictionType Prediction => Options.Prediction;
+
+    /// <inheritdoc/>
+    public override bool ClipPredictedSample => true;
+
+    /// <inheritdoc/>
+    public override long[] SampleShape => [Options.UNet.ImageChannels, Options.UNet.ImageSize, Options.UNet.ImageSize];
+
+    /// <inheritdoc/>
+    public override int ImageSize => Options.UNet.ImageSize;
 
     internal ConditionalUNet Network { get; }
 
-    /// <summary>Number of trainable parameters.</summary>
-    public long ParameterCount => Network.parameters().Sum(p => p.numel());
+    /// <inheritdoc/>
+    internal override nn.Module Denoiser => Network;
 
     /// <summary>Encodes prompts into an id tensor [B, MaxTokens] on the model's device.</summary>
-    internal Tensor EncodePrompts(IReadOnlyList<string> prompts) =>
+    internal override Tensor EncodePrompts(IReadOnlyList<string> prompts) =>
         tensor(Tokenizer.EncodeBatch(prompts, Options.UNet.MaxTokens), new long[] { prompts.Count, Options.UNet.MaxTokens }, device: Device);
 
     /// <summary>
     /// The guided network output at (x_t, t): uncond + s·(cond − uncond), with the conditional and unconditional halves in
     /// one doubled batch. A scale of 1 runs the conditional branch alone.
     /// </summary>
-    internal Tensor GuidedOutput(Tensor xt, int t, Tensor ids, double guidance)
+    internal override Tensor GuidedOutput(Tensor xt, int t, Tensor ids, double guidance)
     {
         using var scope = NewDisposeScope();
         long b = xt.shape[0];
@@ -68,60 +80,19 @@ internal sealed class DiffusionModel : IDisposable
         return (parts[1] + (parts[0] - parts[1]) * guidance).MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// Generates one image per (prompt, seed) pair. Each image's noise comes from its own generator seeded by its seed,
-    /// so an image depends only on its prompt, its seed and the options — not on the batch it was generated in.
-    /// </summary>
-    public RgbaImage[] Generate(IReadOnlyList<string> prompts, IReadOnlyList<long> seeds, SamplingOptions? options = null,
-        IProgress<int>? progress = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(prompts);
-        ArgumentNullException.ThrowIfNull(seeds);
-        if (prompts.Count != seeds.Count)
-            throw new ArgumentException($"{prompts.Count} prompts but {seeds.Count} seeds; give one seed per prompt.", nameof(seeds));
-        options ??= new SamplingOptions();
-        options.Validate();
-        var result = new List<RgbaImage>(prompts.Count);
-        Network.eval();
-        for (int start = 0; start < prompts.Count; start += options.BatchSize)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            TorchRuntime.FitThreadsToLoad();
-            int n = Math.Min(options.BatchSize, prompts.Count - start);
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            var gens = Enumerable.Range(start, n).Select(i => SeededRandom.Create((ulong)seeds[i])).ToArray();
-            var x = SampleLoop(prompts.Skip(start).Take(n).ToList(), gens, options, cancellationToken);
-            result.AddRange(ImageTensors.ToImages(x));
-            foreach (var g in gens) g.Dispose();
-            progress?.Report(result.Count);
-        }
-        return result.ToArray();
-    }
+    /// <summary>A new model with the same options, vocabulary and weights.</summary>
+    internal override DenoisingModel CloneForTraining() => Clone();
 
-    private Tensor SampleLoop(IReadOnlyList<string> prompts, Generator[] gens, SamplingOptions options, CancellationToken ct)
+    /// <summary>A new model with the same options, vocabulary and weights, owned by the caller.</summary>
+    internal DiffusionModel Clone()
     {
-        int s = Options.UNet.ImageSize, c = Options.UNet.ImageChannels;
-        var ids = EncodePrompts(prompts);
-        var x = Noise(gens, c, s);
-        var ts = Schedule.DdimTimesteps(options.Steps);
-        int stride = Schedule.Timesteps / options.Steps;
-        foreach (int t in ts)
-        {
-            ct.ThrowIfCancellationRequested();
-            using var stepScope = NewDisposeScope();
-            var output = GuidedOutput(x, t, ids, options.GuidanceScale);
-            // With η > 0 each image draws its step noise from its own generator, keeping images independent of batching.
-            var noise = options.Eta > 0 ? Noise(gens, c, s) : null;
-            var step = DdimStep.Step(Schedule, output, x, t, t - stride, options.Eta, Options.Prediction, noise);
-            x = step.Sample.MoveToOuterDisposeScope();
-        }
-        return x;
+        var copy = new DiffusionModel(Options, Tokenizer, Device);
+        using var noGrad = no_grad();
+        var dst = copy.Network.state_dict();
+        foreach (var (name, value) in Network.state_dict())
+            dst[name].copy_(value);
+        return copy;
     }
-
-    /// <summary>One standard-normal image per generator, stacked into [B, C, S, S].</summary>
-    internal Tensor Noise(Generator[] gens, int channels, int size) =>
-        cat(gens.Select(g => SeededRandom.Randn(new long[] { 1, channels, size, size }, g, Device)).ToArray(), 0);
 
     /// <summary>Saves the model to one archive file atomically.</summary>
     public void Save(string path)
@@ -165,7 +136,7 @@ internal sealed class DiffusionModel : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => Network.Dispose();
+    public override void Dispose() => Network.Dispose();
 
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {

@@ -36,8 +36,16 @@ internal sealed class DiffusionFineTuner
     /// it was; while this runs its weights are frozen and, with LoRA, adapted through hooks, so do not use it elsewhere
     /// concurrently.
     /// </summary>
-    public DiffusionModel FineTune(DiffusionModel baseModel, IReadOnlyList<string> prompts, IImageReward reward)
+    public DiffusionModel FineTune(DiffusionModel baseModel, IReadOnlyList<string> prompts, IImageReward reward) =>
+        (DiffusionModel)Run(baseModel, prompts, reward, policy => policy.Export());
+
+    /// <summary>
+    /// Fine-tunes any <see cref="DenoisingModel"/> and returns what <paramref name="export"/> makes of the trained policy
+    /// (a merged model, or the LoRA adapter's weights for a model too large to copy).
+    /// </summary>
+    internal T Run<T>(DenoisingModel baseModel, IReadOnlyList<string> prompts, IImageReward reward, Func<FineTunePolicy, T> export)
     {
+        ArgumentNullException.ThrowIfNull(export);
         ArgumentNullException.ThrowIfNull(baseModel);
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(reward);
@@ -116,7 +124,7 @@ internal sealed class DiffusionFineTuner
             if (o.CheckpointPath is not null && o.CheckpointEvery > 0 && iteration % o.CheckpointEvery == 0) Save();
         }
         if (o.CheckpointPath is not null) Save();
-        return policy.Export();
+        return export(policy);
     }
 
     private IterationStats RunIteration(FineTunePolicy policy, AdamW adam, IImageReward reward, PerPromptStatTracker tracker,
@@ -142,7 +150,7 @@ internal sealed class DiffusionFineTuner
         using (no_grad())
         using (policy.ReferenceScope())
         {
-            var (total, parts) = RewardScores.Score(reward, rollout.FinalImages());
+            var (total, parts) = RewardScores.Score(reward, rollout.FinalImages(policy.Model));
             rewards = ToDoubles(total);
             signal = ToDoubles(RewardScores.TrainingSignal(reward, total, parts, o.ComponentScaling));
             means = RewardScores.ComponentMeans(parts);
@@ -181,7 +189,19 @@ internal sealed class DiffusionFineTuner
 
     private static double[] ToDoubles(Tensor scores) => scores.cpu().data<float>().Select(r => (double)r).ToArray();
 
-    private static string WeightsSha256(DiffusionModel model) => Sha256(ModelArchive.SaveTensors(model.Network.state_dict()));
+    private static string WeightsSha256(DenoisingModel model)
+    {
+        if (model is DiffusionModel own) return Sha256(ModelArchive.SaveTensors(own.Network.state_dict()));
+        // Models of gigabytes cannot be serialised into one array: hash name, shape and bytes tensor by tensor.
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var (name, value) in model.Denoiser.state_dict())
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes($"{name}:{string.Join(',', value.shape)}:{value.dtype}\n"));
+            using var cpu = value.detach().cpu().contiguous();
+            hash.AppendData(cpu.bytes);
+        }
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
 
     private static string Sha256(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes));
 }

@@ -14,18 +14,18 @@ internal abstract class FineTunePolicy : IDisposable
     private readonly (Tensor Parameter, bool RequiresGrad)[] _frozen;
     private bool _disposed;
 
-    protected FineTunePolicy(DiffusionModel baseModel)
+    protected FineTunePolicy(DenoisingModel baseModel)
     {
         BaseModel = baseModel;
-        _frozen = baseModel.Network.parameters().Select(p => ((Tensor)p, p.requires_grad)).ToArray();
+        _frozen = baseModel.Denoiser.parameters().Select(p => ((Tensor)p, p.requires_grad)).ToArray();
         foreach (var (p, _) in _frozen) p.requires_grad_(false);
     }
 
     /// <summary>The base model (not owned).</summary>
-    public DiffusionModel BaseModel { get; }
+    public DenoisingModel BaseModel { get; }
 
-    /// <summary>The model whose <see cref="DiffusionModel.GuidedOutput"/> and <see cref="DiffusionModel.Generate"/> run the policy.</summary>
-    public abstract DiffusionModel Model { get; }
+    /// <summary>The model whose <see cref="DenoisingModel.GuidedOutput"/> and <see cref="DenoisingModel.Generate"/> run the policy.</summary>
+    public abstract DenoisingModel Model { get; }
 
     /// <summary>The tensors the optimizer updates, by stable name.</summary>
     public abstract IReadOnlyList<(string Name, Tensor Parameter)> TrainableParameters { get; }
@@ -48,26 +48,18 @@ internal abstract class FineTunePolicy : IDisposable
     public abstract IDisposable ReferenceScope();
 
     /// <summary>A new model with the fine-tuned weights (LoRA merged into the weights), owned by the caller.</summary>
-    public abstract DiffusionModel Export();
+    public abstract DenoisingModel Export();
+
+    /// <summary>The LoRA adapter being trained; null for a full fine-tune.</summary>
+    public virtual LoraAdapter? Adapter => null;
 
     /// <summary>Creates the policy for the options: LoRA for a positive rank, otherwise a full fine-tune.</summary>
-    public static FineTunePolicy Create(DiffusionModel baseModel, FineTuneOptions options)
+    public static FineTunePolicy Create(DenoisingModel baseModel, FineTuneOptions options)
     {
         ArgumentNullException.ThrowIfNull(baseModel);
         return options.LoraRank > 0
             ? new LoraPolicy(baseModel, options.LoraRank, options.EffectiveLoraAlpha, options.LoraTargets, options.EffectiveSeed)
             : new FullPolicy(baseModel);
-    }
-
-    /// <summary>A new model with the same options, vocabulary and weights as <paramref name="source"/>.</summary>
-    internal static DiffusionModel Clone(DiffusionModel source)
-    {
-        var copy = new DiffusionModel(source.Options, source.Tokenizer, source.Device);
-        using var noGrad = no_grad();
-        var dst = copy.Network.state_dict();
-        foreach (var (name, value) in source.Network.state_dict())
-            dst[name].copy_(value);
-        return copy;
     }
 
     /// <inheritdoc/>
@@ -85,11 +77,11 @@ internal abstract class FineTunePolicy : IDisposable
     {
         private readonly LoraAdapter _adapter;
 
-        public LoraPolicy(DiffusionModel baseModel, int rank, double alpha, LoraTargets targets, long seed) : base(baseModel)
+        public LoraPolicy(DenoisingModel baseModel, int rank, double alpha, LoraTargets targets, long seed) : base(baseModel)
         {
             try
             {
-                _adapter = LoraAdapter.Attach(baseModel.Network, rank, alpha, targets, seed, baseModel.Device);
+                _adapter = LoraAdapter.Attach(baseModel.Denoiser, rank, alpha, targets, seed, baseModel.Device);
             }
             catch
             {
@@ -98,18 +90,18 @@ internal abstract class FineTunePolicy : IDisposable
             }
         }
 
-        public override DiffusionModel Model => BaseModel;
+        public override DenoisingModel Model => BaseModel;
 
         public override IReadOnlyList<(string Name, Tensor Parameter)> TrainableParameters => _adapter.Parameters;
 
-        internal LoraAdapter Adapter => _adapter;
+        public override LoraAdapter Adapter => _adapter;
 
         public override IDisposable ReferenceScope() => _adapter.Disable();
 
-        public override DiffusionModel Export()
+        public override DenoisingModel Export()
         {
-            var merged = Clone(BaseModel);
-            _adapter.MergeInto(merged.Network);
+            var merged = BaseModel.CloneForTraining();
+            _adapter.MergeInto(merged.Denoiser);
             return merged;
         }
 
@@ -118,25 +110,25 @@ internal abstract class FineTunePolicy : IDisposable
 
     private sealed class FullPolicy : FineTunePolicy
     {
-        private readonly DiffusionModel _trained;
+        private readonly DenoisingModel _trained;
 
-        public FullPolicy(DiffusionModel baseModel) : base(baseModel)
+        public FullPolicy(DenoisingModel baseModel) : base(baseModel)
         {
-            _trained = Clone(baseModel);
-            foreach (var p in _trained.Network.parameters()) p.requires_grad_(true);
+            _trained = baseModel.CloneForTraining();
+            foreach (var p in _trained.Denoiser.parameters()) p.requires_grad_(true);
         }
 
-        public override DiffusionModel Model => _trained;
+        public override DenoisingModel Model => _trained;
 
         public override IReadOnlyList<(string Name, Tensor Parameter)> TrainableParameters =>
-            _trained.Network.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+            _trained.Denoiser.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
 
         public override IDisposable ReferenceScope() => NoScope.Instance;
 
-        public override DiffusionModel Export()
+        public override DenoisingModel Export()
         {
-            var copy = Clone(_trained);
-            foreach (var p in copy.Network.parameters()) p.requires_grad_(true);
+            var copy = _trained.CloneForTraining();
+            foreach (var p in copy.Denoiser.parameters()) p.requires_grad_(true);
             return copy;
         }
 

@@ -18,10 +18,8 @@ internal static class PpoUpdater
     /// </summary>
     public static DdimStepResult Rescore(FineTunePolicy policy, Rollout rollout, int step, Tensor xt, Tensor xPrevious, Tensor ids, FineTuneOptions options)
     {
-        var model = policy.Model;
         var output = policy.PolicyOutput(xt, rollout.Timesteps[step], ids, options.GuidanceScale);
-        return DdimStep.Step(model.Schedule, output, xt, rollout.Timesteps[step], rollout.PreviousTimesteps[step], options.Eta,
-            model.Options.Prediction, prevSample: xPrevious);
+        return policy.Model.Step(output, xt, rollout.Timesteps[step], rollout.PreviousTimesteps[step], options.Eta, prevSample: xPrevious);
     }
 
     /// <summary>μ_ref(x_t): the reference's DDIM mean for the same transition, without gradients.</summary>
@@ -29,9 +27,8 @@ internal static class PpoUpdater
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var model = policy.BaseModel;
         var output = policy.ReferenceOutput(xt, t, ids, options.GuidanceScale);
-        var step = DdimStep.Step(model.Schedule, output, xt, t, prevT, options.Eta, model.Options.Prediction, noise: zeros_like(xt));
+        var step = policy.BaseModel.Step(output, xt, t, prevT, options.Eta, noise: zeros_like(xt));
         return step.Mean.MoveToOuterDisposeScope();
     }
 

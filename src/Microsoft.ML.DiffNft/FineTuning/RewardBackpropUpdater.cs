@@ -24,7 +24,6 @@ internal static class RewardBackpropUpdater
     {
         var stats = new StatsAccumulator();
         var model = policy.Model;
-        int c = model.Options.UNet.ImageChannels, size = model.Options.UNet.ImageSize;
         var ts = model.Schedule.DdimTimesteps(options.SamplingSteps);
         int stride = model.Schedule.Timesteps / options.SamplingSteps;
         int s = ts.Length, k = options.EffectiveBackpropSteps;
@@ -42,7 +41,7 @@ internal static class RewardBackpropUpdater
                 try
                 {
                     var ids = model.EncodePrompts(mb.Select(i => prompts[i]).ToList());
-                    var x = model.Noise(gens, c, size);
+                    var x = model.Noise(gens);
                     Tensor? klSum = null;
                     for (int j = 0; j < s; j++)
                     {
@@ -55,8 +54,8 @@ internal static class RewardBackpropUpdater
                             using var noGrad = no_grad();
                             using var stepScope = NewDisposeScope();
                             var output = policy.PolicyOutput(x, t, ids, options.GuidanceScale);
-                            var noise = model.Noise(gens, c, size);
-                            var next = DdimStep.Step(model.Schedule, output, x, t, prevT, options.Eta, model.Options.Prediction, noise).Sample.MoveToOuterDisposeScope();
+                            var noise = model.Noise(gens);
+                            var next = model.Step(output, x, t, prevT, options.Eta, noise).Sample.MoveToOuterDisposeScope();
                             x.Dispose();
                             x = next;
                         }
@@ -67,21 +66,21 @@ internal static class RewardBackpropUpdater
                             Tensor output;
                             using (no_grad())
                                 output = policy.PolicyOutput(x, t, ids, options.GuidanceScale).detach();
-                            var noise = model.Noise(gens, c, size);
-                            x = DdimStep.Step(model.Schedule, output, x, t, prevT, options.Eta, model.Options.Prediction, noise).Sample;
+                            var noise = model.Noise(gens);
+                            x = model.Step(output, x, t, prevT, options.Eta, noise).Sample;
                         }
                         else
                         {
                             var output = policy.PolicyOutput(x, t, ids, options.GuidanceScale);
-                            var noise = model.Noise(gens, c, size);
-                            var step = DdimStep.Step(model.Schedule, output, x, t, prevT, options.Eta, model.Options.Prediction, noise);
+                            var noise = model.Noise(gens);
+                            var step = model.Step(output, x, t, prevT, options.Eta, noise);
                             var refMean = PpoUpdater.ReferenceMean(policy, t, prevT, x, ids, options);
                             var kl = DdimStep.GaussianKl(step.Mean, refMean, step.Sigma);
                             klSum = klSum is null ? kl : klSum + kl;
                             x = step.Sample;
                         }
                     }
-                    var images = x.clamp(-1, 1);
+                    var images = model.ToImages(x);
                     Tensor total;
                     IReadOnlyList<(string Name, Tensor Scores)> parts;
                     using (policy.ReferenceScope())

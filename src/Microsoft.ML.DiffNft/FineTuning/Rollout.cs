@@ -54,8 +54,8 @@ internal sealed class Rollout : IDisposable
     /// <summary>Number of steps S.</summary>
     public int Steps => Timesteps.Length;
 
-    /// <summary>The final images clamped to [−1, 1] (the range rewards expect).</summary>
-    public Tensor FinalImages() => States[Steps].clamp(-1, 1);
+    /// <summary>The final samples as images in [−1, 1] (the range rewards expect): clamped pixels, or decoded latents.</summary>
+    public Tensor FinalImages(DenoisingModel model) => model.ToImages(States[Steps]);
 
     /// <inheritdoc/>
     public void Dispose()
@@ -72,15 +72,14 @@ internal static class RolloutSampler
 {
     /// <summary>
     /// Samples one trajectory per (prompt, seed) with <see cref="DdimStep.Step"/> and η &gt; 0. Each image draws its
-    /// initial and step noise from its own generator (as <see cref="DiffusionModel.Generate"/> does), so a trajectory
+    /// initial and step noise from its own generator (as <see cref="DenoisingModel.Generate"/> does), so a trajectory
     /// depends only on its prompt, its seed and the weights.
     /// </summary>
-    public static Rollout Sample(DiffusionModel model, IReadOnlyList<string> prompts, IReadOnlyList<ulong> seeds, int steps, double eta,
+    public static Rollout Sample(DenoisingModel model, IReadOnlyList<string> prompts, IReadOnlyList<ulong> seeds, int steps, double eta,
         double guidance, CancellationToken cancellationToken = default)
     {
         if (prompts.Count != seeds.Count) throw new ArgumentException($"{prompts.Count} prompts but {seeds.Count} seeds.", nameof(seeds));
         if (!(eta > 0)) throw new ArgumentOutOfRangeException(nameof(eta), eta, "Rollouts need η > 0 for log-probabilities.");
-        int c = model.Options.UNet.ImageChannels, size = model.Options.UNet.ImageSize;
         var ts = model.Schedule.DdimTimesteps(steps);
         int stride = model.Schedule.Timesteps / steps;
         var prev = ts.Select(t => t - stride).ToArray();
@@ -94,14 +93,14 @@ internal static class RolloutSampler
             var states = new Tensor[steps + 1];
             var means = new Tensor[steps];
             var logps = new Tensor[steps];
-            states[0] = model.Noise(gens, c, size);
+            states[0] = model.Noise(gens);
             for (int j = 0; j < steps; j++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var stepScope = NewDisposeScope();
                 var output = model.GuidedOutput(states[j], ts[j], ids, guidance);
-                var noise = model.Noise(gens, c, size);
-                var step = DdimStep.Step(model.Schedule, output, states[j], ts[j], prev[j], eta, model.Options.Prediction, noise);
+                var noise = model.Noise(gens);
+                var step = model.Step(output, states[j], ts[j], prev[j], eta, noise);
                 sigmas[j] = step.Sigma;
                 states[j + 1] = step.Sample.MoveToOuterDisposeScope();
                 means[j] = step.Mean.MoveToOuterDisposeScope();

@@ -40,4 +40,25 @@ public class NoiseScheduleTests
         Assert.Equal(s.AlphasCumprod[0], s.AlphaBar(-1));
         Assert.Throws<ArgumentOutOfRangeException>(() => s.DdimTimesteps(0));
     }
+
+    [Fact]
+    public void TheScaledLinearScheduleIsStableDiffusions()
+    {
+        // Stable Diffusion's scheduler config: scaled_linear, β from 0.00085 to 0.012, T = 1000. Expected values from
+        // numpy: cumprod(1 − linspace(√0.00085, √0.012, 1000)²) in float64.
+        var s = new NoiseSchedule(NoiseScheduleKind.ScaledLinear, 1000, 0.00085, 0.012);
+        Assert.Equal(0.99915, s.AlphaBar(0), 12);
+        Assert.Equal(0.2763326838229746, s.AlphaBar(500), 12);
+        Assert.Equal(0.004660098513077238, s.AlphaBar(999), 12);
+    }
+
+    [Fact]
+    public void LeadingSpacingVisitsDiffusersTimesteps()
+    {
+        // diffusers' DDIM "leading" with steps_offset 1 and 4 steps: (arange(4) · 250)[::-1] + 1.
+        var s = new NoiseSchedule(NoiseScheduleKind.ScaledLinear, 1000, 0.00085, 0.012, TimestepSpacing.Leading, stepsOffset: 1);
+        Assert.Equal([751, 501, 251, 1], s.DdimTimesteps(4));
+        Assert.Equal([999, 749, 499, 249], new NoiseSchedule().DdimTimesteps(4));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new NoiseSchedule(stepsOffset: 1000));
+    }
 }

@@ -58,7 +58,7 @@ public class LoraAdapterTests
         using var adapter = LoraAdapter.Attach(model.Network, 3, 6, targets, seed: 2, CPU);
         Randomise(adapter, 0.1);
         using var adapted = Output(model);
-        using var merged = FineTunePolicy.Clone(model);
+        using var merged = model.Clone();
         adapter.MergeInto(merged.Network);
         using var mergedOut = Output(merged);
         double diff = adapted.sub(mergedOut).abs().max().item<float>();

@@ -100,7 +100,7 @@ public class RolloutTests(ITestOutputHelper output)
         var model = FineTuneTestModels.Base;
         using var policy = FineTunePolicy.Create(model, o);
         using var rollout = RolloutSampler.Sample(policy.Model, BatchPrompts, Seeds, o.SamplingSteps, o.Eta, o.GuidanceScale);
-        var fromRollout = ImageTensors.ToImages(rollout.FinalImages());
+        var fromRollout = ImageTensors.ToImages(rollout.FinalImages(model));
         var generated = model.Generate(BatchPrompts, Seeds.Select(s => (long)s).ToList(),
             new SamplingOptions { Steps = o.SamplingSteps, GuidanceScale = o.GuidanceScale, Eta = o.Eta, BatchSize = 4 });
         for (int i = 0; i < generated.Length; i++)
