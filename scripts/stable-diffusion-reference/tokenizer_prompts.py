@@ -1,0 +1,205 @@
+"""The prompts of the tokenizer golden (golden/tokenizer.json): at least 200, chosen to exercise every rule of
+CLIP's tokenizer (lower-casing, whitespace clean-up, the pre-tokenisation pattern with its contractions,
+digits one by one, punctuation runs, end-of-word markers, truncation to 77 ids, padding) plus a few non-ASCII
+cases whose handling depends on ftfy."""
+
+_HANDWRITTEN = [
+    "",
+    " ",
+    "a",
+    "A",
+    "cat",
+    "a photo of a cat",
+    "A Photo Of A Cat",
+    "A PHOTO OF A CAT",
+    "a photo of a cat.",
+    "a photo of a cat!",
+    "a photo of a cat?!",
+    "a photo of a cat...",
+    "a photo, of a cat",
+    "a photo,of,a,cat",
+    "a photo;of:a-cat",
+    "a photo of a cat (highly detailed)",
+    "a photo of a cat [high quality]",
+    "a photo of a cat {masterpiece}",
+    "((best quality)), ((masterpiece)), (detailed:1.2)",
+    "cat:1.5, dog:0.5",
+    "a portrait of an astronaut riding a horse on the moon",
+    "an oil painting of a mountain landscape at sunset",
+    "digital art, trending on artstation, 4k, 8k, uhd",
+    "1girl, solo, long hair, looking at viewer",
+    "token #1234 of 10000",
+    "price: $3.50, discount 25% off",
+    "3.14159 2.71828 1.41421",
+    "0 1 2 3 4 5 6 7 8 9 10 11 12 100 1000 10000",
+    "2023-09-29 15:39:55",
+    "call 555-0199 ext. 42",
+    "version 1.5 vs version 2.1",
+    "resolution 512x512 and 768x768",
+    "it's a cat",
+    "it is the cat's toy",
+    "don't stop",
+    "DON'T STOP",
+    "they're here",
+    "we've seen it",
+    "I'm happy",
+    "you'll see",
+    "he'd go",
+    "she'll've",
+    "rock 'n' roll",
+    "'quoted' words",
+    '"double quoted" words',
+    "`backticks` here",
+    "can't won't shouldn't",
+    "o'clock",
+    "the dogs' bones",
+    "a  photo   of    a cat",
+    "  leading spaces",
+    "trailing spaces   ",
+    "tab\tseparated\twords",
+    "new\nline\nseparated",
+    "carriage\r\nreturn",
+    "mixed \t\n whitespace \r here",
+    "\ttab at start",
+    "form\ffeed and\vvertical tab",
+    "cats &amp; dogs",
+    "&lt;html&gt; tags &quot;quoted&quot;",
+    "fish &amp; chips &amp;amp; more",
+    "a <b>bold</b> prompt",
+    "email@example.com",
+    "https://example.com/path?query=1&x=2",
+    "C:\\path\\to\\file.png",
+    "snake_case_words and kebab-case-words",
+    "CamelCaseWordsHere",
+    "hashtag #art #nft #pixelart",
+    "@username mentions",
+    "100%",
+    "!!!",
+    "???",
+    "...",
+    "---",
+    "***",
+    "~~~",
+    "^_^",
+    ":-)",
+    "<3",
+    "a/b/c",
+    "x+y=z",
+    "a*b",
+    "(a|b)",
+    "[[nested]]",
+    "<|startoftext|>",
+    "<|endoftext|>",
+    "a cat <|endoftext|> a dog",
+    "<|startoftext|>a cat<|endoftext|>",
+    "startoftext endoftext",
+    "supercalifragilisticexpialidocious",
+    "pneumonoultramicroscopicsilicovolcanoconiosis",
+    "zzzzzzzzzzzzzzzzzzzz",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "qwxz vbnm jklh",
+    "a cute robot holding a red balloon in a rainy city street at night, neon lights",
+    "watercolor sketch of a small house by the lake",
+    "low poly render of a fox in a forest, isometric view",
+    "hyperrealistic portrait of a lion with a mane made of flames",
+    "an ancient temple in the jungle covered with vines",
+    "concept art of a space station orbiting a blue planet",
+    "a still life with apples, pears and grapes in a ceramic bowl",
+    "blurry, low quality, jpeg artifacts, watermark, text, signature",
+    "worst quality, bad anatomy, extra fingers, deformed",
+    "ugly",
+    "nsfw",
+    "The Quick Brown Fox Jumps Over The Lazy Dog",
+    "the quick brown fox jumps over the lazy dog " * 3,
+    # long prompts: cut at 75 tokens + <|startoftext|> + <|endoftext|>
+    "a very long prompt " + ", ".join(f"detail number {i}" for i in range(40)),
+    " ".join(["masterpiece"] * 100),
+    ", ".join(["cat"] * 80),
+    "1 2 3 4 5 6 7 8 9 " * 12,
+    ". " * 120,
+    "a" * 300,
+    " ".join(f"word{i}" for i in range(90)),
+    "exactly seventy five " + "x " * 72,
+    "exactly seventy six " + "x " * 73,
+    "exactly seventy four " + "x " * 71,
+    # non-ASCII: handling depends on ftfy (see README)
+    "café au lait",
+    "CAFÉ AU LAIT",
+    "naïve résumé, déjà vu",
+    "Ünïcödé ÄÖÜ äöüß",
+    "piñata jalapeño señor",
+    "smörgåsbord øre",
+    "crème brûlée",
+    "東京の夜景",
+    "一只可爱的猫",
+    "고양이 사진",
+    "Москва зимой",
+    "Αθήνα",
+    "emoji 🐱 cat",
+    "fire 🔥🔥🔥 rare",
+    "rocket 🚀 to the 🌕",
+    "heart ❤️ eyes 😍",
+    "’curly’ “quotes”",
+    "em—dash and en–dash",
+    "ellipsis… here",
+    "ﬁne ligature",
+    "ＦＵＬＬＷＩＤＴＨ text",
+    "non\u00a0breaking space",
+    "zero\u200bwidth",
+    "caf\u00e9 vs cafe\u0301",
+    "mojibake cafÃ©",
+    # more everyday prompts
+    "a golden retriever puppy playing in the snow",
+    "macro photograph of a dew drop on a leaf",
+    "isometric diorama of a tiny coffee shop",
+    "a knight in shining armor, Baroque painting",
+    "cyberpunk street market at night, Blade Runner style",
+    "studio ghibli style countryside with windmills",
+    "A minimalist logo of a mountain, vector, flat design",
+    "steampunk owl made of brass gears",
+    "an astronaut cat floating in space, 35mm film",
+    "Portrait of Mona Lisa as a robot",
+    "sunflowers in a vase, Van Gogh style",
+    "underwater city with glowing jellyfish",
+    "A red sports car drifting on a wet road",
+    "bowl of ramen with chopsticks, food photography",
+    "snowy mountain cabin, warm light in the windows",
+    "tiny dragon sleeping on a stack of books",
+    "neon sign that says OPEN 24/7",
+    "black cat, white background, high contrast",
+    "RGB(255, 0, 128) and #FF0080",
+    "f/1.8, ISO 100, 1/200s",
+    "Rarity Score: 97.5 / 100",
+    "trait_count=7; trait_type='Eyes'; value=\"Laser\"",
+]
+
+_CHARACTERS = ["ape", "punk", "cat", "robot", "alien", "zombie", "skeleton", "frog", "penguin", "owl"]
+_HATS = ["beanie", "crown", "cowboy hat", "halo", "none", "bandana", "top hat", "helmet"]
+_EYES = ["laser eyes", "3d glasses", "sleepy", "angry", "wide", "closed", "vr headset"]
+_BACKGROUNDS = ["purple", "blue", "orange", "yellow", "mint green", "aquamarine", "gray", "gradient #2"]
+_RARITIES = ["common", "uncommon", "rare", "epic", "legendary", "1/1"]
+
+
+def _trait_prompts():
+    prompts = []
+    for i in range(50):
+        character = _CHARACTERS[i % len(_CHARACTERS)]
+        hat = _HATS[(i * 3) % len(_HATS)]
+        eyes = _EYES[(i * 5) % len(_EYES)]
+        background = _BACKGROUNDS[(i * 7) % len(_BACKGROUNDS)]
+        rarity = _RARITIES[(i * 11) % len(_RARITIES)]
+        if i % 3 == 0:
+            prompts.append(f"pixel art {character}, hat: {hat}, eyes: {eyes}, background: {background}, rarity: {rarity}")
+        elif i % 3 == 1:
+            prompts.append(f"A {rarity.upper()} {character} NFT #{1000 + i * 37} with {hat} and {eyes} on {background}")
+        else:
+            prompts.append(f"{character}|{hat}|{eyes}|{background}|{rarity}|id={i}")
+    return prompts
+
+
+def prompts():
+    """All tokenizer golden prompts, in a fixed order."""
+    result = _HANDWRITTEN + _trait_prompts()
+    if len(result) < 200 or len(set(result)) != len(result):
+        raise AssertionError(f"need at least 200 distinct prompts, have {len(set(result))}")
+    return result
