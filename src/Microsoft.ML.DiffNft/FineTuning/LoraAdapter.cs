@@ -129,15 +129,20 @@ internal sealed class LoraAdapter : IDisposable
         while ((dot = prefix.LastIndexOf('.')) > 0)
         {
             prefix = prefix[..dot];
-            if (byName.TryGetValue(prefix, out var m))
+            // Containers (to_out in diffusers' "to_out.0") are transparent: the layer's parent is the module above them.
+            if (byName.TryGetValue(prefix, out var m) && !IsContainer(m))
             {
                 if (m is TextEncoder) underText = true;
-                if (parent && m is AttentionBlock) inAttention = true;
+                if (parent && m is IAttentionLayer) inAttention = true;
                 parent = false;
             }
         }
         return underText ? LoraTargets.TextEncoder : inAttention ? LoraTargets.Attention : LoraTargets.Conditioning;
     }
+
+    private static bool IsContainer(nn.Module module) =>
+        module.GetType() is { IsGenericType: true } type && type.GetGenericTypeDefinition() == typeof(ModuleList<>)
+        || module is Sequential;
 
     /// <inheritdoc/>
     public void Dispose()

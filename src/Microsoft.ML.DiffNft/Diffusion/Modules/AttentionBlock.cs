@@ -8,7 +8,7 @@ namespace Microsoft.ML.DiffNft.Diffusion.Modules;
 /// token embeddings. Both use <c>scaled_dot_product_attention</c> (a hand-written softmax attention is ~23× slower at
 /// 256 tokens on CPU) and zero-initialised output projections.
 /// </summary>
-internal sealed class AttentionBlock : nn.Module<Tensor, Tensor, Tensor>
+internal sealed class AttentionBlock : nn.Module<Tensor, Tensor, Tensor>, IAttentionLayer
 {
     private readonly int _heads;
     private readonly TorchSharp.Modules.GroupNorm norm;
