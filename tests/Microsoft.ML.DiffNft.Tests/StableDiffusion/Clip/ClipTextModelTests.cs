@@ -2,20 +2,13 @@ using Microsoft.ML.DiffNft.StableDiffusion.Clip;
 using Microsoft.ML.DiffNft.Torch;
 using TorchSharp;
 using Xunit;
-using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.DiffNft.Tests.StableDiffusion.Clip;
 
 public class ClipTextModelTests
 {
-    private readonly ITestOutputHelper _output;
-
-    public ClipTextModelTests(ITestOutputHelper output)
-    {
-        TorchRuntime.EnsureLoaded();
-        _output = output;
-    }
+    public ClipTextModelTests() => TorchRuntime.EnsureLoaded();
 
     [Fact]
     public void TinyParameterNamesAndShapesAreTransformers()
@@ -51,32 +44,6 @@ public class ClipTextModelTests
         // position_ids is not a buffer here: a loader ignores it (see IgnorableCheckpointTensors).
         Assert.Empty(model.named_buffers());
         Assert.Contains("text_model.embeddings.position_ids", ClipTextModel.IgnorableCheckpointTensors);
-    }
-
-    [Fact]
-    public void Sd15HasThePublishedParameterCountAndSd21Builds()
-    {
-        // Counted from the shapes on the meta device: no memory is allocated for 123M (SD 1.5) or 340M (SD 2.1) weights.
-        Assert.Equal(123_060_480L, CountParameters(ClipTextConfig.StableDiffusion15));
-        long sd21 = CountParameters(ClipTextConfig.StableDiffusion21);
-        _output.WriteLine($"SD 2.1 text encoder parameters: {sd21:N0}");
-        // 49408·1024 + 77·1024 embeddings, 23 layers of 4·(1024²+1024) + 2·2·1024 + 2·1024·4096 + 4096 + 1024, final norm.
-        long layer = 4L * (1024 * 1024 + 1024) + 4 * 1024 + 2L * 1024 * 4096 + 4096 + 1024;
-        Assert.Equal(49408L * 1024 + 77 * 1024 + 23 * layer + 2 * 1024, sd21);
-    }
-
-    private static long CountParameters(ClipTextConfig config)
-    {
-        torch.set_default_device(torch.META);
-        try
-        {
-            using var model = new ClipTextModel(config);
-            return model.parameters().Sum(p => p.numel());
-        }
-        finally
-        {
-            torch.set_default_device(torch.CPU);
-        }
     }
 
     [Fact]
