@@ -11,8 +11,8 @@ namespace Microsoft.ML.DiffNft.StableDiffusion.Modules;
 /// </summary>
 internal sealed class DownBlock2D : nn.Module
 {
-    private readonly TorchSharp.Modules.ModuleList<ResnetBlock2D> resnets;
     private readonly TorchSharp.Modules.ModuleList<Transformer2DModel>? attentions;
+    private readonly TorchSharp.Modules.ModuleList<ResnetBlock2D> resnets;
     private readonly TorchSharp.Modules.ModuleList<Downsample2D>? downsamplers;
 
     /// <summary>Builds the level.</summary>

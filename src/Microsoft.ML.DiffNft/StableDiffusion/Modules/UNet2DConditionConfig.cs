@@ -87,7 +87,10 @@ internal sealed record UNet2DConditionConfig
     /// </summary>
     public PerBlock AttentionHeadDim { get; init; } = PerBlock.Of(8);
 
-    /// <summary><c>num_attention_heads</c>: the real number of heads when set (default null → <see cref="AttentionHeadDim"/>).</summary>
+    /// <summary>
+    /// <c>num_attention_heads</c>: the real number of heads when set (default null → <see cref="AttentionHeadDim"/>).
+    /// diffusers v0.21.4 itself refuses a non-null value; later versions use it as the head count, and so does this.
+    /// </summary>
     public PerBlock? NumAttentionHeads { get; init; }
 
     /// <summary><c>use_linear_projection</c>: Linear instead of 1×1 conv <c>proj_in</c>/<c>proj_out</c> (SD 2.x; default false).</summary>

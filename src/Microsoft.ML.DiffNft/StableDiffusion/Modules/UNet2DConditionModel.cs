@@ -13,11 +13,15 @@ namespace Microsoft.ML.DiffNft.StableDiffusion.Modules;
 internal sealed class UNet2DConditionModel : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
     private readonly UNet2DConditionConfig _config;
+
+    // Field names are the diffusers parameter names, and the declaration order is diffusers' registration order (up
+    // blocks before the mid block; attentions before resnets inside blocks), so named_parameters() lists the names in
+    // the reference's order too.
     private readonly TorchSharp.Modules.Conv2d conv_in;
     private readonly TimestepEmbedding time_embedding;
     private readonly TorchSharp.Modules.ModuleList<DownBlock2D> down_blocks;
-    private readonly UNetMidBlock2DCrossAttn mid_block;
     private readonly TorchSharp.Modules.ModuleList<UpBlock2D> up_blocks;
+    private readonly UNetMidBlock2DCrossAttn mid_block;
     private readonly TorchSharp.Modules.GroupNorm conv_norm_out;
     private readonly TorchSharp.Modules.Conv2d conv_out;
 

@@ -10,8 +10,8 @@ namespace Microsoft.ML.DiffNft.StableDiffusion.Modules;
 /// </summary>
 internal sealed class UNetMidBlock2D : nn.Module<Tensor, Tensor>
 {
-    private readonly TorchSharp.Modules.ModuleList<ResnetBlock2D> resnets;
     private readonly TorchSharp.Modules.ModuleList<Attention> attentions;
+    private readonly TorchSharp.Modules.ModuleList<ResnetBlock2D> resnets;
 
     /// <summary>Builds the block.</summary>
     /// <param name="layers">Where and in which dtype to create the parameters.</param>

@@ -9,8 +9,8 @@ namespace Microsoft.ML.DiffNft.StableDiffusion.Modules;
 /// </summary>
 internal sealed class UNetMidBlock2DCrossAttn : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
-    private readonly TorchSharp.Modules.ModuleList<ResnetBlock2D> resnets;
     private readonly TorchSharp.Modules.ModuleList<Transformer2DModel> attentions;
+    private readonly TorchSharp.Modules.ModuleList<ResnetBlock2D> resnets;
 
     /// <summary>Builds the block.</summary>
     /// <param name="layers">Where and in which dtype to create the parameters.</param>

@@ -12,8 +12,8 @@ internal sealed class VaeDecoder : nn.Module<Tensor, Tensor>
 {
     private const double Eps = 1e-6;
     private readonly TorchSharp.Modules.Conv2d conv_in;
-    private readonly UNetMidBlock2D mid_block;
     private readonly TorchSharp.Modules.ModuleList<UpDecoderBlock2D> up_blocks;
+    private readonly UNetMidBlock2D mid_block;
     private readonly TorchSharp.Modules.GroupNorm conv_norm_out;
     private readonly TorchSharp.Modules.Conv2d conv_out;
 
