@@ -85,6 +85,55 @@ internal sealed class LoraAdapter : IDisposable
         return adapter;
     }
 
+    /// <summary>
+    /// Attaches adapters with given weights to the named linear layers of <paramref name="network"/> (an adapter read
+    /// from a file): each layer's update is up·down, with α = r so the scale is 1 — the convention of diffusers' LoRA
+    /// files, which store no α.
+    /// </summary>
+    /// <param name="network">The network to adapt.</param>
+    /// <param name="layers">Layer name → (down [r, in], up [out, r]); every layer must exist and be linear.</param>
+    /// <param name="source">Names the file in error messages.</param>
+    public static LoraAdapter AttachWeights(nn.Module network, IReadOnlyDictionary<string, (Tensor Down, Tensor Up)> layers, string source)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(layers);
+        if (layers.Count == 0) throw new InvalidDataException($"'{source}' holds no LoRA layer.");
+        int rank = (int)layers.First().Value.Down.shape[0];
+        var byName = network.named_modules().ToDictionary(m => m.name, m => m.module, StringComparer.Ordinal);
+        var adapter = new LoraAdapter(rank, rank);
+        try
+        {
+            foreach (var (name, (down, up)) in layers.OrderBy(l => l.Key, StringComparer.Ordinal))
+            {
+                if (!byName.TryGetValue(name, out var module) || module is not Linear linear)
+                    throw new InvalidDataException($"'{source}': LoRA layer '{name}' is not a linear layer of this network (an adapter for another architecture?).");
+                long[] downShape = [rank, linear.in_features], upShape = [linear.out_features, rank];
+                if (!down.shape.SequenceEqual(downShape) || !up.shape.SequenceEqual(upShape))
+                    throw new InvalidDataException($"'{source}': LoRA layer '{name}' has down [{string.Join(", ", down.shape)}] and up [{string.Join(", ", up.shape)}]; this network needs [{string.Join(", ", downShape)}] and [{string.Join(", ", upShape)}].");
+                adapter._layers.Add(Layer.ForLinear(adapter, name, linear, down, up));
+            }
+        }
+        catch
+        {
+            adapter.Dispose();
+            throw;
+        }
+        return adapter;
+    }
+
+    /// <summary>
+    /// Each adapted layer's weights as diffusers stores them: down = A [r, in] and up = (α/r)·B [out, r], so that
+    /// up·down is the whole update at scale 1. New CPU float32 tensors, owned by the caller.
+    /// </summary>
+    public IReadOnlyList<(string Layer, Tensor Down, Tensor Up)> ExportWeights()
+    {
+        if (_layers.Any(l => l.A.dim() != 2))
+            throw new NotSupportedException("Only adapters on linear layers can be exported in diffusers' LoRA format; convolution adapters have no such naming.");
+        using var noGrad = no_grad();
+        return _layers.Select(l => (l.Name, l.A.detach().to_type(ScalarType.Float32).cpu().clone(),
+            (l.B.detach() * l.Scale).to_type(ScalarType.Float32).cpu())).ToList();
+    }
+
     /// <summary>Switches the adapters off until the returned scope is disposed (then restores the previous state).</summary>
     public IDisposable Disable()
     {
@@ -190,8 +239,20 @@ internal sealed class LoraAdapter : IDisposable
         public static Layer ForLinear(LoraAdapter owner, string name, Linear linear, Generator gen, Device device)
         {
             long fanIn = linear.in_features, fanOut = linear.out_features;
-            var layer = new Layer(name, InitA(new[] { owner.Rank, fanIn }, fanIn, gen, device),
-                Zeros(new[] { fanOut, owner.Rank }, device), owner.Alpha / owner.Rank);
+            return Hook(owner, linear, new Layer(name, InitA(new[] { owner.Rank, fanIn }, fanIn, gen, device),
+                Zeros(new[] { fanOut, owner.Rank }, device), owner.Alpha / owner.Rank));
+        }
+
+        /// <summary>A layer with given weights (copied to the layer weight's device and dtype).</summary>
+        public static Layer ForLinear(LoraAdapter owner, string name, Linear linear, Tensor down, Tensor up)
+        {
+            var like = linear.weight!;
+            return Hook(owner, linear, new Layer(name, AsParameter(down.to(like.dtype, like.device).clone()),
+                AsParameter(up.to(like.dtype, like.device).clone()), owner.Alpha / owner.Rank));
+        }
+
+        private static Layer Hook(LoraAdapter owner, Linear linear, Layer layer)
+        {
             var remover = linear.register_forward_hook((_, input, output) =>
                 owner.Enabled ? output + nn.functional.linear(nn.functional.linear(input, layer.A), layer.B) * layer.Scale : null!);
             layer._removeHook = remover.remove;

@@ -10,7 +10,7 @@ namespace Microsoft.ML.DiffNft.StableDiffusion.Modules;
 /// is a parameter-free dropout), and <c>group_norm</c> when built with groups (the VAE's mid-block attention, whose
 /// old checkpoints call these <c>query</c>/<c>key</c>/<c>value</c>/<c>proj_attn</c> — renaming them is the loader's job).
 /// </summary>
-internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>
+internal sealed class Attention : nn.Module<Tensor, Tensor?, Tensor>, Diffusion.Modules.IAttentionLayer
 {
     private readonly int _heads;
     private readonly int _headDim;
