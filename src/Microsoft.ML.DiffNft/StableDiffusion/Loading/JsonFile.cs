@@ -42,8 +42,8 @@ internal static class JsonFile
     {
         try
         {
-            // Python's json writer, which wrote these files, allows NaN and such only as bare words; JSON does not, and a
-            // trailing comma is a hand edit's mistake: both are errors worth naming.
+            // Strict JSON, as diffusers writes it: a comment or a trailing comma can only come from a hand edit, and
+            // naming its line is more useful than guessing what was meant.
             return JsonDocument.Parse(utf8, new JsonDocumentOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow });
         }
         catch (JsonException ex)

@@ -11,7 +11,9 @@ namespace Microsoft.ML.DiffNft.StableDiffusion.Loading;
 /// than a .NET array holds and more than should ever be in memory twice — so only the length field and the JSON header
 /// are read when the file is opened (and checked by <see cref="SafeTensorsHeader"/>, the same checks the package's own
 /// model files get); each tensor's bytes are then read straight into the destination tensor, or through a small
-/// reused staging buffer when the element type or device differs, and checked to be finite on the way.
+/// reused staging buffer when the element type or device differs, and checked to be finite on the way. One instance
+/// is used by one thread at a time (it owns the staging buffer); the file stays open (a file replaced by a rename
+/// meanwhile is not seen) until <see cref="Dispose"/>.
 /// </summary>
 internal sealed class SafeTensorsFile : IDisposable
 {
