@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace Microsoft.ML.DiffNft.Torch;
 
@@ -19,15 +21,7 @@ internal static class SafeTensorsFiniteness
         foreach (var e in entries)
         {
             var data = file.Slice(checked((int)(dataStart + e.Begin)), checked((int)(e.End - e.Begin)));
-            // A value is NaN or infinite exactly when all the bits of its exponent are set.
-            long bad = e.DType switch
-            {
-                "F16" => FirstWithExponent16(data, 0x7C00),
-                "BF16" => FirstWithExponent16(data, 0x7F80),
-                "F32" => FirstWithExponent32(data),
-                "F64" => FirstWithExponent64(data),
-                _ => -1,   // integers and booleans are always finite
-            };
+            long bad = FirstNonFinite(data, e.DType);
             if (bad >= 0)
                 throw new InvalidDataException(
                     $"'{sourceName}': tensor '{e.Name}' holds non-finite weights (NaN or infinity), the first at element {bad:N0}; " +
@@ -35,9 +29,33 @@ internal static class SafeTensorsFiniteness
         }
     }
 
+    /// <summary>
+    /// The index of the first NaN or infinite element of raw little-endian data of the safetensors dtype
+    /// <paramref name="dtype"/>, or -1 when every element is finite (integer and boolean data always are).
+    /// </summary>
+    /// <param name="data">Whole elements of one tensor, or of a piece of one.</param>
+    /// <param name="dtype">The safetensors dtype code of the data (F16, BF16, F32, F64, …).</param>
+    public static long FirstNonFinite(ReadOnlySpan<byte> data, string dtype) =>
+        // A value is NaN or infinite exactly when all the bits of its exponent are set.
+        dtype switch
+        {
+            "F16" => FirstWithExponent16(data, 0x7C00),
+            "BF16" => FirstWithExponent16(data, 0x7F80),
+            "F32" => FirstWithExponent32(data),
+            "F64" => FirstWithExponent64(data),
+            _ => -1,   // integers and booleans are always finite
+        };
+
     private static long FirstWithExponent16(ReadOnlySpan<byte> data, ushort exponent)
     {
-        for (int i = 0; i + 2 <= data.Length; i += 2)
+        // Whole vectors first (a weight file holds hundreds of millions of values), then the element, scalar.
+        var words = MemoryMarshal.Cast<byte, ushort>(data[..(data.Length & ~1)]);
+        var mask = new Vector<ushort>(exponent);
+        int start = 0;
+        // (the vector test reads native-endian words; the data is little-endian)
+        for (; BitConverter.IsLittleEndian && start + Vector<ushort>.Count <= words.Length; start += Vector<ushort>.Count)
+            if (Vector.EqualsAny(new Vector<ushort>(words[start..]) & mask, mask)) break;
+        for (int i = start * 2; i + 2 <= data.Length; i += 2)
             if ((BinaryPrimitives.ReadUInt16LittleEndian(data[i..]) & exponent) == exponent) return i / 2;
         return -1;
     }
@@ -45,7 +63,13 @@ internal static class SafeTensorsFiniteness
     private static long FirstWithExponent32(ReadOnlySpan<byte> data)
     {
         const uint exponent = 0x7F80_0000;
-        for (int i = 0; i + 4 <= data.Length; i += 4)
+        var words = MemoryMarshal.Cast<byte, uint>(data[..(data.Length & ~3)]);
+        var mask = new Vector<uint>(exponent);
+        int start = 0;
+        // (the vector test reads native-endian words; the data is little-endian)
+        for (; BitConverter.IsLittleEndian && start + Vector<uint>.Count <= words.Length; start += Vector<uint>.Count)
+            if (Vector.EqualsAny(new Vector<uint>(words[start..]) & mask, mask)) break;
+        for (int i = start * 4; i + 4 <= data.Length; i += 4)
             if ((BinaryPrimitives.ReadUInt32LittleEndian(data[i..]) & exponent) == exponent) return i / 4;
         return -1;
     }
