@@ -31,9 +31,12 @@ internal sealed class StableDiffusionModel : DenoisingModel
     /// <param name="device">The device of the networks.</param>
     /// <param name="computeType">The dtype the networks' weights are in.</param>
     /// <param name="negativePrompt">The prompt guidance steers away from ("" is diffusers' unconditional prompt).</param>
+    /// <param name="clipSample">Whether DDIM clips x̂₀ to [−1, 1] (the scheduler config's <c>clip_sample</c>; false for Stable Diffusion).</param>
     public StableDiffusionModel(ClipTokenizer tokenizer, ClipTextModel textEncoder, UNet2DConditionModel unet, AutoencoderKL vae,
-        NoiseSchedule schedule, PredictionType prediction, Device device, ScalarType computeType = ScalarType.Float32, string negativePrompt = "")
+        NoiseSchedule schedule, PredictionType prediction, Device device, ScalarType computeType = ScalarType.Float32, string negativePrompt = "",
+        bool clipSample = false)
     {
+        ClipPredictedSample = clipSample;
         Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
         TextEncoder = textEncoder ?? throw new ArgumentNullException(nameof(textEncoder));
         UNet = unet ?? throw new ArgumentNullException(nameof(unet));
@@ -85,7 +88,7 @@ internal sealed class StableDiffusionModel : DenoisingModel
     public override PredictionType Prediction { get; }
 
     /// <inheritdoc/>
-    public override bool ClipPredictedSample => false;
+    public override bool ClipPredictedSample { get; }
 
     /// <inheritdoc/>
     public override long[] SampleShape { get; }

@@ -11,10 +11,10 @@ namespace Microsoft.ML.DiffNft.StableDiffusion.Clip;
 internal sealed class ClipAttention : nn.Module<Tensor, Tensor?, Tensor>
 {
     private readonly int _heads;
-    private readonly TorchSharp.Modules.Linear _q;
-    private readonly TorchSharp.Modules.Linear _k;
-    private readonly TorchSharp.Modules.Linear _v;
-    private readonly TorchSharp.Modules.Linear _out;
+    private readonly TorchSharp.Modules.Linear q_proj;
+    private readonly TorchSharp.Modules.Linear k_proj;
+    private readonly TorchSharp.Modules.Linear v_proj;
+    private readonly TorchSharp.Modules.Linear out_proj;
 
     /// <summary>Creates the projections for <paramref name="config"/>.</summary>
     public ClipAttention(ClipTextConfig config) : base(nameof(ClipAttention))
@@ -22,14 +22,11 @@ internal sealed class ClipAttention : nn.Module<Tensor, Tensor?, Tensor>
         ArgumentNullException.ThrowIfNull(config);
         _heads = config.NumAttentionHeads;
         int h = config.HiddenSize;
-        _q = nn.Linear(h, h);
-        _k = nn.Linear(h, h);
-        _v = nn.Linear(h, h);
-        _out = nn.Linear(h, h);
-        register_module("q_proj", _q);
-        register_module("k_proj", _k);
-        register_module("v_proj", _v);
-        register_module("out_proj", _out);
+        q_proj = nn.Linear(h, h);
+        k_proj = nn.Linear(h, h);
+        v_proj = nn.Linear(h, h);
+        out_proj = nn.Linear(h, h);
+        RegisterComponents(); // TorchSharp names submodules after their fields: the fields carry transformers' names.
     }
 
     /// <summary>Attends over the sequence.</summary>
@@ -45,8 +42,8 @@ internal sealed class ClipAttention : nn.Module<Tensor, Tensor?, Tensor>
         Tensor Split(Tensor t) => t.reshape(b, l, _heads, h / _heads).transpose(1, 2);
         // TorchSharp 0.107 spells sdpa's is_causal flag "is_casual".
         var attn = mask is null
-            ? nn.functional.scaled_dot_product_attention(Split(_q.call(x)), Split(_k.call(x)), Split(_v.call(x)), is_casual: true)
-            : nn.functional.scaled_dot_product_attention(Split(_q.call(x)), Split(_k.call(x)), Split(_v.call(x)), attn_mask: mask);
-        return _out.call(attn.transpose(1, 2).reshape(b, l, h)).MoveToOuterDisposeScope();
+            ? nn.functional.scaled_dot_product_attention(Split(q_proj.call(x)), Split(k_proj.call(x)), Split(v_proj.call(x)), is_casual: true)
+            : nn.functional.scaled_dot_product_attention(Split(q_proj.call(x)), Split(k_proj.call(x)), Split(v_proj.call(x)), attn_mask: mask);
+        return out_proj.call(attn.transpose(1, 2).reshape(b, l, h)).MoveToOuterDisposeScope();
     }
 }

@@ -15,17 +15,16 @@ namespace Microsoft.ML.DiffNft.StableDiffusion.Clip;
 /// </remarks>
 internal sealed class ClipTextEmbeddings : nn.Module<Tensor, Tensor>
 {
-    private readonly TorchSharp.Modules.Embedding _tokenEmbedding;
-    private readonly TorchSharp.Modules.Embedding _positionEmbedding;
+    private readonly TorchSharp.Modules.Embedding token_embedding;
+    private readonly TorchSharp.Modules.Embedding position_embedding;
 
     /// <summary>Creates the embeddings for <paramref name="config"/> (randomly initialised, as torch's nn.Embedding).</summary>
     public ClipTextEmbeddings(ClipTextConfig config) : base(nameof(ClipTextEmbeddings))
     {
         ArgumentNullException.ThrowIfNull(config);
-        _tokenEmbedding = nn.Embedding(config.VocabSize, config.HiddenSize);
-        _positionEmbedding = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
-        register_module("token_embedding", _tokenEmbedding);
-        register_module("position_embedding", _positionEmbedding);
+        token_embedding = nn.Embedding(config.VocabSize, config.HiddenSize);
+        position_embedding = nn.Embedding(config.MaxPositionEmbeddings, config.HiddenSize);
+        RegisterComponents(); // TorchSharp names submodules after their fields: the fields carry transformers' names.
     }
 
     /// <summary>Embeds ids [B, L] (int64, L ≤ positions) into [B, L, H].</summary>
@@ -34,7 +33,7 @@ internal sealed class ClipTextEmbeddings : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long length = inputIds.shape[1];
         var positions = arange(length, dtype: int64, device: inputIds.device).unsqueeze(0);
-        var h = _tokenEmbedding.call(inputIds) + _positionEmbedding.call(positions);
+        var h = token_embedding.call(inputIds) + position_embedding.call(positions);
         return h.MoveToOuterDisposeScope();
     }
 }

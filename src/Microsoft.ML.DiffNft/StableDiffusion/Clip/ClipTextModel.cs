@@ -34,7 +34,7 @@ internal sealed class ClipTextModel : nn.Module<Tensor, Tensor>
     public static IReadOnlySet<string> IgnorableCheckpointTensors { get; } =
         new HashSet<string>(StringComparer.Ordinal) { "text_model.embeddings.position_ids" };
 
-    private readonly ClipTextTransformer _textModel;
+    private readonly ClipTextTransformer text_model;
 
     /// <summary>Creates a randomly initialised encoder for <paramref name="config"/> (validated first).</summary>
     /// <exception cref="InvalidDataException">The config cannot build an encoder (see <see cref="ClipTextConfig.Validate"/>).</exception>
@@ -43,8 +43,8 @@ internal sealed class ClipTextModel : nn.Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         Config = config;
-        _textModel = new ClipTextTransformer(config);
-        register_module("text_model", _textModel);
+        text_model = new ClipTextTransformer(config);
+        RegisterComponents(); // TorchSharp names submodules after their fields: the fields carry transformers' names.
     }
 
     /// <summary>The configuration the encoder was built from.</summary>
@@ -64,7 +64,7 @@ internal sealed class ClipTextModel : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor inputIds, Tensor? attentionMask)
     {
         CheckInputs(inputIds, attentionMask);
-        return _textModel.call(inputIds, attentionMask);
+        return text_model.call(inputIds, attentionMask);
     }
 
     /// <summary>
@@ -80,14 +80,14 @@ internal sealed class ClipTextModel : nn.Module<Tensor, Tensor>
         CheckInputs(inputIds, attentionMask);
         if (layer < 0 || layer > Config.NumHiddenLayers)
             throw new ArgumentOutOfRangeException(nameof(layer), layer, $"layer must be 0…{Config.NumHiddenLayers} (0 = embeddings).");
-        return _textModel.HiddenState(inputIds, attentionMask, layer);
+        return text_model.HiddenState(inputIds, attentionMask, layer);
     }
 
     /// <summary>Applies the encoder's <c>final_layer_norm</c> to a hidden state from <see cref="HiddenState"/>.</summary>
     public Tensor FinalLayerNorm(Tensor hidden)
     {
         ArgumentNullException.ThrowIfNull(hidden);
-        return _textModel.FinalLayerNorm(hidden);
+        return text_model.FinalLayerNorm(hidden);
     }
 
     private void CheckInputs(Tensor inputIds, Tensor? attentionMask)

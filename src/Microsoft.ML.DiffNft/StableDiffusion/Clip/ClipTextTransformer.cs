@@ -9,20 +9,18 @@ namespace Microsoft.ML.DiffNft.StableDiffusion.Clip;
 /// </summary>
 internal sealed class ClipTextTransformer : nn.Module<Tensor, Tensor?, Tensor>
 {
-    private readonly ClipTextEmbeddings _embeddings;
-    private readonly ClipEncoder _encoder;
-    private readonly TorchSharp.Modules.LayerNorm _finalLayerNorm;
+    private readonly ClipTextEmbeddings embeddings;
+    private readonly ClipEncoder encoder;
+    private readonly TorchSharp.Modules.LayerNorm final_layer_norm;
 
     /// <summary>Creates the transformer for <paramref name="config"/>.</summary>
     public ClipTextTransformer(ClipTextConfig config) : base(nameof(ClipTextTransformer))
     {
         ArgumentNullException.ThrowIfNull(config);
-        _embeddings = new ClipTextEmbeddings(config);
-        _encoder = new ClipEncoder(config);
-        _finalLayerNorm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
-        register_module("embeddings", _embeddings);
-        register_module("encoder", _encoder);
-        register_module("final_layer_norm", _finalLayerNorm);
+        embeddings = new ClipTextEmbeddings(config);
+        encoder = new ClipEncoder(config);
+        final_layer_norm = nn.LayerNorm(config.HiddenSize, eps: config.LayerNormEps);
+        RegisterComponents(); // TorchSharp names submodules after their fields: the fields carry transformers' names.
     }
 
     /// <summary>The last hidden state [B, L, H] after <c>final_layer_norm</c>.</summary>
@@ -31,8 +29,8 @@ internal sealed class ClipTextTransformer : nn.Module<Tensor, Tensor?, Tensor>
     public override Tensor forward(Tensor inputIds, Tensor? attentionMask)
     {
         using var scope = NewDisposeScope();
-        var h = HiddenState(inputIds, attentionMask, _encoder.Count);
-        return _finalLayerNorm.call(h).MoveToOuterDisposeScope();
+        var h = HiddenState(inputIds, attentionMask, encoder.Count);
+        return final_layer_norm.call(h).MoveToOuterDisposeScope();
     }
 
     /// <summary>transformers' <c>hidden_states[layer]</c>: 0 is the embeddings, <c>i</c> the output of layer <c>i</c> (no final norm).</summary>
@@ -40,12 +38,12 @@ internal sealed class ClipTextTransformer : nn.Module<Tensor, Tensor?, Tensor>
     {
         using var scope = NewDisposeScope();
         var mask = attentionMask is null ? null : CausalPaddingMask(attentionMask);
-        var h = _encoder.Run(_embeddings.call(inputIds), mask, layer);
+        var h = encoder.Run(embeddings.call(inputIds), mask, layer);
         return h.MoveToOuterDisposeScope();
     }
 
     /// <summary>Applies <c>final_layer_norm</c> (for callers that take an earlier layer's state, as "CLIP skip" does).</summary>
-    public Tensor FinalLayerNorm(Tensor hidden) => _finalLayerNorm.call(hidden);
+    public Tensor FinalLayerNorm(Tensor hidden) => final_layer_norm.call(hidden);
 
     /// <summary>
     /// Causal and padding masks combined into one boolean [B, 1, L, L] (true = may attend). The reference adds a −∞ causal
