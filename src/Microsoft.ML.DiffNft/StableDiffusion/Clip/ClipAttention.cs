@@ -11,9 +11,10 @@ namespace Microsoft.ML.DiffNft.StableDiffusion.Clip;
 internal sealed class ClipAttention : nn.Module<Tensor, Tensor?, Tensor>
 {
     private readonly int _heads;
-    private readonly TorchSharp.Modules.Linear q_proj;
+    // Declared in transformers' order (k, v, q, out): registration follows declaration, so our parameter order is theirs.
     private readonly TorchSharp.Modules.Linear k_proj;
     private readonly TorchSharp.Modules.Linear v_proj;
+    private readonly TorchSharp.Modules.Linear q_proj;
     private readonly TorchSharp.Modules.Linear out_proj;
 
     /// <summary>Creates the projections for <paramref name="config"/>.</summary>
@@ -22,9 +23,9 @@ internal sealed class ClipAttention : nn.Module<Tensor, Tensor?, Tensor>
         ArgumentNullException.ThrowIfNull(config);
         _heads = config.NumAttentionHeads;
         int h = config.HiddenSize;
-        q_proj = nn.Linear(h, h);
         k_proj = nn.Linear(h, h);
         v_proj = nn.Linear(h, h);
+        q_proj = nn.Linear(h, h);
         out_proj = nn.Linear(h, h);
         RegisterComponents(); // TorchSharp names submodules after their fields: the fields carry transformers' names.
     }
