@@ -58,6 +58,7 @@ internal sealed class DiffusionFineTuner
             throw new ArgumentException($"Reward backpropagation needs a differentiable reward, and '{reward.Name}' is not (a component with a non-zero weight is not differentiable). Use FineTuneMode.Ppo.", nameof(reward));
         if (o.SamplingSteps > baseModel.Schedule.Timesteps)
             throw new ArgumentException($"FineTuneOptions.SamplingSteps ({o.SamplingSteps}) exceeds the base model's {baseModel.Schedule.Timesteps} timesteps.", nameof(baseModel));
+        CheckStochasticSteps(baseModel.Schedule, o.SamplingSteps, o.Eta);
         TorchRuntime.EnsureLoaded();
 
         var fingerprint = FineTuneFingerprint.From(o, reward.Name, WeightsSha256(baseModel), Sha256(Encoding.UTF8.GetBytes(string.Join("\n", distinct))));
@@ -162,6 +163,20 @@ internal sealed class DiffusionFineTuner
         var stats = PpoUpdater.Update(policy, adam, rollout, advantages, beta, o, iterationSeed);
         var (mean, std) = PerPromptStatTracker.MeanStd(rewards);
         return new IterationStats(mean, std, means, stats.Kl, stats.ClipFraction, stats.ApproxKl, stats.Loss, stats.GradientNorm, batchPrompts.Length);
+    }
+
+    /// <summary>
+    /// Every sampling step must be stochastic (σ &gt; 0) for its log-probability and KL to exist. A step between two
+    /// timesteps with the same ᾱ is not: with diffusers' "leading" spacing and <c>steps_offset</c> 0 the last step goes
+    /// from t = 0 to ᾱ_0 again. Said before any work, with the fix.
+    /// </summary>
+    internal static void CheckStochasticSteps(NoiseSchedule schedule, int steps, double eta)
+    {
+        int stride = schedule.Timesteps / steps;
+        foreach (int t in schedule.DdimTimesteps(steps))
+            if (!(DdimStep.Sigma(schedule, t, t - stride, eta) > 0))
+                throw new ArgumentException($"The sampling step from timestep {t} to {t - stride} has σ = 0 (ᾱ is the same at both ends), so it has no log-probability to train: " +
+                    "the scheduler's timesteps end at 0. Use a scheduler config with steps_offset 1 (as Stable Diffusion's own) or timestep_spacing \"trailing\".");
     }
 
     /// <summary>
