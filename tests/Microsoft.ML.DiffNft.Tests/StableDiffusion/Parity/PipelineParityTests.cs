@@ -98,3 +98,41 @@ public class PipelineParityTests(ITestOutputHelper output)
         }
     }
 }
+
+/// <summary>
+/// LoRA interop in the other direction: an adapter made and exported by us, loaded by the reference (diffusers'
+/// own LoRA loader, run by make_goldens.py lora-check on the committed file), gives the output our UNet gives.
+/// </summary>
+public class ExportedLoraInteropTests(ITestOutputHelper output)
+{
+    private const string Adapter = "lora/diffnft_exported.safetensors";
+    private const string ReferenceOutput = "lora_check_diffnft_exported.safetensors";
+
+    [Fact]
+    public void TheReferenceLoadsOurExportedLoraAndComputesWhatWeCompute()
+    {
+        using var model = StableDiffusionLoader.Load(ReferenceGoldens.TinyFolder, new StableDiffusionLoadOptions { Device = DiffNftDevice.Cpu });
+        using var adapter = Microsoft.ML.DiffNft.FineTuning.LoraAdapter.Attach(model.UNet, rank: 4, alpha: 8, Microsoft.ML.DiffNft.FineTuning.LoraTargets.Attention, seed: 11, model.Device);
+        using (no_grad())
+        using (var gen = new Generator(12))
+            foreach (var (name, p) in adapter.Parameters.Where(p => p.Name.EndsWith("lora_b", StringComparison.Ordinal)))
+                p.add_(randn(p.shape, generator: gen) * 0.05);
+        using var dir = new NounsTestData.TempDir();
+        string path = Path.Combine(dir.Path, "lora.safetensors");
+        DiffusersLoraFile.Save(path, adapter);
+        if (Environment.GetEnvironmentVariable("DIFFNFT_WRITE_GOLDEN") == "1")
+            File.Copy(path, ReferenceGoldens.Golden(Adapter), overwrite: true);
+        // The committed file is exactly what this code exports (so the reference's output below is about our export).
+        Assert.Equal(File.ReadAllBytes(ReferenceGoldens.Golden(Adapter)), File.ReadAllBytes(path));
+
+        var g = ReferenceGoldens.Read(ReferenceOutput);
+        using var noGrad = no_grad();
+        var ours = model.UNet.call(g["sample"], g["timestep"], g["encoder_hidden_states"]);
+        double diff = ReferenceGoldens.MaxAbsDiff(ours, g["output"]);
+        var plain = ReferenceGoldens.Read("unet.safetensors");
+        double effect = ReferenceGoldens.MaxAbsDiff(g["output"], plain["output"]);
+        output.WriteLine($"reference with our LoRA vs ours: max |Δ| = {diff:E2}; the LoRA moves the output by up to {effect:F4}");
+        Assert.True(effect > 1e-2, "the exported adapter must change the output for this check to mean anything");
+        Assert.True(diff < 1e-3, $"max |Δ| = {diff:E3}");
+    }
+}
