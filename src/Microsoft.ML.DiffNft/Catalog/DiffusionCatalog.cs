@@ -42,4 +42,49 @@ public static partial class DiffNftCatalogExtensions
         ArgumentException.ThrowIfNullOrEmpty(path);
         return DiffusionGeneratorTransformer.FromEntries(catalog.Environment, DiffNft.Torch.ModelArchive.Read(path), path, options);
     }
+
+    /// <summary>
+    /// Loads a Stable Diffusion pipeline from a diffusers folder (<c>model_index.json</c>, <c>unet/</c>, <c>vae/</c>,
+    /// <c>text_encoder/</c>, <c>tokenizer/</c>, <c>scheduler/</c>; safetensors weights only) as a generator that adds
+    /// images to rows with a prompt, exactly as a generator over the package's own model does. With
+    /// <paramref name="loraPath"/> the UNet runs with that adapter (diffusers' LoRA file layout, e.g. one written by
+    /// <c>diffnft finetune --base &lt;folder&gt;</c>). Such a generator is not saved into a DiffNft model file: load it from its
+    /// folder again.
+    /// </summary>
+    /// <param name="catalog">The DiffNft transforms catalog.</param>
+    /// <param name="folder">The diffusers pipeline folder.</param>
+    /// <param name="options">Generator settings (columns, seed, sampling, device); null for the defaults.</param>
+    /// <param name="loraPath">A LoRA adapter file for the UNet; null for none.</param>
+    /// <param name="negativePrompt">The prompt classifier-free guidance steers away from; "" as diffusers.</param>
+    /// <example>
+    /// <code>
+    /// using var generator = mlContext.Transforms.DiffNft.LoadStableDiffusionGenerator("stable-diffusion-v1-5",
+    ///     new GeneratorOptions { Generation = new SamplingOptions { Steps = 50, GuidanceScale = 7.5 } });
+    /// var images = generator.Transform(mlContext.Data.LoadFromEnumerable(new[] { new { Prompt = "a pixel-art ape with laser eyes" } }));
+    /// </code>
+    /// </example>
+    public static DiffusionGeneratorTransformer LoadStableDiffusionGenerator(this DiffNftCatalog catalog, string folder,
+        GeneratorOptions? options = null, string? loraPath = null, string negativePrompt = "")
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        var model = DiffNft.StableDiffusion.StableDiffusionLoader.Load(folder, new DiffNft.StableDiffusion.StableDiffusionLoadOptions
+        {
+            Device = options?.Device ?? DiffNft.Torch.DiffNftDevice.Auto,
+            NegativePrompt = negativePrompt ?? "",
+        });
+        IDisposable? adapter = null;
+        try
+        {
+            if (loraPath is not null) adapter = DiffNft.StableDiffusion.DiffusersLoraFile.Attach(model, loraPath);
+            return new DiffusionGeneratorTransformer(catalog.Environment, model, options, ownedExtras: adapter);
+        }
+        catch
+        {
+            adapter?.Dispose();
+            model.Dispose();
+            throw;
+        }
+    }
 }
+

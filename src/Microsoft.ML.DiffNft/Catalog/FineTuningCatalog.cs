@@ -18,7 +18,7 @@ public static partial class DiffNftCatalogExtensions
     /// <param name="options">Fine-tuning options (defaults: PPO, LoRA rank 4, DDPO settings).</param>
     /// <example>
     /// <code>
-    /// var reward = WeightedReward.RarityAndFidelity(rarity, 1.0, new DenoisingFidelityReward(generator.Model), 0.5);
+    /// var reward = WeightedReward.RarityAndFidelity(rarity, 1.0, new DenoisingFidelityReward(generator.PackageModel), 0.5);
     /// var tuned = mlContext.Transforms.DiffNft.FineTune(generator, reward, new FineTuneOptions { MaxIterations = 50 })
     ///     .Fit(mlContext.Data.LoadFromEnumerable(new[] { new { Prompt = "a noun" } }));
     /// </code>
@@ -46,7 +46,7 @@ public static partial class DiffNftCatalogExtensions
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(baseModel);
-        var reward = WeightedReward.RarityAndFidelity(rarityReward, rarityWeight, new DenoisingFidelityReward(baseModel.Model), fidelityWeight);
+        var reward = WeightedReward.RarityAndFidelity(rarityReward, rarityWeight, new DenoisingFidelityReward(baseModel.PackageModel), fidelityWeight);
         return new FineTuneEstimator(catalog.Environment, baseModel, reward, options ?? new FineTuneOptions());
     }
 }

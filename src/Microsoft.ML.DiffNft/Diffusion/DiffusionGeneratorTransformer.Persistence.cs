@@ -18,7 +18,7 @@ public sealed partial class DiffusionGeneratorTransformer : IDiffNftPersistable
 
     void IDiffNftPersistable.Save(Stream stream) => TorchTransformerFile.Save(stream, ToEntries());
 
-    private Dictionary<string, byte[]> ToEntries() => TorchTransformerFile.Entries(Model.ToEntries(), Options);
+    private Dictionary<string, byte[]> ToEntries() => TorchTransformerFile.Entries(PackageModel.ToEntries(), Options);
 
     /// <summary>
     /// A generator over the model in <paramref name="entries"/>, with <paramref name="options"/> when given, else the

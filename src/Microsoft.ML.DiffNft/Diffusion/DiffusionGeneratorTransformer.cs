@@ -28,6 +28,7 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 public sealed partial class DiffusionGeneratorTransformer : ITransformer, IDisposable
 {
     private readonly IHost _host;
+    private readonly IDisposable? _ownedExtras;
     private long _generatedImages;
 
     /// <summary>Makes a generator; unset options are resolved here (see <see cref="GeneratorOptions"/>).</summary>
@@ -35,9 +36,11 @@ public sealed partial class DiffusionGeneratorTransformer : ITransformer, IDispo
     /// <param name="model">The diffusion model.</param>
     /// <param name="options">The options; null for the defaults.</param>
     /// <param name="defaultPromptColumnName">The prompt column when <see cref="GeneratorOptions.PromptColumnName"/> is null.</param>
-    internal DiffusionGeneratorTransformer(IHostEnvironment env, DiffusionModel model, GeneratorOptions? options,
-        string defaultPromptColumnName = GeneratorOptions.DefaultPromptColumnName)
+    /// <param name="ownedExtras">Disposed with the generator before the model (a LoRA adapter attached to it).</param>
+    internal DiffusionGeneratorTransformer(IHostEnvironment env, DenoisingModel model, GeneratorOptions? options,
+        string defaultPromptColumnName = GeneratorOptions.DefaultPromptColumnName, IDisposable? ownedExtras = null)
     {
+        _ownedExtras = ownedExtras;
         ArgumentNullException.ThrowIfNull(env);
         _host = env.Register(nameof(DiffusionGeneratorTransformer));
         Model = model ?? throw new ArgumentNullException(nameof(model));
@@ -57,8 +60,13 @@ public sealed partial class DiffusionGeneratorTransformer : ITransformer, IDispo
         };
     }
 
-    /// <summary>The diffusion model.</summary>
-    internal DiffusionModel Model { get; }
+    /// <summary>The diffusion model: the package's own, or a Stable Diffusion pipeline.</summary>
+    internal DenoisingModel Model { get; }
+
+    /// <summary>The package's own model, for what only it supports (saving into a model file, the fidelity reward, fine-tuning estimators).</summary>
+    internal DiffusionModel PackageModel => Model as DiffusionModel ?? throw _host.Process(new NotSupportedException(
+        "This generator runs a Stable Diffusion pipeline; it is loaded from its diffusers folder (LoadStableDiffusionGenerator), not saved into a " +
+        "DiffNft model file, and the fidelity reward and the fine-tuning estimator take the package's own models. Fine-tune it with 'diffnft finetune --base <folder>'."));
 
     /// <summary>Column names, seed and sampling settings, resolved: the prompt column and the seed are always set.</summary>
     public GeneratorOptions Options { get; }
@@ -101,12 +109,16 @@ public sealed partial class DiffusionGeneratorTransformer : ITransformer, IDispo
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
         throw new NotSupportedException(Saving.SavingMessages.UseSaveDiffNft(nameof(DiffusionGeneratorTransformer)));
 
-    internal ImageDataViewType ImageType => new(Model.Options.UNet.ImageSize, Model.Options.UNet.ImageSize);
+    internal ImageDataViewType ImageType => new(Model.ImageSize, Model.ImageSize);
 
     internal void CountGenerated(int images) => Interlocked.Add(ref _generatedImages, images);
 
     /// <inheritdoc/>
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        _ownedExtras?.Dispose();
+        Model.Dispose();
+    }
 }
 
 /// <summary>Options of <see cref="DiffusionGeneratorTransformer"/>.</summary>

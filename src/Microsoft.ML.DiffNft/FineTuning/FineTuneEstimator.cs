@@ -67,7 +67,7 @@ public sealed class FineTuneEstimator : IEstimator<DiffusionGeneratorTransformer
         using var cancel = HostCancellation.Observe(_host, Options.CancellationToken);
         var tuned = new FineTuneJob
         {
-            BaseModel = BaseModel.Model,
+            BaseModel = BaseModel.PackageModel,
             Reward = Reward,
             Prompts = prompts,
             Options = Options with { Seed = _seed },
@@ -89,7 +89,7 @@ public sealed class FineTuneEstimator : IEstimator<DiffusionGeneratorTransformer
         SchemaShapeChecks.CheckText(_host, inputSchema, Options.PromptColumnName, "prompt");
         SchemaShapeChecks.CheckText(_host, inputSchema, BaseModel.Options.PromptColumnName!, "prompt");
         SchemaShapeChecks.CheckOptionalInteger(_host, inputSchema, BaseModel.Options.SeedColumnName, "seed");
-        int size = BaseModel.Model.Options.UNet.ImageSize;
+        int size = BaseModel.Model.ImageSize;
         return SchemaShapeOracle.WithColumns(inputSchema, new (string, DataViewType)[] { (BaseModel.Options.ImageColumnName, new ImageDataViewType(size, size)) });
     }
 }

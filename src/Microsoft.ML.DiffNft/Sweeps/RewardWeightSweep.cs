@@ -69,7 +69,7 @@ public sealed class RewardWeightSweep
     public SweepResult Run(DiffusionGeneratorTransformer baseModel, IImageReward rarityReward, NftCollection reference)
     {
         ArgumentNullException.ThrowIfNull(baseModel);
-        return Run(baseModel.Model, rarityReward, reference);
+        return Run(baseModel.PackageModel, rarityReward, reference);
     }
 
     /// <summary>The sweep over a model (see the public overload).</summary>

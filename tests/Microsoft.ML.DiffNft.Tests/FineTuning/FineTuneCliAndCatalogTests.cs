@@ -52,10 +52,10 @@ public class FineTuneCliAndCatalogTests(ITestOutputHelper output)
         Assert.NotSame(baseGenerator.Model, tuned.Model);
         Assert.Contains(messages, m => m.StartsWith("iter 2/2", StringComparison.Ordinal) && m.Contains("red") && m.Contains("fidelity"));
         // The weights moved, and the base model did not.
-        var tunedWeights = tuned.Model.Network.state_dict();
-        Assert.Contains(baseGenerator.Model.Network.state_dict(), kv => !kv.Value.eq(tunedWeights[kv.Key]).all().item<bool>());
+        var tunedWeights = tuned.Model.Denoiser.state_dict();
+        Assert.Contains(baseGenerator.Model.Denoiser.state_dict(), kv => !kv.Value.eq(tunedWeights[kv.Key]).all().item<bool>());
         using (var reloaded = DiffusionModel.Load(basePath, DiffNftDevice.Cpu))
-            Assert.All(reloaded.Network.state_dict(), kv => Assert.True(kv.Value.eq(baseGenerator.Model.Network.state_dict()[kv.Key]).all().item<bool>()));
+            Assert.All(reloaded.Network.state_dict(), kv => Assert.True(kv.Value.eq(baseGenerator.Model.Denoiser.state_dict()[kv.Key]).all().item<bool>()));
 
         var images = tuned.Transform(prompts);
         Assert.Equal(new ImageDataViewType(32, 32), images.Schema["GeneratedImage"].Type);

@@ -161,7 +161,7 @@ public class MLNetUserTests
             var ml = new MLContext(seed: contextSeed);
             using var generator = ml.Transforms.DiffNft.TrainDiffusion(TinyDiffusion(), Sampling(batchSize: 1)).Fit(view);
             var image = generator.Transform(view).GetColumn<MLImage>("GeneratedImage").First().ToRgbaImage();
-            var weights = generator.Model.Network.parameters().First().detach().flatten().data<float>().ToArray();
+            var weights = generator.Model.Denoiser.parameters().First().detach().flatten().data<float>().ToArray();
             using var scorer = ml.Transforms.DiffNft.ComputeTraitRarity().Append(ml.Transforms.DiffNft.TrainRarityReward(TinyReward())).Fit(view).LastTransformer;
             var rewards = scorer.Model.Predict(s_small.Value.Tokens.Take(4).Select(t => t.Image!).ToList()).Rewards;
             return (weights, image, rewards);
