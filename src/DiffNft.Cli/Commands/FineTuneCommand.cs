@@ -5,7 +5,10 @@ using Microsoft.ML.DiffNft.IO;
 
 namespace DiffNft.Cli.Commands;
 
-/// <summary><c>diffnft finetune</c>: RL fine-tuning of a diffusion model for rarity and fidelity.</summary>
+/// <summary>
+/// <c>diffnft finetune</c>: RL fine-tuning of a diffusion model for rarity and fidelity — a package model file, or a
+/// diffusers Stable Diffusion folder with LoRA (<see cref="StableDiffusionFineTune"/>).
+/// </summary>
 internal static class FineTuneCommand
 {
     /// <summary>The library's fine-tuning defaults, so the options' defaults cannot drift from <see cref="FineTuneOptions"/>.</summary>
@@ -14,6 +17,8 @@ internal static class FineTuneCommand
     public static Command Create()
     {
         var ft = new FineTuneCliOptions(new FineTuneCliHelp());
+        ft.BaseModel.Description = "Diffusion model file to fine-tune (from train-diffusion), or a diffusers Stable Diffusion folder (with model_index.json; LoRA only).";
+        var load = new StableDiffusionCliOptions();
         var prompt = new Option<string?>("--prompt") { Description = "One prompt, e.g. \"a noun\" (default when --prompts is not given)." };
         var promptsFile = new Option<string?>("--prompts") { Description = "Text file with one prompt per line (blank lines and lines starting with # are skipped)." };
         var rarityWeight = new Option<double>("--rarity-weight") { Description = "Weight of the rarity reward (0 skips it).", DefaultValueFactory = _ => 1.0 };
@@ -32,7 +37,13 @@ internal static class FineTuneCommand
         var clipRange = new Option<double>("--clip-range") { Description = "PPO clip range on the ratio of element-averaged step probabilities.", DefaultValueFactory = _ => Defaults.ClipRange };
         var sampleEvery = new Option<int>("--sample-every") { Description = "Write a fixed-seed sample grid to OUT.samples/ every N iterations (0: never).", DefaultValueFactory = _ => 10 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Iterations between checkpoints (OUT.ckpt); a rerun resumes from it.", DefaultValueFactory = _ => 10 };
-        var output = new Option<string>("--out") { Description = "Fine-tuned model file to write (a plain diffusion model, for diffnft generate).", Required = true };
+        var output = new Option<string>("--out")
+        {
+            Description = "Fine-tuned model file to write (a plain diffusion model, for diffnft generate). For a diffusers --base, a folder: " +
+                          $"OUT/{StableDiffusionFineTune.AdapterFile} (the LoRA adapter in diffusers' layout), OUT/{StableDiffusionFineTune.CheckpointFile}, " +
+                          $"OUT/{StableDiffusionFineTune.LogFile} and OUT/{StableDiffusionFineTune.SamplesFolder}/.",
+            Required = true,
+        };
         var command = new Command("finetune",
             "Fine-tune a diffusion model for rarity·W + fidelity·F with PPO and the exact KL to the base model, or with reward backpropagation. " +
             "Writes OUT, a checkpoint OUT.ckpt (rerunning resumes; Ctrl+C stops cleanly), a per-iteration log OUT.log.csv and sample grids in OUT.samples/.")
@@ -41,6 +52,7 @@ internal static class FineTuneCommand
             ft.PromptsPerIteration, ft.ImagesPerPrompt, ft.Steps, ft.Guidance, ft.LearningRate, backpropSteps, detachedFinal, rewardSamples, rewardShift, rewardNoise, ft.RarityOutput, trainBatch, innerEpochs, timestepFraction,
             excludedFinal, clipRange, ft.Seed, sampleEvery, checkpointEvery, output,
         };
+        foreach (var option in load.All) command.Options.Add(option);
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
             var err = parse.InvocationConfiguration.Error;
@@ -63,9 +75,15 @@ internal static class FineTuneCommand
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 SampleGridEvery = parse.GetValue(sampleEvery),
             };
+            string basePath = parse.GetValue(ft.BaseModel)!;
+            if (StableDiffusionCliOptions.IsDiffusers(basePath, "--base"))
+                return StableDiffusionFineTune.Run(parse, load, new StableDiffusionFineTune.Request(basePath, parse.GetValue(ft.Reward)!,
+                    ft.RewardLoadOptions(parse), parse.GetValue(rarityWeight), parse.GetValue(fidelityWeight), prompts, fineTune, outPath));
+            load.RejectForPackageModel(parse, basePath);
             // Probed and locked before the models are loaded: the lock also covers OUT.ckpt, OUT.log.csv and OUT.samples/.
             using var target = OutputFile.Open(outPath, "finetune");
-            using var inputs = FineTuneInputs.Load(parse.GetValue(ft.BaseModel)!, parse.GetValue(ft.Reward)!, ft.RewardLoadOptions(parse));
+            using var inputs = FineTuneInputs.Load(basePath, parse.GetValue(ft.Reward)!, ft.RewardLoadOptions(parse) with { Device = parse.GetValue(load.Device) },
+                parse.GetValue(load.Device));
             var composite = FineTuneJob.RarityAndFidelity(inputs.BaseModel, inputs.Rarity, parse.GetValue(rarityWeight), parse.GetValue(fidelityWeight));
             using var cancel = new CliCancellation();
             var job = new FineTuneJob

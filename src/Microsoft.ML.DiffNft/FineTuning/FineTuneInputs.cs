@@ -1,5 +1,6 @@
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.Reward;
+using Microsoft.ML.DiffNft.Torch;
 
 namespace Microsoft.ML.DiffNft.FineTuning;
 
@@ -16,10 +17,14 @@ internal sealed class FineTuneInputs : IDisposable
 
     public IImageReward Rarity { get; }
 
-    /// <summary>Loads the base model, then the reward (a file or <c>builtin:NAME</c>, see <see cref="RewardLoader"/>) over it.</summary>
-    public static FineTuneInputs Load(string baseModelPath, string rewardSpecification, RewardLoadOptions? rewardOptions = null)
+    /// <summary>
+    /// Loads the base model onto <paramref name="device"/>, then the reward (a file or <c>builtin:NAME</c>, see
+    /// <see cref="RewardLoader"/>) over it.
+    /// </summary>
+    public static FineTuneInputs Load(string baseModelPath, string rewardSpecification, RewardLoadOptions? rewardOptions = null,
+        DiffNftDevice device = DiffNftDevice.Auto)
     {
-        var model = DiffusionModel.Load(baseModelPath);
+        var model = DiffusionModel.Load(baseModelPath, device);
         try
         {
             return new FineTuneInputs(model, RewardLoader.Load(rewardSpecification, (rewardOptions ?? new RewardLoadOptions()) with { BaseModel = model }));

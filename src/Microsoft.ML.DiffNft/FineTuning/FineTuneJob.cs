@@ -1,5 +1,6 @@
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.Reward;
+using Microsoft.ML.DiffNft.StableDiffusion;
 
 namespace Microsoft.ML.DiffNft.FineTuning;
 
@@ -10,8 +11,11 @@ namespace Microsoft.ML.DiffNft.FineTuning;
 /// </summary>
 internal sealed class FineTuneJob
 {
-    /// <summary>The model to fine-tune (left unchanged; not owned).</summary>
-    public required DiffusionModel BaseModel { get; init; }
+    /// <summary>
+    /// The model to fine-tune (left unchanged; not owned): the package's own <see cref="DiffusionModel"/> for
+    /// <see cref="Run"/>, a <see cref="StableDiffusionModel"/> for <see cref="RunDiffusersLora"/>.
+    /// </summary>
+    public required DenoisingModel BaseModel { get; init; }
 
     /// <summary>The reward to maximise; <see cref="RarityAndFidelity"/> builds the usual one.</summary>
     public required IImageReward Reward { get; init; }
@@ -63,7 +67,9 @@ internal sealed class FineTuneJob
     /// <summary>Fine-tunes, saves the tuned model when the run has files, and returns it (the caller disposes it).</summary>
     public DiffusionModel Run()
     {
-        var tuned = new DiffusionFineTuner(EffectiveOptions).FineTune(BaseModel, Prompts, Reward);
+        if (BaseModel is not DiffusionModel own)
+            throw new InvalidOperationException($"FineTuneJob.Run fine-tunes the package's own models; a {BaseModel.GetType().Name} is fine-tuned with RunDiffusersLora.");
+        var tuned = new DiffusionFineTuner(EffectiveOptions).FineTune(own, Prompts, Reward);
         if (Files is null) return tuned;
         try
         {
@@ -75,5 +81,27 @@ internal sealed class FineTuneJob
             tuned.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Fine-tunes a Stable Diffusion model with LoRA and writes the trained adapter to <see cref="FineTuneFiles.Model"/>
+    /// in the layout diffusers' <c>load_lora_weights</c> reads (<see cref="DiffusersLoraFile"/>); returns that path. The
+    /// base model is left without the adapter. A merged copy is not made: the adapter file is the result, kilobytes to
+    /// megabytes beside a UNet of gigabytes.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The job has no files, or the base model is not a Stable Diffusion model.</exception>
+    /// <exception cref="ArgumentException">The options ask for a full fine-tune (LoraRank 0).</exception>
+    public string RunDiffusersLora()
+    {
+        var files = Files ?? throw new InvalidOperationException("RunDiffusersLora writes the adapter to FineTuneJob.Files.Model; set Files.");
+        if (BaseModel is not StableDiffusionModel)
+            throw new InvalidOperationException($"RunDiffusersLora fine-tunes Stable Diffusion models; a {BaseModel.GetType().Name} is fine-tuned with Run.");
+        if (Options.LoraRank < 1)
+            throw new ArgumentException($"Stable Diffusion models are fine-tuned with LoRA only: LoraRank must be at least 1, got {Options.LoraRank}.", nameof(Options));
+        return new DiffusionFineTuner(EffectiveOptions).Run(BaseModel, Prompts, Reward, policy =>
+        {
+            DiffusersLoraFile.Save(files.Model, policy.Adapter!);
+            return files.Model;
+        });
     }
 }
