@@ -34,27 +34,6 @@ public class StableDiffusionCliTests(ITestOutputHelper output)
     private static byte[][] Pixels(string folder, int count) =>
         Enumerable.Range(0, count).Select(i => PngCodec.Load(Path.Combine(folder, "images", $"{i}.png")).Pixels).ToArray();
 
-    /// <summary>
-    /// A copy of the tiny folder whose scheduler offsets the leading timesteps by 1, as Stable Diffusion's own configs
-    /// do: with the tiny folder's offset 0 the last DDIM step is deterministic (σ = 0) and PPO has nothing to train there.
-    /// </summary>
-    private static string TinyWithStepsOffset(string dir)
-    {
-        string copy = Path.Combine(dir, "tiny");
-        foreach (string file in Directory.EnumerateFiles(Tiny, "*", SearchOption.AllDirectories))
-        {
-            if (file.Contains(".fp16.", StringComparison.Ordinal)) continue;
-            string target = Path.Combine(copy, Path.GetRelativePath(Tiny, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-        string scheduler = Path.Combine(copy, "scheduler", "scheduler_config.json");
-        string text = File.ReadAllText(scheduler);
-        Assert.Contains("\"steps_offset\": 0", text);
-        File.WriteAllText(scheduler, text.Replace("\"steps_offset\": 0", "\"steps_offset\": 1", StringComparison.Ordinal));
-        return copy;
-    }
-
     [Fact]
     public void GenerateWritesTheSameLayoutForADiffusersFolderAndALoraChangesTheImages()
     {
@@ -113,7 +92,7 @@ public class StableDiffusionCliTests(ITestOutputHelper output)
     public void FinetuneWritesALoraFileThatLoadsAndResumes()
     {
         using var dir = new TempDir();
-        string tiny = TinyWithStepsOffset(dir.Path);
+        string tiny = Parity.ReferenceGoldens.TinyWithStepsOffset1(dir.Path);
         string outDir = Path.Combine(dir.Path, "tuned");
         string[] Args(int iterations) =>
         [

@@ -18,24 +18,11 @@ namespace Microsoft.ML.DiffNft.Tests.StableDiffusion.FineTuning;
 /// </summary>
 public class StableDiffusionFineTuneTests(ITestOutputHelper output)
 {
-    // The tiny folder's scheduler (diffusers' test config) has steps_offset 0, whose last DDIM step is deterministic;
-    // Stable Diffusion's own configs have 1, and so does this copy.
+    // The tiny folder with steps_offset 1 (see ReferenceGoldens.TinyWithStepsOffset1).
     private static readonly Lazy<StableDiffusionModel> s_model = new(() =>
     {
-        string copy = Path.Combine(Path.GetTempPath(), "diffnft-sd-tiny-offset1-" + Environment.ProcessId);
-        foreach (var file in Directory.EnumerateFiles(ReferenceGoldens.TinyFolder, "*", SearchOption.AllDirectories))
-        {
-            string target = Path.Combine(copy, Path.GetRelativePath(ReferenceGoldens.TinyFolder, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target, overwrite: true);
-        }
-        string scheduler = Path.Combine(copy, "scheduler", "scheduler_config.json");
-        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(scheduler))!;
-        json["steps_offset"] = 1;
-        File.WriteAllText(scheduler, json.ToJsonString());
-        var model = StableDiffusionLoader.Load(copy, new StableDiffusionLoadOptions { Device = DiffNftDevice.Cpu });
-        Directory.Delete(copy, recursive: true);
-        return model;
+        using var dir = new NounsTestData.TempDir();
+        return StableDiffusionLoader.Load(ReferenceGoldens.TinyWithStepsOffset1(dir.Path), new StableDiffusionLoadOptions { Device = DiffNftDevice.Cpu });
     });
 
     [Fact]
