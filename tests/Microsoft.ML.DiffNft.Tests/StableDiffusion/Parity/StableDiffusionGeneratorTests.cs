@@ -50,3 +50,26 @@ public class StableDiffusionGeneratorTests
         Assert.Contains("LoadStableDiffusionGenerator", ex.Message);
     }
 }
+
+/// <summary>Half-precision compute (the CUDA default) runs on the CPU too: same pipeline, close to the float32 images.</summary>
+public class StableDiffusionPrecisionTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    [Fact]
+    public void BFloat16WeightsGiveImagesCloseToFloat32()
+    {
+        var precision = Microsoft.ML.DiffNft.StableDiffusion.StableDiffusionPrecision.BFloat16;
+        RgbaImage Generate(Microsoft.ML.DiffNft.StableDiffusion.StableDiffusionPrecision p)
+        {
+            using var model = Microsoft.ML.DiffNft.StableDiffusion.StableDiffusionLoader.Load(ReferenceGoldens.TinyFolder,
+                new Microsoft.ML.DiffNft.StableDiffusion.StableDiffusionLoadOptions { Device = DiffNftDevice.Cpu, Precision = p });
+            Assert.Equal(p == Microsoft.ML.DiffNft.StableDiffusion.StableDiffusionPrecision.Float32 ? TorchSharp.torch.ScalarType.Float32 : TorchSharp.torch.ScalarType.BFloat16,
+                model.UNet.parameters().First().dtype);
+            return model.Generate(["a pixel ape"], [3], new SamplingOptions { Steps = 2, GuidanceScale = 7.5 })[0];
+        }
+        var full = Generate(Microsoft.ML.DiffNft.StableDiffusion.StableDiffusionPrecision.Float32);
+        var half = Generate(precision);
+        double mean = full.Pixels.Zip(half.Pixels, (a, b) => Math.Abs(a - b)).Average();
+        output.WriteLine($"{precision}: mean |Δ| per channel value = {mean:F2} levels of 255");
+        Assert.InRange(mean, 0, 8);
+    }
+}
