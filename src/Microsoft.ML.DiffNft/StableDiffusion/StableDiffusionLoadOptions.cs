@@ -19,6 +19,9 @@ internal sealed class StableDiffusionLoadOptions
 
     /// <summary>The prompt classifier-free guidance steers away from; "" (the default) as diffusers.</summary>
     public string NegativePrompt { get; set; } = "";
+
+    /// <summary>How many latents the VAE decodes at once (default 4): lower it when decoding runs out of memory.</summary>
+    public int VaeDecodeBatch { get; set; } = 4;
 }
 
 /// <summary>The dtype of a Stable Diffusion model's weights.</summary>

@@ -24,6 +24,8 @@ internal static class StableDiffusionLoader
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         options ??= new StableDiffusionLoadOptions();
+        if (options.VaeDecodeBatch < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.VaeDecodeBatch, "StableDiffusionLoadOptions.VaeDecodeBatch must be at least 1.");
         TorchRuntime.EnsureLoaded();
         var folder = DiffusersFolder.Open(path);
         var device = TorchRuntime.Resolve(options.Device);
@@ -56,7 +58,7 @@ internal static class StableDiffusionLoader
                 new StateDictLoadOptions { Optional = ClipTextModel.IgnorableCheckpointTensors });
             foreach (var m in new nn.Module[] { unet, vae, text }) m.eval();
             return new StableDiffusionModel(tokenizer, text, unet, vae, schedule, scheduler.PredictionType, device, dtype,
-                options.NegativePrompt, scheduler.ClipSample);
+                options.NegativePrompt, scheduler.ClipSample) { VaeDecodeBatch = options.VaeDecodeBatch };
         }
         catch
         {

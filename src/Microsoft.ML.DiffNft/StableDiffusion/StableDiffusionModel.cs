@@ -136,11 +136,19 @@ internal sealed class StableDiffusionModel : DenoisingModel
     private Tensor Denoise(Tensor xt, Tensor t, Tensor states) =>
         UNet.call(xt.to_type(ComputeType), t, states.to_type(ComputeType)).to_type(ScalarType.Float32);
 
-    /// <summary>Latents decoded by the VAE (divided by its scaling factor first), clamped to [−1, 1].</summary>
+    /// <summary>
+    /// How many latents the VAE decodes at once. The decoder's activations at full resolution dominate memory (a 512×512
+    /// image passes 128–512-channel maps at 512²), so a rollout of many trajectories is decoded in slices of this many.
+    /// </summary>
+    public int VaeDecodeBatch { get; init; } = 4;
+
+    /// <summary>Latents decoded by the VAE (divided by its scaling factor first) <see cref="VaeDecodeBatch"/> at a time, clamped to [−1, 1].</summary>
     internal override Tensor ToImages(Tensor samples)
     {
         using var scope = NewDisposeScope();
-        var images = Vae.Decode((samples / Vae.ScalingFactor).to_type(ComputeType)).to_type(ScalarType.Float32);
+        var slices = samples.split(VaeDecodeBatch, 0)
+            .Select(z => Vae.Decode((z / Vae.ScalingFactor).to_type(ComputeType)).to_type(ScalarType.Float32)).ToArray();
+        var images = slices.Length == 1 ? slices[0] : cat(slices, 0);
         return images.clamp(-1, 1).MoveToOuterDisposeScope();
     }
 

@@ -73,3 +73,23 @@ public class StableDiffusionPrecisionTests(Xunit.Abstractions.ITestOutputHelper 
         Assert.InRange(mean, 0, 8);
     }
 }
+
+/// <summary>Decoding latents in slices is decoding them together.</summary>
+public class VaeDecodeSliceTests
+{
+    [Fact]
+    public void SlicedDecodingEqualsDecodingTheBatchAtOnce()
+    {
+        using var whole = Microsoft.ML.DiffNft.StableDiffusion.StableDiffusionLoader.Load(ReferenceGoldens.TinyFolder,
+            new Microsoft.ML.DiffNft.StableDiffusion.StableDiffusionLoadOptions { Device = DiffNftDevice.Cpu, VaeDecodeBatch = 5 });
+        using var sliced = Microsoft.ML.DiffNft.StableDiffusion.StableDiffusionLoader.Load(ReferenceGoldens.TinyFolder,
+            new Microsoft.ML.DiffNft.StableDiffusion.StableDiffusionLoadOptions { Device = DiffNftDevice.Cpu, VaeDecodeBatch = 2 });
+        using var noGrad = TorchSharp.torch.no_grad();
+        using var gen = new TorchSharp.torch.Generator(4);
+        using var latents = TorchSharp.torch.randn([5, 4, 16, 16], generator: gen);
+        double diff = ReferenceGoldens.MaxAbsDiff(sliced.ToImages(latents), whole.ToImages(latents));
+        Assert.True(diff < 1e-5, $"max |Δ| = {diff:E2}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => Microsoft.ML.DiffNft.StableDiffusion.StableDiffusionLoader.Load(ReferenceGoldens.TinyFolder,
+            new Microsoft.ML.DiffNft.StableDiffusion.StableDiffusionLoadOptions { VaeDecodeBatch = 0 }));
+    }
+}
