@@ -44,13 +44,19 @@ internal static class CollectionCommand
                           "any other non-empty folder is refused unless --overwrite is given.",
             Required = true,
         };
+        var scale = new Option<int>("--scale")
+        {
+            Description = $"Enlarge each 32×32 image by this factor with nearest-neighbour sampling, e.g. 4 for 128×128 (1 … {NounsCollectionOptions.MaxImageScale}).",
+            DefaultValueFactory = _ => 1,
+        };
         var overwrite = OverwriteOption.Create();
 
-        var command = new Command("nouns", "Generate a Nouns collection (32×32 PNGs + OpenSea metadata + captions) with chosen trait weights.");
+        var command = new Command("nouns", "Generate a Nouns collection (32×32 PNGs, or larger with --scale, + OpenSea metadata + captions) with chosen trait weights.");
         command.Options.Add(count);
         command.Options.Add(seed);
         command.Options.Add(weights);
         command.Options.Add(parts);
+        command.Options.Add(scale);
         command.Options.Add(output);
         command.Options.Add(overwrite);
         command.SetAction(parseResult =>
@@ -65,8 +71,11 @@ internal static class CollectionCommand
                     Seed = parseResult.GetValue(seed),
                     Weights = NounsLayerWeights.Parse(parseResult.GetValue(weights) ?? "uniform"),
                     Parts = NounsSubset.Parse(parseResult.GetValue(parts)),
+                    ImageScale = parseResult.GetValue(scale),
                 };
                 if (options.Count < 1) throw new ArgumentException($"--count must be at least 1; got {options.Count}.");
+                if (options.ImageScale < 1 || options.ImageScale > NounsCollectionOptions.MaxImageScale)
+                    throw new ArgumentException($"--scale must lie in 1 … {NounsCollectionOptions.MaxImageScale}; got {options.ImageScale}.");
                 // Probed, locked and checked before the collection is rendered.
                 using var folder = OutputFolder.Open(parseResult.GetValue(output)!, CommandName, parseResult.GetValue(overwrite), Claimed);
                 string dir = folder.Root;

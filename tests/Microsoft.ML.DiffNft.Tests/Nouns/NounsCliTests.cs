@@ -193,4 +193,30 @@ public class NounsCliTests(ITestOutputHelper output)
         }
         return rows;
     }
+
+    [Fact]
+    public void ScaleRendersTheSameArtAtAHigherResolution()
+    {
+        using var tmp = new NounsTestData.TempDir();
+        string small = Path.Combine(tmp.Path, "x1"), large = Path.Combine(tmp.Path, "x4");
+        Assert.Equal(0, Run("collection", "nouns", "--count", "6", "--seed", "3", "--out", small).Code);
+        Assert.Equal(0, Run("collection", "nouns", "--count", "6", "--seed", "3", "--scale", "4", "--out", large).Code);
+        for (int i = 0; i < 6; i++)
+        {
+            var a = PngCodec.Load(Path.Combine(small, "images", $"{i}.png"));
+            var b = PngCodec.Load(Path.Combine(large, "images", $"{i}.png"));
+            Assert.Equal((32, 32, 128, 128), (a.Width, a.Height, b.Width, b.Height));
+            Assert.True(a.ScaleNearest(4).PixelEquals(b), $"token {i}: the 128×128 image is not the 32×32 one enlarged 4× by nearest neighbour");
+            // Every art pixel is a uniform 4×4 block: sampling one pixel per block gives the 32×32 image back exactly.
+            var back = new RgbaImage(32, 32);
+            for (int y = 0; y < 32; y++)
+                for (int x = 0; x < 32; x++)
+                    Buffer.BlockCopy(b.Pixels, ((4 * y + 2) * 128 + 4 * x + 1) * 4, back.Pixels, (y * 32 + x) * 4, 4);
+            Assert.True(back.PixelEquals(a));
+        }
+        Assert.Equal(File.ReadAllText(Path.Combine(small, "_metadata.json")), File.ReadAllText(Path.Combine(large, "_metadata.json")));
+        var (code, _, stderr) = Run("collection", "nouns", "--count", "2", "--scale", "0", "--out", Path.Combine(tmp.Path, "bad"));
+        Assert.Equal(1, code);
+        Assert.Contains("--scale must lie in 1 … 32; got 0", stderr);
+    }
 }

@@ -46,6 +46,8 @@ public static class NounsCollectionGenerator
             throw new ArgumentOutOfRangeException(nameof(options), options.Count, "The collection size (Count) must be at least 1.");
         if (options.MaxAttemptsPerToken < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxAttemptsPerToken, "MaxAttemptsPerToken must be at least 1.");
+        if (options.ImageScale < 1 || options.ImageScale > NounsCollectionOptions.MaxImageScale)
+            throw new ArgumentOutOfRangeException(nameof(options), options.ImageScale, $"ImageScale must lie in 1 … {NounsCollectionOptions.MaxImageScale}.");
         ArgumentNullException.ThrowIfNull(options.NamePrefix, nameof(options.NamePrefix));
         var art = options.Art ?? NounsArt.Default;
         var rules = new NounsRules(art, options);
@@ -58,6 +60,7 @@ public static class NounsCollectionGenerator
         ParallelLoop.For(seeds.Length, i =>
         {
             var image = options.RenderImages ? NounsRenderer.Render(seeds[i], art) : null;
+            if (image is not null && options.ImageScale > 1) image = image.ScaleNearest(options.ImageScale);
             tokens[i] = NounsMetadata.CreateToken(i.ToString(CultureInfo.InvariantCulture), seeds[i], art, image, options.NamePrefix);
         }, cancellationToken);
         var subset = options.Parts ?? NounsSubset.All;

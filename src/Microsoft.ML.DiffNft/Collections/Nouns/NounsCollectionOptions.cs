@@ -34,6 +34,16 @@ public sealed class NounsCollectionOptions
     /// <summary>Render each token's 32×32 image into <see cref="NftToken.Image"/> (default true).</summary>
     public bool RenderImages { get; set; } = true;
 
+    /// <summary>
+    /// Enlarge each rendered image by this integer factor with nearest-neighbour sampling (default 1: 32×32; 4 gives
+    /// 128×128 with every art pixel a 4×4 block, so the art is unchanged and a 4× downsampling recovers it exactly).
+    /// At most <see cref="MaxImageScale"/>.
+    /// </summary>
+    public int ImageScale { get; set; } = 1;
+
+    /// <summary>The largest <see cref="ImageScale"/>: 32 (1,024×1,024 images).</summary>
+    public const int MaxImageScale = 32;
+
     /// <summary>The part library; the built-in Nouns art when null.</summary>
     internal NounsArt? Art { get; set; }
 
