@@ -49,6 +49,11 @@ internal sealed class NftCollectionDataView : IDataView
             builder.AddColumn(NftSchema.CaptionColumnName, TextDataViewType.Instance);
             text.Add(collection.Tokens.Select(t => (t.Caption ?? "").AsMemory()).ToArray());
         }
+        else if (options.IncludeCaptions && options.CaptionSubject is { } subject && traits.Count > 0)
+        {
+            builder.AddColumn(NftSchema.CaptionColumnName, TextDataViewType.Instance);
+            text.Add(NftCaptions.ForCollection(collection, subject).Select(c => c.AsMemory()).ToArray());
+        }
         if (options.IncludeImages && collection.HasImages && ImageSupport.Current is { } images)
         {
             var first = collection.Tokens[0].Image!;

@@ -9,6 +9,17 @@ public sealed class NftCollectionDataViewOptions
     /// </summary>
     public bool IncludeImages { get; set; } = true;
 
-    /// <summary>Add a <c>Caption</c> column when any token has a caption (empty text for those without). Default true.</summary>
+    /// <summary>
+    /// Add a <c>Caption</c> column: the tokens' captions when any token has one (empty text for those without); when none
+    /// has, and <see cref="CaptionSubject"/> is set, a caption built from each token's traits
+    /// (<see cref="NftCaptions.FromTraits"/>), so that a collection of traits and images alone — most real collections —
+    /// trains a text-to-image model without a captions file. Default true.
+    /// </summary>
     public bool IncludeCaptions { get; set; } = true;
+
+    /// <summary>
+    /// The opening words of captions built from traits when the collection has none (default "an nft"; e.g. "a toad"
+    /// gives "a toad, background violet, body …"); null for no <c>Caption</c> column in that case.
+    /// </summary>
+    public string? CaptionSubject { get; set; } = "an nft";
 }

@@ -116,4 +116,21 @@ public class CaptionsFileTests
     }
 
     /// <summary>Reports on the worker thread (Progress&lt;T&gt; would post to the thread pool and arrive late).</summary>
+
+    [Fact]
+    public void ACollectionWithoutCaptionsGetsCaptionsBuiltFromItsTraits()
+    {
+        // CrypToadz has traits and images but no captions: its data view still has a Caption column for TrainDiffusion.
+        var toadz = CollectionTestData.Cryptoadz;
+        Assert.All(toadz.Tokens, t => Assert.Null(t.Caption));
+        var captions = toadz.ToDataView(new NftCollectionDataViewOptions { IncludeImages = false, CaptionSubject = "a toad" })
+            .GetColumn<ReadOnlyMemory<char>>(NftSchema.CaptionColumnName).Select(m => m.ToString()).ToArray();
+        Assert.Equal(NftCaptions.ForCollection(toadz, "a toad"), captions);
+        Assert.Equal(NftCaptions.FromTraits(toadz.Tokens[0], "a toad"), captions[0]);
+        Assert.StartsWith("a toad, ", captions[0]);
+        Assert.Contains("background 95", captions[0]);
+        // Turned off: no column, as before.
+        var none = toadz.ToDataView(new NftCollectionDataViewOptions { IncludeImages = false, CaptionSubject = null });
+        Assert.Null(none.Schema.GetColumnOrNull(NftSchema.CaptionColumnName));
+    }
 }

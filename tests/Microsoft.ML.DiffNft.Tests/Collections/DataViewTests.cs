@@ -27,8 +27,9 @@ public class DataViewTests
         var names = view.Schema.Select(c => c.Name).ToList();
         Assert.Equal("TokenId", names[0]);
         Assert.Equal("Image", names[^1]);
+        // The trait columns, and captions built from the traits (CrypToadz has no captions file).
         Assert.Equal(
-            ["Accessory_I", "Accessory_II", "Background", "Body", "Clothes", "Custom", "Eyes", "Head", "Mouth", "Name", "Size", "Traits"],
+            ["Accessory_I", "Accessory_II", "Background", "Body", "Caption", "Clothes", "Custom", "Eyes", "Head", "Mouth", "Name", "Size", "Traits"],
             names.Skip(1).SkipLast(1).Order(StringComparer.Ordinal));
         var image = Assert.IsType<ImageDataViewType>(view.Schema["Image"].Type);
         Assert.Equal((36, 36), (image.Height, image.Width));
