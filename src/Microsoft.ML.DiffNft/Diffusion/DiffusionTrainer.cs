@@ -36,8 +36,19 @@ internal sealed class DiffusionTrainer
         if (images.Count == 0) throw new ArgumentException("Training needs at least one image.", nameof(images));
         if (images.Count != captions.Count)
             throw new ArgumentException($"{images.Count} images but {captions.Count} captions.", nameof(captions));
-        var unet = _options.ResolveUNet();
-        if (images[0].Width != unet.ImageSize || images[0].Height != unet.ImageSize)
+        if (images[0].Width != images[0].Height)
+            throw new ArgumentException($"The model trains on square images; the first image is {images[0].Width}×{images[0].Height}. Pad or crop the collection to squares first.", nameof(images));
+        UNetOptions unet;
+        try
+        {
+            unet = _options.ResolveUNet(images[0].Width);
+            unet.Validate();
+        }
+        catch (ArgumentException ex) when (_options.UNet is null)
+        {
+            throw new ArgumentException($"The {_options.Preset} preset cannot train on the collection's {images[0].Width}×{images[0].Height} images: {ex.Message} Pad or resize the images, or choose another preset.", nameof(images), ex);
+        }
+        if (images[0].Width != unet.ImageSize)
             throw new ArgumentException($"The model expects {unet.ImageSize}×{unet.ImageSize} images; the first image is {images[0].Width}×{images[0].Height}. Resize first or choose ImageSize.", nameof(images));
 
         var device = TorchRuntime.Resolve(_options.Device);

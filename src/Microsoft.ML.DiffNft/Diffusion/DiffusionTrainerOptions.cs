@@ -112,8 +112,13 @@ public sealed record DiffusionTrainerOptions
     /// <summary>Stops training (a checkpoint is written first when a path is set).</summary>
     public CancellationToken CancellationToken { get; init; }
 
-    /// <summary>The architecture to train.</summary>
-    public UNetOptions ResolveUNet() => UNet ?? UNetOptions.For(Preset);
+    /// <summary>
+    /// The architecture to train: <see cref="UNet"/> when set; otherwise the preset, at the collection's image size when
+    /// one is given (a preset is a network shape, not a resolution: CrypToadz' 36×36 art trains at 36×36, undistorted).
+    /// </summary>
+    /// <param name="imageSize">The side of the collection's square images; null for the preset's own 32.</param>
+    public UNetOptions ResolveUNet(int? imageSize = null) =>
+        UNet ?? (imageSize is { } side ? UNetOptions.For(Preset) with { ImageSize = side } : UNetOptions.For(Preset));
 
     /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting.</summary>
     public void Validate()

@@ -90,7 +90,9 @@ public sealed class TrainDiffusionEstimator : IEstimator<DiffusionGeneratorTrans
         // … and what the generator's Transform reads.
         SchemaShapeChecks.CheckText(_host, inputSchema, PromptColumnName, "prompt");
         SchemaShapeChecks.CheckOptionalInteger(_host, inputSchema, GeneratorOptions.SeedColumnName, "seed");
-        int size = Options.ResolveUNet().ImageSize;
+        // A preset trains at the collection's size, which the image column's type carries when it is known here.
+        int size = Options.UNet?.ImageSize ?? (inputSchema.FirstOrDefault(c => c.Name == Options.ImageColumnName).ItemType is ImageDataViewType image
+            && image.Height == image.Width && image.Height > 0 ? image.Height : Options.ResolveUNet().ImageSize);
         return SchemaShapeOracle.WithColumns(inputSchema, new (string, DataViewType)[] { (GeneratorOptions.ImageColumnName, new ImageDataViewType(size, size)) });
     }
 }

@@ -38,6 +38,25 @@ public class DiffusionTrainingTests
     };
 
     [Fact]
+    public void APresetTrainsAtTheCollectionsOwnSizeAndSaysWhichSizesItCannotTake()
+    {
+        // CrypToadz' real 36×36 art (tests/data/cryptoadz) with captions built from its traits: no resizing, no padding.
+        var toadz = Collections.CollectionTestData.Cryptoadz.Tokens.Take(16).ToList();
+        var images = toadz.Select(t => t.Image!).ToList();
+        var captions = toadz.Select(t => Microsoft.ML.DiffNft.Collections.NftCaptions.FromTraits(t, "a toad")).ToList();
+        Assert.All(images, i => Assert.Equal((36, 36), (i.Width, i.Height)));
+        using var model = new DiffusionTrainer(Tiny(2)).Train(images, captions);
+        Assert.Equal(36, model.Options.UNet.ImageSize);
+        var generated = model.Generate(["a toad"], [1], new SamplingOptions { Steps = 2 });
+        Assert.Equal((36, 36), (generated[0].Width, generated[0].Height));
+
+        // The base preset's patches and levels need sides divisible by 8: the message names the preset, the size and the way out.
+        var ex = Assert.Throws<ArgumentException>(() => new DiffusionTrainer(Tiny(2) with { Preset = DiffusionPreset.Base }).Train(images, captions));
+        Assert.Contains("The Base preset cannot train on the collection's 36×36 images", ex.Message);
+        Assert.Contains("divisible by 8", ex.Message);
+    }
+
+    [Fact]
     public void ResumingFromACheckpointReproducesTheUninterruptedRunExactly()
     {
         var (images, captions) = Blocks(16);

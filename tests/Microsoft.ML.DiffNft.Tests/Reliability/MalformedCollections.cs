@@ -64,10 +64,15 @@ internal static class MalformedCollections
         new("images", "extra-image", c => HostileCollection.WritePng(Path.Combine(c.Dir, "images", "999.png"), 32, 32), AllCommands, _ => []),
         // The trait classifier resamples every image to one size, so it takes mixed sizes.
         new("images", "mixed-sizes", c => HostileCollection.WritePng(c.Image(7), 64, 64), [R, T], c => ["token '7'", "64×64", "32×32", c.Image(7)]),
+        // A preset trains at the collection's size when its patches and levels divide it (48: yes; 30: no, by 4).
         new("images", "every-image-larger", c =>
         {
             foreach (int id in c.Ids) HostileCollection.WritePng(c.Image(id), 48, 48);
-        }, [R, W, T, E], _ => ["48×48", "32×32"]),
+        }, AllCommands, _ => []),
+        new("images", "every-image-an-odd-size", c =>
+        {
+            foreach (int id in c.Ids) HostileCollection.WritePng(c.Image(id), 30, 30);
+        }, [R, W, T, E], _ => ["30×30", "divisible by 4"]),
         new("images", "not-a-png", c => File.WriteAllText(c.Image(3), "not a png"), [R], c => [c.Image(3)]),
         new("images", "zero-byte-image", c => File.WriteAllBytes(c.Image(3), []), [R], c => [c.Image(3)]),
         new("images", "truncated-png", c => File.WriteAllBytes(c.Image(3), File.ReadAllBytes(c.Image(3))[..60]), [R], c => [c.Image(3)]),
