@@ -137,12 +137,12 @@ internal static class StableDiffusionBenchmark
     internal static StableDiffusionModel CreateRandom(StableDiffusionBenchConfig config, int resolution, Device device, ScalarType dtype, long seed)
     {
         ArgumentNullException.ThrowIfNull(device);
-        var vaeConfig = config == StableDiffusionBenchConfig.Sd15 ? AutoencoderKLConfig.StableDiffusion : TinyVae;
+        var vaeConfig = config == StableDiffusionBenchConfig.Sd15 ? AutoencoderKLConfig.StableDiffusion : AutoencoderKLConfig.Tiny;
         int factor = vaeConfig.DownscaleFactor;
         if (resolution % factor != 0)
             throw new ArgumentOutOfRangeException(nameof(resolution), resolution, $"The {config} VAE down-scales by {factor}: the resolution must be a multiple of {factor}.");
         int latent = resolution / factor;
-        var unetConfig = (config == StableDiffusionBenchConfig.Sd15 ? UNet2DConditionConfig.StableDiffusion15 : TinyUNet) with { SampleSize = latent };
+        var unetConfig = (config == StableDiffusionBenchConfig.Sd15 ? UNet2DConditionConfig.StableDiffusion15 : UNet2DConditionConfig.Tiny) with { SampleSize = latent };
         var textConfig = config == StableDiffusionBenchConfig.Sd15 ? ClipTextConfig.StableDiffusion15 : ClipTextConfig.Tiny;
         // SD 1.5's scheduler for both: leading timesteps offset by 1. (With offset 0, as in the tiny test folder, the last
         // step goes from t = 0 to ᾱ_0 again: σ = 0, no log-probability, and PPO cannot run.)
@@ -168,31 +168,6 @@ internal static class StableDiffusionBenchmark
             throw;
         }
     }
-
-    /// <summary>diffusers' pipeline-test UNet (tests/data/stable-diffusion/tiny/unet/config.json), in code so an installed tool needs no file.</summary>
-    internal static UNet2DConditionConfig TinyUNet => new()
-    {
-        SampleSize = 32,
-        BlockOutChannels = [32, 64],
-        LayersPerBlock = PerBlock.Of(2),
-        CrossAttentionDim = 32,
-        AttentionHeadDim = PerBlock.Of(8),
-        DownBlockTypes = [UNet2DConditionConfig.DownBlock, UNet2DConditionConfig.CrossAttnDownBlock],
-        UpBlockTypes = [UNet2DConditionConfig.CrossAttnUpBlock, UNet2DConditionConfig.UpBlock],
-        Source = "tiny UNet (diffusers' pipeline tests, built in code)",
-    };
-
-    /// <summary>diffusers' pipeline-test VAE (tests/data/stable-diffusion/tiny/vae/config.json), in code.</summary>
-    internal static AutoencoderKLConfig TinyVae => new()
-    {
-        BlockOutChannels = [32, 64],
-        DownBlockTypes = [AutoencoderKLConfig.DownEncoderBlock, AutoencoderKLConfig.DownEncoderBlock],
-        UpBlockTypes = [AutoencoderKLConfig.UpDecoderBlock, AutoencoderKLConfig.UpDecoderBlock],
-        LatentChannels = 4,
-        LayersPerBlock = 1,
-        SampleSize = 32,
-        Source = "tiny VAE (diffusers' pipeline tests, built in code)",
-    };
 
     /// <summary>
     /// A CLIP tokenizer with CLIP's byte alphabet and no merges: ids 0–255 the byte symbols, 256–511 the same with

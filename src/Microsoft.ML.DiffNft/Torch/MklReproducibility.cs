@@ -16,12 +16,17 @@ namespace Microsoft.ML.DiffNft.Torch;
 /// </remarks>
 internal static partial class MklReproducibility
 {
+    private static volatile bool _applied;
+
     /// <summary>The environment variable MKL reads.</summary>
     public const string Variable = "MKL_CBWR";
 
     /// <summary>Sets <c>MKL_CBWR=AUTO</c> in the native environment unless it is set; call before libtorch loads.</summary>
     public static void Apply()
     {
+        // Once per process: TorchRuntime.EnsureLoaded calls this on every use of torch.
+        if (_applied) return;
+        _applied = true;
         // Linux only: that is where it was measured. On Windows (where libtorch also ships MKL) the C runtime keeps its
         // own copy of the environment; users there set MKL_CBWR=AUTO themselves (docs/troubleshooting.md).
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(Variable) is not null) return;

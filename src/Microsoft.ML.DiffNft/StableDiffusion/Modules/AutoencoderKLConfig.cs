@@ -59,6 +59,18 @@ internal sealed record AutoencoderKLConfig
     /// <summary>Spatial down-scaling factor between images and latents: 2^(levels − 1).</summary>
     public int DownscaleFactor => 1 << (BlockOutChannels.Count - 1);
 
+    /// <summary>The tiny VAE of diffusers' own pipeline tests (tests/data/stable-diffusion/tiny/vae/config.json): block channels (32, 64), 4 latent channels.</summary>
+    public static AutoencoderKLConfig Tiny => new()
+    {
+        BlockOutChannels = [32, 64],
+        DownBlockTypes = [DownEncoderBlock, DownEncoderBlock],
+        UpBlockTypes = [UpDecoderBlock, UpDecoderBlock],
+        LatentChannels = 4,
+        LayersPerBlock = 1,
+        SampleSize = 32,
+        Source = "tiny VAE (diffusers' pipeline tests, built in code)",
+    };
+
     /// <summary>The SD 1.x/2.x VAE (runwayml/stable-diffusion-v1-5 <c>vae/config.json</c>).</summary>
     public static AutoencoderKLConfig StableDiffusion => new()
     {

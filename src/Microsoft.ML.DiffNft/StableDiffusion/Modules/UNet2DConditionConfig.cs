@@ -117,6 +117,22 @@ internal sealed record UNet2DConditionConfig
     /// <summary>Attention heads of down block <paramref name="block"/>: <c>num_attention_heads</c>, else <c>attention_head_dim</c>.</summary>
     public int HeadsAt(int block) => (NumAttentionHeads ?? AttentionHeadDim).At(block);
 
+    /// <summary>
+    /// The tiny UNet of diffusers' own pipeline tests (tests/data/stable-diffusion/tiny/unet/config.json): block channels
+    /// (32, 64), cross-attention dimension 32, latent 32×32.
+    /// </summary>
+    public static UNet2DConditionConfig Tiny => new()
+    {
+        SampleSize = 32,
+        BlockOutChannels = [32, 64],
+        LayersPerBlock = PerBlock.Of(2),
+        CrossAttentionDim = 32,
+        AttentionHeadDim = PerBlock.Of(8),
+        DownBlockTypes = [DownBlock, CrossAttnDownBlock],
+        UpBlockTypes = [CrossAttnUpBlock, UpBlock],
+        Source = "tiny UNet (diffusers' pipeline tests, built in code)",
+    };
+
     /// <summary>The SD 1.5 UNet (runwayml/stable-diffusion-v1-5 <c>unet/config.json</c>).</summary>
     public static UNet2DConditionConfig StableDiffusion15 => new() { SampleSize = 64, CrossAttentionDim = 768, Source = "SD 1.5 UNet (built in code)" };
 

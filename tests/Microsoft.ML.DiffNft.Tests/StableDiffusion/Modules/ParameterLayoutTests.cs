@@ -87,8 +87,8 @@ public class ParameterLayoutTests(ITestOutputHelper output)
         "down_blocks.1.attentions.0.transformer_blocks.0.ff.net.1.weight",
     };
 
-    private static readonly Lazy<IReadOnlyDictionary<string, long[]>> s_tinyUNet = new(() => ParameterLayout.Of(TinyConfigs.UNet));
-    private static readonly Lazy<IReadOnlyDictionary<string, long[]>> s_tinyVae = new(() => ParameterLayout.Of(TinyConfigs.Vae));
+    private static readonly Lazy<IReadOnlyDictionary<string, long[]>> s_tinyUNet = new(() => ParameterLayout.Of(UNet2DConditionConfig.Tiny));
+    private static readonly Lazy<IReadOnlyDictionary<string, long[]>> s_tinyVae = new(() => ParameterLayout.Of(AutoencoderKLConfig.Tiny));
 
     [Theory]
     [MemberData(nameof(TinyUNetNames))]

@@ -11,7 +11,7 @@ public class StableDiffusionModelTests
     private static readonly Lazy<UNet2DConditionModel> s_unet = new(() =>
     {
         manual_seed(31);
-        var unet = new UNet2DConditionModel(TinyConfigs.UNet);
+        var unet = new UNet2DConditionModel(UNet2DConditionConfig.Tiny);
         unet.eval();
         return unet;
     });
@@ -19,7 +19,7 @@ public class StableDiffusionModelTests
     private static readonly Lazy<AutoencoderKL> s_vae = new(() =>
     {
         manual_seed(32);
-        var vae = new AutoencoderKL(TinyConfigs.Vae);
+        var vae = new AutoencoderKL(AutoencoderKLConfig.Tiny);
         vae.eval();
         return vae;
     });

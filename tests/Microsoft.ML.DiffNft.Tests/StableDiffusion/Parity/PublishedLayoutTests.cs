@@ -36,6 +36,17 @@ public class PublishedLayoutTests
         Assert.Equal(expected.Select(e => e.Name), actual.Keys);
     }
 
+    [Fact]
+    public void TheTinyPresetsInCodeAreTheTinyFoldersConfigs()
+    {
+        TorchRuntime.EnsureLoaded();
+        string tiny = ReferenceGoldens.TinyFolder;
+        SameLayout(ParameterLayout.Of(UNet2DConditionConfig.FromFile(Path.Combine(tiny, "unet", "config.json"))).Select(p => (p.Key, p.Value)).ToList(),
+            ParameterLayout.Of(UNet2DConditionConfig.Tiny));
+        SameLayout(ParameterLayout.Of(AutoencoderKLConfig.FromFile(Path.Combine(tiny, "vae", "config.json"))).Select(p => (p.Key, p.Value)).ToList(),
+            ParameterLayout.Of(AutoencoderKLConfig.Tiny));
+    }
+
     [Theory]
     [InlineData("sd15", 859_520_964L)]
     [InlineData("sd21", 865_910_724L)]
