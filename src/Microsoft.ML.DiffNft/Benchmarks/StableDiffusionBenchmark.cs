@@ -53,13 +53,7 @@ internal static class StableDiffusionBenchmark
         options.Validate();
         TorchRuntime.EnsureLoaded();
         var device = TorchRuntime.Resolve(options.Device);
-        var dtype = options.Precision switch
-        {
-            StableDiffusionPrecision.Float32 => ScalarType.Float32,
-            StableDiffusionPrecision.BFloat16 => ScalarType.BFloat16,
-            StableDiffusionPrecision.Float16 => ScalarType.Float16,
-            _ => device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
-        };
+        var dtype = StableDiffusionLoader.ComputeType(options.Precision, device);
         using var model = CreateRandom(options.Config, options.EffectiveResolution, device, dtype, options.Seed);
         log?.WriteLine($"sd {options.Config} random weights on {device.type} {dtype}: UNet {model.ParameterCount:N0} parameters, " +
                        $"{model.ImageSize}×{model.ImageSize} images, latents [{string.Join(", ", model.SampleShape)}]");
@@ -148,25 +142,8 @@ internal static class StableDiffusionBenchmark
         // step goes from t = 0 to ᾱ_0 again: σ = 0, no log-probability, and PPO cannot run.)
         var schedule = new NoiseSchedule(NoiseScheduleKind.ScaledLinear, 1000, 0.00085, 0.012, TimestepSpacing.Leading, stepsOffset: 1);
         TorchRuntime.Seed(seed);
-        var layers = new LayerFactory(device, dtype);
-        UNet2DConditionModel? unet = null;
-        AutoencoderKL? vae = null;
-        ClipTextModel? text = null;
-        try
-        {
-            unet = new UNet2DConditionModel(unetConfig, layers);
-            vae = new AutoencoderKL(vaeConfig with { SampleSize = resolution }, layers);
-            text = new ClipTextModel(textConfig);
-            text.to(device, dtype);
-            return new StableDiffusionModel(ByteLevelTokenizer(), text, unet, vae, schedule, PredictionType.Epsilon, device, dtype);
-        }
-        catch
-        {
-            unet?.Dispose();
-            vae?.Dispose();
-            text?.Dispose();
-            throw;
-        }
+        return StableDiffusionLoader.Assemble(unetConfig, vaeConfig with { SampleSize = resolution }, textConfig, device, dtype,
+            (unet, vae, text) => new StableDiffusionModel(ByteLevelTokenizer(), text, unet, vae, schedule, PredictionType.Epsilon, device, dtype));
     }
 
     /// <summary>

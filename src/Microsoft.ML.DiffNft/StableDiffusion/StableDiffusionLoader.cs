@@ -29,19 +29,42 @@ internal static class StableDiffusionLoader
         TorchRuntime.EnsureLoaded();
         var folder = DiffusersFolder.Open(path);
         var device = TorchRuntime.Resolve(options.Device);
-        var dtype = options.Precision switch
-        {
-            StableDiffusionPrecision.Float32 => ScalarType.Float32,
-            StableDiffusionPrecision.BFloat16 => ScalarType.BFloat16,
-            StableDiffusionPrecision.Float16 => ScalarType.Float16,
-            _ => device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
-        };
+        var dtype = ComputeType(options.Precision, device);
         var scheduler = folder.ReadSchedulerConfig();
         var schedule = Schedule(scheduler, Path.Combine(folder.ComponentFolder("scheduler"), "scheduler_config.json"));
         var tokenizer = ClipTokenizer.FromFolder(folder.TokenizerFolder());
         var unetConfig = UNet2DConditionConfig.FromJson(folder.ReadConfigJson("unet"), Path.Combine(folder.ComponentFolder("unet"), "config.json"));
         var vaeConfig = AutoencoderKLConfig.FromJson(folder.ReadConfigJson("vae"), Path.Combine(folder.ComponentFolder("vae"), "config.json"));
         var textConfig = ClipTextConfig.FromJson(folder.ReadConfigJson("text_encoder"), Path.Combine(folder.ComponentFolder("text_encoder"), "config.json"));
+        return Assemble(unetConfig, vaeConfig, textConfig, device, dtype,
+            (unet, vae, text) =>
+            {
+                StateDictLoader.LoadInto(unet, folder.FindWeights("unet", options.Variant), new StateDictLoadOptions());
+                StateDictLoader.LoadInto(vae, folder.FindWeights("vae", options.Variant), new StateDictLoadOptions { MapLegacyVaeAttentionNames = true });
+                StateDictLoader.LoadInto(text, folder.FindWeights("text_encoder", options.Variant),
+                    new StateDictLoadOptions { Optional = ClipTextModel.IgnorableCheckpointTensors });
+                return new StableDiffusionModel(tokenizer, text, unet, vae, schedule, scheduler.PredictionType, device, dtype,
+                    options.NegativePrompt, scheduler.ClipSample) { VaeDecodeBatch = options.VaeDecodeBatch };
+            });
+    }
+
+    /// <summary>The dtype of the networks' weights for a precision option: when unset, float32 on the CPU and bfloat16 on CUDA.</summary>
+    internal static ScalarType ComputeType(StableDiffusionPrecision? precision, Device device) => precision switch
+    {
+        StableDiffusionPrecision.Float32 => ScalarType.Float32,
+        StableDiffusionPrecision.BFloat16 => ScalarType.BFloat16,
+        StableDiffusionPrecision.Float16 => ScalarType.Float16,
+        _ => device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32,
+    };
+
+    /// <summary>
+    /// Builds the UNet, the VAE and the text encoder on <paramref name="device"/> in <paramref name="dtype"/> (evaluation
+    /// mode) and hands them to <paramref name="create"/>, which fills their weights if it has any and makes the model;
+    /// whatever fails, the networks built so far are disposed.
+    /// </summary>
+    internal static StableDiffusionModel Assemble(UNet2DConditionConfig unetConfig, AutoencoderKLConfig vaeConfig, ClipTextConfig textConfig,
+        Device device, ScalarType dtype, Func<UNet2DConditionModel, AutoencoderKL, ClipTextModel, StableDiffusionModel> create)
+    {
         var layers = new LayerFactory(device, dtype);
         UNet2DConditionModel? unet = null;
         AutoencoderKL? vae = null;
@@ -49,16 +72,11 @@ internal static class StableDiffusionLoader
         try
         {
             unet = new UNet2DConditionModel(unetConfig, layers);
-            StateDictLoader.LoadInto(unet, folder.FindWeights("unet", options.Variant), new StateDictLoadOptions());
             vae = new AutoencoderKL(vaeConfig, layers);
-            StateDictLoader.LoadInto(vae, folder.FindWeights("vae", options.Variant), new StateDictLoadOptions { MapLegacyVaeAttentionNames = true });
             text = new ClipTextModel(textConfig);
             text.to(device, dtype);
-            StateDictLoader.LoadInto(text, folder.FindWeights("text_encoder", options.Variant),
-                new StateDictLoadOptions { Optional = ClipTextModel.IgnorableCheckpointTensors });
             foreach (var m in new nn.Module[] { unet, vae, text }) m.eval();
-            return new StableDiffusionModel(tokenizer, text, unet, vae, schedule, scheduler.PredictionType, device, dtype,
-                options.NegativePrompt, scheduler.ClipSample) { VaeDecodeBatch = options.VaeDecodeBatch };
+            return create(unet, vae, text);
         }
         catch
         {
