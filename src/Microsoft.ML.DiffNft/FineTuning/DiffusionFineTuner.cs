@@ -22,12 +22,25 @@ namespace Microsoft.ML.DiffNft.FineTuning;
 internal sealed class DiffusionFineTuner
 {
     private readonly FineTuneOptions _options;
+    private readonly IRolloutSource _rollouts;
 
-    /// <summary>Creates a fine-tuner.</summary>
+    /// <summary>Creates a fine-tuner that samples in this process.</summary>
     public DiffusionFineTuner(FineTuneOptions options)
+        : this(options, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a fine-tuner whose PPO trajectories come from <paramref name="rollouts"/> (null: this process) — a cluster's
+    /// sampler workers, for example. The update, the log and the checkpoints are the same whatever the source.
+    /// </summary>
+    internal DiffusionFineTuner(FineTuneOptions options, IRolloutSource? rollouts)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _options.Validate();
+        if (rollouts is not null && _options.Mode != FineTuneMode.Ppo)
+            throw new ArgumentException("Only PPO samples its trajectories apart from the update; reward backpropagation differentiates through sampling and runs in one process.", nameof(rollouts));
+        _rollouts = rollouts ?? new LocalRolloutSource(_options);
     }
 
     /// <summary>
@@ -133,28 +146,28 @@ internal sealed class DiffusionFineTuner
     {
         var o = _options;
         ulong iterationSeed = DiffusionTrainer.StepSeed(o.EffectiveSeed, iteration);
-        var iterationPrompts = ChoosePrompts(distinct, o.PromptsPerIteration, SeededShuffle.Create(DiffusionTrainer.StepSeed((long)iterationSeed, -1)));
-        var batchPrompts = iterationPrompts.SelectMany(p => Enumerable.Repeat(p, o.ImagesPerPrompt)).ToArray();
-        var seeds = Enumerable.Range(0, batchPrompts.Length).Select(i => DiffusionTrainer.StepSeed((long)iterationSeed, i)).ToArray();
+        var plan = Plan(distinct, iteration);
+        var batchPrompts = plan.Prompts;
 
         using var scope = NewDisposeScope();
         if (o.Mode == FineTuneMode.Backprop)
         {
-            var (bstats, brewards, components) = RewardBackpropUpdater.Update(policy, adam, reward, batchPrompts, seeds, beta, o, o.CancellationToken);
+            var (bstats, brewards, components) = RewardBackpropUpdater.Update(policy, adam, reward, batchPrompts, plan.Seeds, beta, o, o.CancellationToken);
             var (bm, bs) = PerPromptStatTracker.MeanStd(brewards.Select(r => (double)r).ToArray());
             return new IterationStats(bm, bs, components, bstats.Kl, 0, 0, bstats.Loss, bstats.GradientNorm, batchPrompts.Length);
         }
 
-        using var rollout = RolloutSampler.Sample(policy.Model, batchPrompts, seeds, o.SamplingSteps, o.Eta, o.GuidanceScale, o.CancellationToken);
+        using var scored = _rollouts.Collect(policy, reward, iteration, i => Plan(distinct, i), o.CancellationToken);
+        if (!scored.Rollout.Prompts.SequenceEqual(batchPrompts, StringComparer.Ordinal))
+            throw new InvalidOperationException($"The rollout source returned trajectories of other prompts than iteration {iteration + 1}'s plan.");
+        var rollout = scored.Rollout;
         double[] rewards, signal;
         Dictionary<string, double> means;
         using (no_grad())
-        using (policy.ReferenceScope())
         {
-            var (total, parts) = RewardScores.Score(reward, rollout.FinalImages(policy.Model));
-            rewards = ToDoubles(total);
-            signal = ToDoubles(RewardScores.TrainingSignal(reward, total, parts, o.ComponentScaling));
-            means = RewardScores.ComponentMeans(parts);
+            rewards = ToDoubles(scored.Total);
+            signal = ToDoubles(RewardScores.TrainingSignal(reward, scored.Total, scored.Components, o.ComponentScaling));
+            means = RewardScores.ComponentMeans(scored.Components);
         }
         var normalised = o.Advantages == AdvantageNormalization.Group
             ? PerPromptStatTracker.GroupAdvantages(batchPrompts, signal)
@@ -163,6 +176,20 @@ internal sealed class DiffusionFineTuner
         var stats = PpoUpdater.Update(policy, adam, rollout, advantages, beta, o, iterationSeed);
         var (mean, std) = PerPromptStatTracker.MeanStd(rewards);
         return new IterationStats(mean, std, means, stats.Kl, stats.ClipFraction, stats.ApproxKl, stats.Loss, stats.GradientNorm, batchPrompts.Length);
+    }
+
+    /// <summary>
+    /// The trajectories of <paramref name="iteration"/>: its prompts (<see cref="ChoosePrompts"/>, each repeated
+    /// ImagesPerPrompt times) and one seed per trajectory, all from (Seed, iteration) alone.
+    /// </summary>
+    internal RolloutPlan Plan(string[] distinct, int iteration)
+    {
+        var o = _options;
+        ulong iterationSeed = DiffusionTrainer.StepSeed(o.EffectiveSeed, iteration);
+        var iterationPrompts = ChoosePrompts(distinct, o.PromptsPerIteration, SeededShuffle.Create(DiffusionTrainer.StepSeed((long)iterationSeed, -1)));
+        var batchPrompts = iterationPrompts.SelectMany(p => Enumerable.Repeat(p, o.ImagesPerPrompt)).ToArray();
+        var seeds = Enumerable.Range(0, batchPrompts.Length).Select(i => DiffusionTrainer.StepSeed((long)iterationSeed, i)).ToArray();
+        return new RolloutPlan(iteration, batchPrompts, seeds);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.Torch;
 using static TorchSharp.torch;
@@ -26,14 +27,16 @@ internal sealed record FineTuneFingerprint(
     double ClipRange, double AdvantageClip, RewardComponentScaling ComponentScaling, AdvantageNormalization Advantages, int StatBufferSize, int StatMinCount,
     int InnerEpochs, double TimestepFraction, int ExcludedFinalSteps, int TrainBatchSize, int GradientAccumulationSteps, double GradientClipNorm,
     double LearningRate, double WeightDecay, double KlWeight, double? KlTarget, int LoraRank, double LoraAlpha,
-    LoraTargets LoraTargets, int BackpropSteps, int BackpropDetachedFinalSteps, int BackpropRewardSamples, int BackpropRewardShift, double BackpropRewardNoise, int Seed, string Reward, string BaseModelSha256, string PromptsSha256)
+    LoraTargets LoraTargets, int BackpropSteps, int BackpropDetachedFinalSteps, int BackpropRewardSamples, int BackpropRewardShift, double BackpropRewardNoise, int Seed, string Reward, string BaseModelSha256, string PromptsSha256,
+    // Written only when set, so checkpoints of runs that sample in one batch (and of builds before the option) match.
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] int SamplingBatchSize = 0)
 {
     public static FineTuneFingerprint From(FineTuneOptions o, string reward, string baseModelSha256, string promptsSha256) => new(
         o.Mode, o.PromptsPerIteration, o.ImagesPerPrompt, o.SamplingSteps, o.Eta, o.GuidanceScale, o.ClipRange, o.AdvantageClip,
         o.ComponentScaling, o.Advantages, o.StatBufferSize, o.StatMinCount, o.InnerEpochs, o.TimestepFraction, o.ExcludedFinalSteps, o.TrainBatchSize,
         o.GradientAccumulationSteps, o.GradientClipNorm, o.LearningRate, o.WeightDecay, o.KlWeight, o.KlTarget, o.LoraRank,
         o.LoraRank > 0 ? o.EffectiveLoraAlpha : 0, o.LoraRank > 0 ? o.LoraTargets : LoraTargets.None, o.EffectiveBackpropSteps, o.BackpropDetachedFinalSteps, o.BackpropRewardSamples, o.BackpropRewardShift, o.BackpropRewardNoise, o.EffectiveSeed,
-        reward, baseModelSha256, promptsSha256);
+        reward, baseModelSha256, promptsSha256, o.Mode == FineTuneMode.Ppo ? o.SamplingBatchSize : 0);
 }
 
 /// <summary>
@@ -123,6 +126,9 @@ internal static class FineTuneCheckpoint
             if (!b.TryGetProperty(prop.Name, out var other) || other.GetRawText() != prop.Value.GetRawText())
                 result.Add(prop.Name);
         }
+        // A field written only when set (SamplingBatchSize) differs when the saved run set it and this one does not.
+        foreach (var prop in b.EnumerateObject())
+            if (!a.TryGetProperty(prop.Name, out _)) result.Add(prop.Name);
         return result;
     }
 

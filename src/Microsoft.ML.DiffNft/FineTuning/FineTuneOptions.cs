@@ -78,6 +78,13 @@ public sealed record FineTuneOptions
     /// <summary>Trajectories per minibatch (one network call per trained timestep covers the whole minibatch).</summary>
     public int TrainBatchSize { get; init; } = 16;
 
+    /// <summary>
+    /// PPO: trajectories sampled and scored in one network batch (0: the whole iteration at once). It bounds the memory of
+    /// sampling, and it is the unit a cluster hands to one sampler worker: runs with the same value give the same numbers
+    /// in one process and on a cluster (a different value changes the batches, and so the last bits of the results).
+    /// </summary>
+    public int SamplingBatchSize { get; init; }
+
     /// <summary>Minibatches whose gradients are accumulated into one optimizer step.</summary>
     public int GradientAccumulationSteps { get; init; } = 1;
 
@@ -220,6 +227,7 @@ public sealed record FineTuneOptions
         if (InnerEpochs < 1) throw new ArgumentOutOfRangeException(nameof(InnerEpochs), InnerEpochs, "Must be positive.");
         if (!(TimestepFraction > 0 && TimestepFraction <= 1)) throw new ArgumentOutOfRangeException(nameof(TimestepFraction), TimestepFraction, "Must lie in (0, 1].");
         if (Mode == FineTuneMode.Ppo && (ExcludedFinalSteps < 0 || ExcludedFinalSteps >= SamplingSteps)) throw new ArgumentOutOfRangeException(nameof(ExcludedFinalSteps), ExcludedFinalSteps, $"Must lie in 0 … SamplingSteps − 1 ({SamplingSteps - 1}).");
+        if (SamplingBatchSize < 0) throw new ArgumentOutOfRangeException(nameof(SamplingBatchSize), SamplingBatchSize, "Must be non-negative (0: the whole iteration in one batch).");
         if (TrainBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(TrainBatchSize), TrainBatchSize, "Must be positive.");
         if (GradientAccumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(GradientAccumulationSteps), GradientAccumulationSteps, "Must be positive.");
         if (!(GradientClipNorm >= 0)) throw new ArgumentOutOfRangeException(nameof(GradientClipNorm), GradientClipNorm, "Must be non-negative.");

@@ -7,12 +7,12 @@ namespace Microsoft.ML.DiffNft.FineTuning;
 
 /// <summary>
 /// Trajectories of the stochastic DDIM policy, stored for PPO: for every step j the state x_t (<c>States[j]</c>), the
-/// sampled x_{t−1} (<c>States[j+1]</c>), the timesteps, σ_t, the policy mean μ_θ(x_t) and the element-averaged
-/// log π(x_{t−1} | x_t) under the weights that sampled it.
+/// sampled x_{t−1} (<c>States[j+1]</c>), the timesteps, σ_t and the element-averaged log π(x_{t−1} | x_t) under the
+/// weights that sampled it — all PPO needs: the update re-scores the stored transitions under the current weights.
 /// </summary>
 internal sealed class Rollout : IDisposable
 {
-    public Rollout(string[] prompts, Tensor promptIds, int[] timesteps, int[] previousTimesteps, double[] sigmas, Tensor states, Tensor means, Tensor logProbs)
+    public Rollout(string[] prompts, Tensor promptIds, int[] timesteps, int[] previousTimesteps, double[] sigmas, Tensor states, Tensor logProbs)
     {
         Prompts = prompts;
         PromptIds = promptIds;
@@ -20,7 +20,6 @@ internal sealed class Rollout : IDisposable
         PreviousTimesteps = previousTimesteps;
         Sigmas = sigmas;
         States = states;
-        Means = means;
         LogProbs = logProbs;
     }
 
@@ -42,9 +41,6 @@ internal sealed class Rollout : IDisposable
     /// <summary>[S+1, B, C, H, W]: x_T (pure noise) … x_0 (the final images, not clamped).</summary>
     public Tensor States { get; }
 
-    /// <summary>[S, B, C, H, W]: μ_θ(x_t, t) of each step under the sampling weights.</summary>
-    public Tensor Means { get; }
-
     /// <summary>[S, B]: element-averaged log-probability of each sampled step under the sampling weights.</summary>
     public Tensor LogProbs { get; }
 
@@ -57,12 +53,29 @@ internal sealed class Rollout : IDisposable
     /// <summary>The final samples as images in [−1, 1] (the range rewards expect): clamped pixels, or decoded latents.</summary>
     public Tensor FinalImages(DenoisingModel model) => model.ToImages(States[Steps]);
 
+    /// <summary>
+    /// One rollout of <paramref name="parts"/>' trajectories in order (the parts are left to their owners). Every part must
+    /// have the same steps and σ: they are chunks of one iteration.
+    /// </summary>
+    public static Rollout Concat(IReadOnlyList<Rollout> parts)
+    {
+        if (parts.Count == 0) throw new ArgumentException("No rollouts to concatenate.", nameof(parts));
+        var first = parts[0];
+        foreach (var p in parts)
+            if (!p.Timesteps.SequenceEqual(first.Timesteps) || !p.PreviousTimesteps.SequenceEqual(first.PreviousTimesteps) || !p.Sigmas.SequenceEqual(first.Sigmas))
+                throw new ArgumentException("Rollouts of different sampling schedules cannot be concatenated.", nameof(parts));
+        return new Rollout(parts.SelectMany(p => p.Prompts).ToArray(),
+            cat(parts.Select(p => p.PromptIds).ToArray(), 0),
+            first.Timesteps, first.PreviousTimesteps, first.Sigmas,
+            cat(parts.Select(p => p.States).ToArray(), 1),
+            cat(parts.Select(p => p.LogProbs).ToArray(), 1));
+    }
+
     /// <inheritdoc/>
     public void Dispose()
     {
         PromptIds.Dispose();
         States.Dispose();
-        Means.Dispose();
         LogProbs.Dispose();
     }
 }
@@ -91,7 +104,6 @@ internal static class RolloutSampler
             using var scope = NewDisposeScope();
             var ids = model.EncodePrompts(prompts);
             var states = new Tensor[steps + 1];
-            var means = new Tensor[steps];
             var logps = new Tensor[steps];
             states[0] = model.Noise(gens);
             for (int j = 0; j < steps; j++)
@@ -103,12 +115,11 @@ internal static class RolloutSampler
                 var step = model.Step(output, states[j], ts[j], prev[j], eta, noise);
                 sigmas[j] = step.Sigma;
                 states[j + 1] = step.Sample.MoveToOuterDisposeScope();
-                means[j] = step.Mean.MoveToOuterDisposeScope();
                 logps[j] = step.LogProb!.MoveToOuterDisposeScope();
             }
             // The rollout owns its tensors (detached from every scope) and frees them in Dispose.
             return new Rollout(prompts.ToArray(), ids.DetachFromDisposeScope(), ts, prev, sigmas,
-                stack(states).DetachFromDisposeScope(), stack(means).DetachFromDisposeScope(), stack(logps).DetachFromDisposeScope());
+                stack(states).DetachFromDisposeScope(), stack(logps).DetachFromDisposeScope());
         }
         finally
         {

@@ -65,8 +65,8 @@ public class RolloutTests(ITestOutputHelper output)
             var refMean = PpoUpdater.ReferenceMean(policy, rollout.Timesteps[j], rollout.PreviousTimesteps[j], rollout.States[j], rollout.PromptIds, o);
             var kl = DdimStep.GaussianKl(step.Mean, refMean, step.Sigma);
             Assert.Equal(0f, kl.abs().max().item<float>());
-            // And the stored means are the policy's own: the rollout recorded what it sampled from.
-            Assert.True(step.Mean.detach().eq(rollout.Means[j]).all().item<bool>());
+            // And the stored log-probabilities are the policy's own: the rollout recorded what it sampled from.
+            Assert.True(step.LogProb!.detach().eq(rollout.LogProbs[j]).all().item<bool>());
         }
     }
 
