@@ -23,6 +23,7 @@ public static class CliApp
         root.Subcommands.Add(TrainTraitClassifierCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(SweepCommand.Create());
+        root.Subcommands.Add(SiloCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(QuickstartCommand.Create());
         return root;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.ML.DiffNft;
+using Microsoft.ML.DiffNft.Cluster;
 using Microsoft.ML.DiffNft.FineTuning;
 using Microsoft.ML.DiffNft.IO;
 
@@ -37,6 +38,9 @@ internal static class FineTuneCommand
         var clipRange = new Option<double>("--clip-range") { Description = "PPO clip range on the ratio of element-averaged step probabilities.", DefaultValueFactory = _ => Defaults.ClipRange };
         var sampleEvery = new Option<int>("--sample-every") { Description = "Write a fixed-seed sample grid to OUT.samples/ every N iterations (0: never).", DefaultValueFactory = _ => 10 };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Iterations between checkpoints (OUT.ckpt); a rerun resumes from it.", DefaultValueFactory = _ => 10 };
+        var samplingBatch = new Option<int>("--sampling-batch") { Description = "PPO: trajectories sampled and scored per network batch (0: a whole iteration; with --cluster: --images-per-prompt). The unit a cluster hands to one silo; the same value gives the same numbers in one process and on a cluster.", DefaultValueFactory = _ => Defaults.SamplingBatchSize };
+        var cluster = new ClusterCliOptions();
+        var staleness = new Option<int>("--staleness") { Description = "With --cluster: how many updates old the weights that sample an iteration may be (0: synchronous, the single-process numbers; 1–2 keep samplers busy during updates).", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--out")
         {
             Description = "Fine-tuned model file to write (a plain diffusion model, for diffnft generate). For a diffusers --base, a folder: " +
@@ -50,7 +54,7 @@ internal static class FineTuneCommand
         {
             ft.BaseModel, ft.Reward, prompt, promptsFile, rarityWeight, fidelityWeight, ft.ComponentScaling, ft.KlWeight, klTarget, mode, ft.Iterations, ft.Minutes, ft.LoraRank,
             ft.PromptsPerIteration, ft.ImagesPerPrompt, ft.Steps, ft.Guidance, ft.LearningRate, backpropSteps, detachedFinal, rewardSamples, rewardShift, rewardNoise, ft.RarityOutput, trainBatch, innerEpochs, timestepFraction,
-            excludedFinal, clipRange, ft.Seed, sampleEvery, checkpointEvery, output,
+            excludedFinal, clipRange, ft.Seed, sampleEvery, checkpointEvery, samplingBatch, cluster.Cluster, cluster.ClusterId, staleness, output,
         };
         foreach (var option in load.All) command.Options.Add(option);
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
@@ -74,8 +78,28 @@ internal static class FineTuneCommand
                 ClipRange = parse.GetValue(clipRange),
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 SampleGridEvery = parse.GetValue(sampleEvery),
+                SamplingBatchSize = parse.GetValue(samplingBatch),
             };
             string basePath = parse.GetValue(ft.BaseModel)!;
+            if (cluster.ToOptions(parse) is { } clusterOptions)
+            {
+                if (StableDiffusionCliOptions.IsDiffusers(basePath, "--base"))
+                    throw new ArgumentException("--cluster fine-tunes the package's own model files; a diffusers Stable Diffusion folder is fine-tuned in one process (see docs/scale-out.md).");
+                load.RejectForPackageModel(parse, basePath);
+                return RunOnCluster(parse, err, clusterOptions, new ClusterFineTuneJob
+                {
+                    BaseModelPath = basePath,
+                    Reward = parse.GetValue(ft.Reward)!,
+                    RarityOutput = parse.GetValue(ft.RarityOutput),
+                    RarityWeight = parse.GetValue(rarityWeight),
+                    FidelityWeight = parse.GetValue(fidelityWeight),
+                    Prompts = prompts,
+                    Options = fineTune,
+                    OutputPath = outPath,
+                    MaxStaleness = parse.GetValue(staleness),
+                });
+            }
+            if (parse.GetValue(staleness) != 0) throw new ArgumentException("--staleness applies to --cluster runs only.");
             if (StableDiffusionCliOptions.IsDiffusers(basePath, "--base"))
                 return StableDiffusionFineTune.Run(parse, load, new StableDiffusionFineTune.Request(basePath, parse.GetValue(ft.Reward)!,
                     ft.RewardLoadOptions(parse), parse.GetValue(rarityWeight), parse.GetValue(fidelityWeight), prompts, fineTune, outPath));
@@ -103,6 +127,29 @@ internal static class FineTuneCommand
             return 0;
         }));
         return command;
+    }
+
+    private static int RunOnCluster(ParseResult parse, TextWriter err, DiffNftClusterOptions clusterOptions, ClusterFineTuneJob job)
+    {
+        using var cancel = new CliCancellation();
+        var client = ClusterCliOptions.Connect(clusterOptions, cancel.Token);
+        try
+        {
+            var silos = client.ActiveSilosAsync(cancel.Token).GetAwaiter().GetResult();
+            err.WriteLine($"fine-tuning '{job.BaseModelPath}' on cluster '{clusterOptions.ClusterId}' ({silos.Count} silo(s): {string.Join(", ", silos)}), " +
+                          $"{job.EffectiveOptions.SamplingBatchSize} trajectories per chunk, staleness {job.MaxStaleness}; checkpoint {job.OutputPath}.ckpt");
+            var result = client.FineTuneAsync(job, new SynchronousProgress<string>(err.WriteLine), cancel.Token).GetAwaiter().GetResult();
+            err.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"learner on {result.LearnerSilo}: {result.Trajectories} trajectories in chunks from {string.Join(", ", result.ChunksBySilo.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}; " +
+                $"{result.ChunkBytes / 1e6:F1} MB of trajectories and {result.SnapshotBytes / 1e6:F2} MB of weights moved; {result.RetriedChunks} chunk(s) retried, {result.DuplicateChunks} duplicate(s) dropped; " +
+                $"waiting for samplers {result.SamplingSeconds:F1} s (sampling {result.SamplerSeconds:F1} s summed over silos), updating {result.UpdateSeconds:F1} s"));
+            parse.InvocationConfiguration.Output.WriteLine($"wrote {result.ModelPath} (log {result.ModelPath}.log.csv)");
+            return 0;
+        }
+        finally
+        {
+            client.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
     }
 
     private static List<string> ReadPrompts(string? prompt, string? file)

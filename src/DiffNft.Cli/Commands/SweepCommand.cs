@@ -40,12 +40,13 @@ internal static class SweepCommand
         var cache = new Option<string?>("--cache") { Description = "Folder for cached reference features (default: the evaluator's)." };
         var output = new Option<string>("--out") { Description = "Sweep folder: trials.csv, trials/<id>/, base/, report.html, report.json. Rerunning resumes.", Required = true };
         var overwrite = OverwriteOption.Create();
+        var cluster = new ClusterCliOptions();
         var command = new Command("sweep",
             "Sweep reward weights: fine-tune the base model for each (rarity weight, KL weight), generate, evaluate against the reference, " +
             "and print the leaderboard; writes trials.csv, the Pareto front of fid_resnet18 against rare_rate and report.html/report.json. Rerunning skips finished trials.")
         {
             ft.BaseModel, ft.Reward, reference, rarityWeights, klWeights, ft.KlWeight, repeats, fidelityWeight, ft.ComponentScaling, ft.Iterations, ft.Minutes, prompt, count, n, ft.Seed,
-            ft.PromptsPerIteration, ft.ImagesPerPrompt, ft.Steps, ft.Guidance, ft.LearningRate, ft.LoraRank, ft.RarityOutput, fidBudget, cache, output, overwrite,
+            ft.PromptsPerIteration, ft.ImagesPerPrompt, ft.Steps, ft.Guidance, ft.LearningRate, ft.LoraRank, ft.RarityOutput, fidBudget, cache, output, overwrite, cluster.Cluster, cluster.ClusterId,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
@@ -82,7 +83,24 @@ internal static class SweepCommand
                 adopt: root => File.Exists(Path.Combine(root, "trials.csv")) || Directory.Exists(Path.Combine(root, "trials")));
             folder.Begin();
             err.WriteLine($"sweep of {sweep.Trials.Count} trial(s) into {folder.Root}");
-            var result = sweep.Run(parse.GetValue(ft.BaseModel)!, parse.GetValue(ft.Reward)!, parse.GetValue(reference)!, ft.RewardLoadOptions(parse));
+            SweepResult result;
+            if (cluster.ToOptions(parse) is { } clusterOptions)
+            {
+                var client = ClusterCliOptions.Connect(clusterOptions, cancel.Token);
+                try
+                {
+                    var silos = client.ActiveSilosAsync(cancel.Token).GetAwaiter().GetResult();
+                    err.WriteLine($"spreading the trials over cluster '{clusterOptions.ClusterId}' ({silos.Count} silo(s): {string.Join(", ", silos)})");
+                    result = client.SweepAsync(options with { Progress = null, CancellationToken = default }, parse.GetValue(ft.BaseModel)!, parse.GetValue(ft.Reward)!,
+                        parse.GetValue(reference)!, parse.GetValue(ft.RarityOutput), new SynchronousProgress<string>(err.WriteLine), cancel.Token).GetAwaiter().GetResult();
+                }
+                finally
+                {
+                    client.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                }
+            }
+            else
+                result = sweep.Run(parse.GetValue(ft.BaseModel)!, parse.GetValue(ft.Reward)!, parse.GetValue(reference)!, ft.RewardLoadOptions(parse));
             folder.Complete();
             stdout.Write(LeaderboardTable(result));
             if (options.Repeats > 1)

@@ -36,6 +36,9 @@ internal sealed class FineTuneJob
     /// <summary>Replaces the options' cancellation token when set.</summary>
     public CancellationToken? CancellationToken { get; init; }
 
+    /// <summary>Where PPO's trajectories come from (null: this process) — a cluster's samplers, for example.</summary>
+    public IRolloutSource? Rollouts { get; init; }
+
     /// <summary>
     /// <paramref name="rarityWeight"/>·rarity + <paramref name="fidelityWeight"/>·fidelity, with the rarity reward named
     /// "rarity" and fidelity the <see cref="DenoisingFidelityReward"/> of <paramref name="baseModel"/>.
@@ -69,7 +72,7 @@ internal sealed class FineTuneJob
     {
         if (BaseModel is not DiffusionModel own)
             throw new InvalidOperationException($"FineTuneJob.Run fine-tunes the package's own models; a {BaseModel.GetType().Name} is fine-tuned with RunDiffusersLora.");
-        var tuned = new DiffusionFineTuner(EffectiveOptions).FineTune(own, Prompts, Reward);
+        var tuned = new DiffusionFineTuner(EffectiveOptions, Rollouts).FineTune(own, Prompts, Reward);
         if (Files is null) return tuned;
         try
         {
@@ -98,7 +101,7 @@ internal sealed class FineTuneJob
             throw new InvalidOperationException($"RunDiffusersLora fine-tunes Stable Diffusion models; a {BaseModel.GetType().Name} is fine-tuned with Run.");
         if (Options.LoraRank < 1)
             throw new ArgumentException($"Stable Diffusion models are fine-tuned with LoRA only: LoraRank must be at least 1, got {Options.LoraRank}.", nameof(Options));
-        return new DiffusionFineTuner(EffectiveOptions).Run(BaseModel, Prompts, Reward, policy =>
+        return new DiffusionFineTuner(EffectiveOptions, Rollouts).Run(BaseModel, Prompts, Reward, policy =>
         {
             DiffusersLoraFile.Save(files.Model, policy.Adapter!);
             return files.Model;

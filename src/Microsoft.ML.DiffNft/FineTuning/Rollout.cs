@@ -64,11 +64,12 @@ internal sealed class Rollout : IDisposable
         foreach (var p in parts)
             if (!p.Timesteps.SequenceEqual(first.Timesteps) || !p.PreviousTimesteps.SequenceEqual(first.PreviousTimesteps) || !p.Sigmas.SequenceEqual(first.Sigmas))
                 throw new ArgumentException("Rollouts of different sampling schedules cannot be concatenated.", nameof(parts));
+        // Owned by the new rollout alone, like the tensors of a sampled one.
         return new Rollout(parts.SelectMany(p => p.Prompts).ToArray(),
-            cat(parts.Select(p => p.PromptIds).ToArray(), 0),
+            cat(parts.Select(p => p.PromptIds).ToArray(), 0).DetachFromDisposeScope(),
             first.Timesteps, first.PreviousTimesteps, first.Sigmas,
-            cat(parts.Select(p => p.States).ToArray(), 1),
-            cat(parts.Select(p => p.LogProbs).ToArray(), 1));
+            cat(parts.Select(p => p.States).ToArray(), 1).DetachFromDisposeScope(),
+            cat(parts.Select(p => p.LogProbs).ToArray(), 1).DetachFromDisposeScope());
     }
 
     /// <inheritdoc/>

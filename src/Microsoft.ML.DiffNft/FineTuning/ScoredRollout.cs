@@ -58,8 +58,8 @@ internal sealed class ScoredRollout : IDisposable
             if (!c.Components.Select(x => x.Name).SequenceEqual(names))
                 throw new ArgumentException("Chunks scored by different rewards cannot be concatenated.", nameof(chunks));
         return new ScoredRollout(Rollout.Concat(chunks.Select(c => c.Rollout).ToList()),
-            cat(chunks.Select(c => c.Total).ToArray(), 0),
-            names.Select((n, i) => (n, cat(chunks.Select(c => c.Components[i].Scores).ToArray(), 0))).ToList());
+            cat(chunks.Select(c => c.Total).ToArray(), 0).DetachFromDisposeScope(),
+            names.Select((n, i) => (n, cat(chunks.Select(c => c.Components[i].Scores).ToArray(), 0).DetachFromDisposeScope())).ToList());
     }
 
     public void Dispose()

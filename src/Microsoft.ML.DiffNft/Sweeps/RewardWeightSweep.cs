@@ -60,6 +60,38 @@ public sealed class RewardWeightSweep
     }
 
     /// <summary>
+    /// Runs one part of the sweep into its folder — the base model's evaluation (<paramref name="part"/> −1) or trial
+    /// <paramref name="part"/> of <see cref="Trials"/> — resuming it like <see cref="Run(string, string, string, RewardLoadOptions?)"/>
+    /// does: the unit a cluster spreads over its silos. A later <c>Run</c> over the same folder finds the parts done and
+    /// writes the tables and the report.
+    /// </summary>
+    internal void RunPart(int part, string baseModelPath, string rewardSpecification, string referencePath, RewardLoadOptions? rewardOptions = null)
+    {
+        if (part < -1 || part >= Trials.Count)
+            throw new ArgumentOutOfRangeException(nameof(part), part, $"A sweep part is −1 (the base model) or a trial 0 … {Trials.Count - 1}.");
+        var reference = EvaluationData.LoadReference(referencePath, _options.CancellationToken);
+        using var inputs = FineTuneInputs.Load(baseModelPath, rewardSpecification, rewardOptions);
+        string root = Path.GetFullPath(_options.OutputDirectory);
+        Directory.CreateDirectory(root);
+        var mlContext = new MLContext(seed: _options.EvaluationSeed);
+        var resnet = _options.ResNet18Extractor ?? new ResNet18FeatureExtractor();
+        try
+        {
+            if (part < 0)
+            {
+                WriteReferenceGrid(reference, root);
+                GenerateAndEvaluate(null, inputs.BaseModel, Path.Combine(root, "base"), reference, mlContext, resnet, 0);
+            }
+            else
+                RunTrial(Trials[part], inputs.BaseModel, inputs.Rarity, reference, mlContext, resnet, root, part);
+        }
+        finally
+        {
+            if (_options.ResNet18Extractor is null) resnet.Dispose();
+        }
+    }
+
+    /// <summary>
     /// Runs the sweep: the rarity reward is combined with the base model's <see cref="DenoisingFidelityReward"/> per trial.
     /// The base model, the reward and the reference are not modified and stay owned by the caller.
     /// </summary>

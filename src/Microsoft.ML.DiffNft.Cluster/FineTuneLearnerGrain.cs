@@ -1,0 +1,105 @@
+using Microsoft.ML.DiffNft.FineTuning;
+using Microsoft.ML.DiffNft.Reward;
+using Orleans.Runtime;
+
+namespace Microsoft.ML.DiffNft.Cluster;
+
+/// <summary>
+/// The learner of one job: runs <see cref="FineTuneJob"/> — the same PPO update, log and checkpoints as in one process —
+/// with a <see cref="ClusterRolloutSource"/>, on a thread of its own so the grain keeps answering status and snapshot
+/// calls. A new activation (its silo died, or the cluster restarted) resumes from the job's checkpoint, which the
+/// fine-tuner reads as it always does: bit for bit the run that was interrupted.
+/// </summary>
+internal sealed class FineTuneLearnerGrain(IGrainFactory grains, IClusterMembershipService membership, ILocalSiloDetails silo) : Grain, IFineTuneLearnerGrain
+{
+    private readonly Guid _activation = Guid.NewGuid();
+    private CancellationTokenSource? _cancel;
+    private FineTuneJobSpec? _spec;
+    private ClusterRolloutSource? _source;
+    private volatile JobState _state = JobState.Idle;
+    private volatile string? _progress;
+    private volatile string? _error;
+    private int _iteration;
+
+    public Task<FineTuneJobStatus> Start(FineTuneJobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.JobId != this.GetPrimaryKeyString())
+            throw new ArgumentException($"Job '{spec.JobId}' was sent to the learner of job '{this.GetPrimaryKeyString()}'.", nameof(spec));
+        if (_state == JobState.Running && !_spec!.Matches(spec))
+            throw new InvalidOperationException($"Job '{spec.JobId}' is already running here with other settings; choose another job id (the output path names it).");
+        if (_state != JobState.Running)
+        {
+            // A first start, or a start after the run ended (done, failed, cancelled): the fine-tuner resumes from the
+            // checkpoint, so a finished job only writes its model again.
+            _spec = spec;
+            _error = null;
+            _state = JobState.Running;
+            // Not collected while it runs, whether or not a client is polling.
+            DelayDeactivation(TimeSpan.FromDays(30));
+            _cancel = new CancellationTokenSource();
+            var cancel = _cancel.Token;
+            var thread = new Thread(() => Learn(spec, cancel)) { IsBackground = true, Name = $"diffnft learner {spec.JobId}" };
+            thread.Start();
+        }
+        return Status();
+    }
+
+    public Task<FineTuneJobStatus> Status()
+    {
+        // Collected as usual once the run has ended and its status was read (the thread cannot do this: it is not the grain's).
+        if (_state != JobState.Running) DelayDeactivation(TimeSpan.Zero);
+        return Task.FromResult(new FineTuneJobStatus(_state, Volatile.Read(ref _iteration), _progress, silo.Name, Environment.ProcessId, _error, _source?.Counters ?? ClusterCounters.Empty));
+    }
+
+    public Task Cancel()
+    {
+        _cancel?.Cancel();
+        return Task.CompletedTask;
+    }
+
+    public Task<byte[]?> Snapshot(int version) => Task.FromResult(_source?.Snapshot(version));
+
+    private void Learn(FineTuneJobSpec spec, CancellationToken cancel)
+    {
+        try
+        {
+            var options = OptionsJson.Read<FineTuneOptions>(spec.OptionsJson, $"fine-tuning options of job '{spec.JobId}'");
+            using var inputs = FineTuneInputs.Load(spec.BaseModelPath, spec.RewardSpecification, new RewardLoadOptions { RarityOutput = (RarityRewardKind)spec.RarityOutput });
+            var reward = FineTuneJob.RarityAndFidelity(inputs.BaseModel, inputs.Rarity, spec.RarityWeight, spec.FidelityWeight);
+            _source = new ClusterRolloutSource(spec, options, _activation, ActiveSilos,
+                (name, request) => grains.GetGrain<ISamplerGrain>(SiloNamePlacement.Key(name, "sampler")).Sample(request),
+                message => _progress = message);
+            var job = new FineTuneJob
+            {
+                BaseModel = inputs.BaseModel,
+                Reward = reward,
+                Prompts = spec.Prompts,
+                Options = options,
+                Files = FineTuneFiles.Beside(spec.OutputPath),
+                Progress = new SynchronousProgress<FineTuneProgress>(p =>
+                {
+                    Volatile.Write(ref _iteration, p.Iteration);
+                    _progress = p.ToString();
+                }),
+                CancellationToken = cancel,
+                Rollouts = _source,
+            };
+            using var tuned = job.Run();
+            _state = JobState.Done;
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            _state = JobState.Cancelled;
+        }
+        catch (Exception ex)
+        {
+            _error = $"{ex.GetType().Name}: {ex.Message}";
+            _state = JobState.Failed;
+        }
+    }
+
+    private Task<IReadOnlyList<string>> ActiveSilos(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>(membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Active).Select(m => m.Name).Order(StringComparer.Ordinal).ToList());
+}
