@@ -51,6 +51,11 @@ internal static class ClusterHosting
             m.MaxMessageBodySize = MaxMessageBodyBytes;
         });
         silo.AddPlacementDirector<SiloNamePlacement, SiloNamePlacementDirector>();
+        // The linearizable directory (Orleans 9+, opt-in): with the default one, a dead silo takes the directory entries
+        // it held with it, and grains registered there (a learner on a live silo) are deactivated and activated again.
+#pragma warning disable ORLEANSEXP003
+        silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
     }
 
     public static void ConfigureClient(IClientBuilder client, DiffNftClusterOptions o)

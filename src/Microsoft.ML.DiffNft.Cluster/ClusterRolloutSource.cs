@@ -121,7 +121,7 @@ internal sealed class ClusterRolloutSource : IRolloutSource
         var chunks = plan.Chunks(_options.SamplingBatchSize);
         return SiloDispatch.RunAll(chunks, _silos,
             (silo, chunk, _) => _sample(silo, new SampleRequest(_spec, version, plan.Iteration, chunk.Offset, chunk.Prompts, chunk.Seeds, _learner)),
-            (silo, chunk, ex) => _log($"iteration {plan.Iteration + 1}: chunk {chunk + 1}/{chunks.Count} failed on silo {silo} ({ex.GetType().Name}: {ex.Message}); handing it to another silo"),
+            (silo, chunk, ex) => _log($"iteration {plan.Iteration + 1}: chunk {chunk + 1}/{chunks.Count} failed on silo {silo} ({ex.GetType().Name}: {ProgressLines.FirstLine(ex.Message)}); handing it to another silo"),
             Patience, cancellationToken);
     }
 }

@@ -70,12 +70,16 @@ internal sealed record SampleResult(
     [property: Id(6)] double Seconds,
     [property: Id(7)] long SnapshotBytes);
 
-/// <summary>What a learner reports to the client that polls it.</summary>
+/// <summary>
+/// What a learner reports to the client that polls it: its recent progress lines, numbered from
+/// <see cref="FirstLine"/> so a client prints each once however often it polls.
+/// </summary>
 [GenerateSerializer, Immutable]
 internal sealed record FineTuneJobStatus(
     [property: Id(0)] JobState State,
     [property: Id(1)] int Iteration,
-    [property: Id(2)] string? Progress,
+    [property: Id(2)] string[] Lines,
+    [property: Id(7)] long FirstLine,
     [property: Id(3)] string Silo,
     [property: Id(4)] int ProcessId,
     [property: Id(5)] string? Error,

@@ -73,7 +73,7 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
         var learner = Client.GetGrain<IFineTuneLearnerGrain>(spec.JobId);
         var status = await Retry(() => learner.Start(spec), "start the learner", progress, CancellationToken.None);
         progress?.Report($"job {spec.JobId}: learner on silo {status.Silo} (process {status.ProcessId})");
-        string? last = null;
+        long printed = 0;
         bool cancelSent = false;
         var lastContact = DateTime.UtcNow;
         while (true)
@@ -102,6 +102,8 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
                     // from the job's checkpoint on this silo.
                     if (cancelSent) throw new OperationCanceledException("The fine-tuning job was cancelled.", cancellationToken);
                     status = await learner.Start(spec);
+                    // Its lines are numbered afresh.
+                    printed = 0;
                     progress?.Report($"job {spec.JobId}: learner resumed on silo {status.Silo} (process {status.ProcessId}) from its last checkpoint (was on {previous.Silo})");
                 }
             }
@@ -109,10 +111,15 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
             {
                 if (DateTime.UtcNow - lastContact > Patience)
                     throw new InvalidOperationException($"The learner of job {spec.JobId} has not answered for {Patience.TotalSeconds:F0} s ({ex.Message}).", ex);
-                progress?.Report($"job {spec.JobId}: learner unreachable ({ex.GetType().Name}); waiting for the cluster to move it");
+                progress?.Report($"job {spec.JobId}: learner unreachable ({ex.GetType().Name}: {ProgressLines.FirstLine(ex.Message)}); waiting for the cluster to move it");
                 continue;
             }
-            if (status.Progress is { } line && line != last) progress?.Report(last = line);
+            for (int i = 0; i < status.Lines.Length; i++)
+                if (status.FirstLine + i >= printed)
+                {
+                    progress?.Report(status.Lines[i]);
+                    printed = status.FirstLine + i + 1;
+                }
             switch (status.State)
             {
                 case JobState.Done:
@@ -150,7 +157,7 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
         var outcome = await SiloDispatch.RunAll(parts, ActiveSilosAsync,
             (silo, part, ct) => RunPart(silo, $"{sweepId}/{Name(part)}",
                 new SweepPartSpec(Path.GetFullPath(baseModelPath), reward, (int)rarityOutput, Path.GetFullPath(referencePath), json, part), Name(part), progress, ct),
-            (silo, part, ex) => progress?.Report($"{Name(parts[part])}: silo {silo} failed ({ex.GetType().Name}); resuming the part on another silo"),
+            (silo, part, ex) => progress?.Report($"{Name(parts[part])}: silo {silo} failed ({ex.GetType().Name}: {ProgressLines.FirstLine(ex.Message)}); resuming the part on another silo"),
             Patience, cancellationToken);
         progress?.Report($"all {parts.Count} parts done ({string.Join(", ", parts.Select((p, i) => $"{Name(p)} on {outcome.SiloOfItem[i]}"))}; {outcome.Retries} moved); writing the tables and the report");
         return sweep.Run(Path.GetFullPath(baseModelPath), reward, Path.GetFullPath(referencePath), new RewardLoadOptions { RarityOutput = rarityOutput });
@@ -205,7 +212,7 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
             }
             catch (Exception ex) when (SiloDispatch.IsTransient(ex) && DateTime.UtcNow - start < TimeSpan.FromMinutes(2))
             {
-                progress?.Report($"could not {what} ({ex.GetType().Name}: {ex.Message}); retrying");
+                progress?.Report($"could not {what} ({ex.GetType().Name}: {ProgressLines.FirstLine(ex.Message)}); retrying");
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
             }
         }

@@ -1,4 +1,5 @@
 using Microsoft.ML.DiffNft.FineTuning;
+using Microsoft.ML.DiffNft.IO;
 using Microsoft.ML.DiffNft.Reward;
 using Orleans.Runtime;
 
@@ -17,7 +18,7 @@ internal sealed class FineTuneLearnerGrain(IGrainFactory grains, IClusterMembers
     private FineTuneJobSpec? _spec;
     private ClusterRolloutSource? _source;
     private volatile JobState _state = JobState.Idle;
-    private volatile string? _progress;
+    private readonly ProgressLines _lines = new();
     private volatile string? _error;
     private int _iteration;
 
@@ -49,7 +50,8 @@ internal sealed class FineTuneLearnerGrain(IGrainFactory grains, IClusterMembers
     {
         // Collected as usual once the run has ended and its status was read (the thread cannot do this: it is not the grain's).
         if (_state != JobState.Running) DelayDeactivation(TimeSpan.Zero);
-        return Task.FromResult(new FineTuneJobStatus(_state, Volatile.Read(ref _iteration), _progress, silo.Name, Environment.ProcessId, _error, _source?.Counters ?? ClusterCounters.Empty));
+        var (first, lines) = _lines.Recent();
+        return Task.FromResult(new FineTuneJobStatus(_state, Volatile.Read(ref _iteration), lines, first, silo.Name, Environment.ProcessId, _error, _source?.Counters ?? ClusterCounters.Empty));
     }
 
     public Task Cancel()
@@ -64,12 +66,13 @@ internal sealed class FineTuneLearnerGrain(IGrainFactory grains, IClusterMembers
     {
         try
         {
+            using var fence = AcquireJobLock(spec, cancel);
             var options = OptionsJson.Read<FineTuneOptions>(spec.OptionsJson, $"fine-tuning options of job '{spec.JobId}'");
             using var inputs = FineTuneInputs.Load(spec.BaseModelPath, spec.RewardSpecification, new RewardLoadOptions { RarityOutput = (RarityRewardKind)spec.RarityOutput });
             var reward = FineTuneJob.RarityAndFidelity(inputs.BaseModel, inputs.Rarity, spec.RarityWeight, spec.FidelityWeight);
             _source = new ClusterRolloutSource(spec, options, _activation, ActiveSilos,
                 (name, request) => grains.GetGrain<ISamplerGrain>(SiloNamePlacement.Key(name, "sampler")).Sample(request),
-                message => _progress = message);
+                _lines.Add);
             var job = new FineTuneJob
             {
                 BaseModel = inputs.BaseModel,
@@ -80,7 +83,7 @@ internal sealed class FineTuneLearnerGrain(IGrainFactory grains, IClusterMembers
                 Progress = new SynchronousProgress<FineTuneProgress>(p =>
                 {
                     Volatile.Write(ref _iteration, p.Iteration);
-                    _progress = p.ToString();
+                    _lines.Add(p.ToString());
                 }),
                 CancellationToken = cancel,
                 Rollouts = _source,
@@ -94,9 +97,42 @@ internal sealed class FineTuneLearnerGrain(IGrainFactory grains, IClusterMembers
         }
         catch (Exception ex)
         {
-            _error = $"{ex.GetType().Name}: {ex.Message}";
+            _error = $"{ex.GetType().Name}: {ProgressLines.FirstLine(ex.Message)}";
             _state = JobState.Failed;
         }
+    }
+
+    /// <summary>
+    /// The job's output lock (the one a single-process run takes): the fence that keeps two learners of one job from
+    /// writing its checkpoint at once. Orleans may briefly hold two activations of a grain after a silo dies (the one
+    /// whose directory entry was lost, and a new one); the new one waits here until the old one has stopped and released
+    /// the lock, then resumes from the checkpoint the old one left.
+    /// </summary>
+    private IDisposable AcquireJobLock(FineTuneJobSpec spec, CancellationToken cancel)
+    {
+        string lockPath = Path.Combine(Path.GetDirectoryName(spec.OutputPath)!, OutputFile.LockFileName(spec.OutputPath));
+        bool told = false;
+        while (true)
+        {
+            try
+            {
+                return OutputFile.Open(spec.OutputPath, $"finetune --cluster (learner on silo {silo.Name})");
+            }
+            catch (IOException) when (OutputLock.IsHeld(lockPath, out string holder))
+            {
+                if (!told) _lines.Add($"job {spec.JobId}: waiting for the job's lock, held by another learner of this job ({holder}) until it stops");
+                told = true;
+                cancel.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
+                cancel.ThrowIfCancellationRequested();
+            }
+        }
+    }
+
+    /// <summary>A deactivated learner (its directory entry lost with a dead silo, or the silo stopping) stops at the end of its iteration.</summary>
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _cancel?.Cancel();
+        return Task.CompletedTask;
     }
 
     private Task<IReadOnlyList<string>> ActiveSilos(CancellationToken cancellationToken) =>

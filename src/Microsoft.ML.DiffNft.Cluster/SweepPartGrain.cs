@@ -50,7 +50,7 @@ internal sealed class SweepPartGrain(ILocalSiloDetails silo) : Grain, ISweepPart
         }
         catch (Exception ex)
         {
-            _error = $"{ex.GetType().Name}: {ex.Message}";
+            _error = $"{ex.GetType().Name}: {ProgressLines.FirstLine(ex.Message)}";
             _state = JobState.Failed;
         }
     }

@@ -53,6 +53,17 @@ internal sealed class CliProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The process id.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>Sends SIGKILL now (what <c>kill -9</c> sends) and waits for the process to end.</summary>
+    public void Kill()
+    {
+        if (_process.HasExited) return;
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
     /// <summary>Waits for the exit and returns the code; a process still running after <paramref name="timeout"/> is killed and fails the test.</summary>
     public int WaitForExit(TimeSpan timeout)
     {
