@@ -20,7 +20,7 @@ internal sealed class ClusterRolloutSource : IRolloutSource
     private readonly Func<string, SampleRequest, Task<SampleResult>> _sample;
     private readonly Action<string> _log;
     private readonly ConcurrentDictionary<int, byte[]> _snapshots = new();
-    private readonly Dictionary<int, Task<SiloDispatch.Outcome<SampleResult>>> _inFlight = new();
+    private readonly Dictionary<int, Task<SiloDispatch.Outcome<TimedResult>>> _inFlight = new();
     private readonly Stopwatch _sinceCollect = new();
     private readonly object _gate = new();
     private ClusterCounters _counters = ClusterCounters.Empty;
@@ -82,7 +82,7 @@ internal sealed class ClusterRolloutSource : IRolloutSource
             var chunks = expected.Chunks(_options.SamplingBatchSize);
             for (int c = 0; c < chunks.Count; c++)
             {
-                var r = outcome.Results[c];
+                var r = outcome.Results[c].Result;
                 // Every trajectory is counted once: chunk c must be exactly trajectories offset … offset + count − 1 of this iteration.
                 if (r.Iteration != iteration || r.Offset != chunks[c].Offset || r.Count != chunks[c].Prompts.Length)
                     throw new InvalidDataException($"Sampler {r.Silo} returned trajectories {r.Offset}…{r.Offset + r.Count - 1} of iteration {r.Iteration + 1} for trajectories {chunks[c].Offset}…{chunks[c].Offset + chunks[c].Prompts.Length - 1} of iteration {iteration + 1}.");
@@ -92,18 +92,19 @@ internal sealed class ClusterRolloutSource : IRolloutSource
             lock (_gate)
             {
                 var bySilo = new Dictionary<string, int>(_counters.ChunksBySilo, StringComparer.Ordinal);
-                foreach (var r in outcome.Results) bySilo[r.Silo] = bySilo.GetValueOrDefault(r.Silo) + 1;
+                foreach (var (r, _) in outcome.Results) bySilo[r.Silo] = bySilo.GetValueOrDefault(r.Silo) + 1;
                 _counters = _counters with
                 {
-                    SnapshotBytes = _counters.SnapshotBytes + outcome.Results.Sum(r => r.SnapshotBytes),
-                    ChunkBytes = _counters.ChunkBytes + outcome.Results.Sum(r => (long)r.Chunk.Length),
-                    Trajectories = _counters.Trajectories + outcome.Results.Sum(r => r.Count),
+                    SnapshotBytes = _counters.SnapshotBytes + outcome.Results.Sum(r => r.Result.SnapshotBytes),
+                    ChunkBytes = _counters.ChunkBytes + outcome.Results.Sum(r => (long)r.Result.Chunk.Length),
+                    Trajectories = _counters.Trajectories + outcome.Results.Sum(r => r.Result.Count),
                     RetriedChunks = _counters.RetriedChunks + outcome.Retries,
                     DuplicateChunks = _counters.DuplicateChunks + outcome.Duplicates,
                     SamplingSeconds = _counters.SamplingSeconds + clock.Elapsed.TotalSeconds,
-                    SamplerBusySeconds = _counters.SamplerBusySeconds + outcome.Results.Sum(r => r.Seconds),
+                    SamplerBusySeconds = _counters.SamplerBusySeconds + outcome.Results.Sum(r => r.Result.Seconds),
                     UpdateSeconds = _counters.UpdateSeconds + update,
                     ChunksBySilo = bySilo,
+                    CallOverheadSeconds = _counters.CallOverheadSeconds + outcome.Results.Sum(r => r.CallSeconds - r.Result.Seconds),
                 };
             }
             _sinceCollect.Restart();
@@ -116,11 +117,18 @@ internal sealed class ClusterRolloutSource : IRolloutSource
         }
     }
 
-    private Task<SiloDispatch.Outcome<SampleResult>> Dispatch(RolloutPlan plan, int version, CancellationToken cancellationToken)
+    private readonly record struct TimedResult(SampleResult Result, double CallSeconds);
+
+    private Task<SiloDispatch.Outcome<TimedResult>> Dispatch(RolloutPlan plan, int version, CancellationToken cancellationToken)
     {
         var chunks = plan.Chunks(_options.SamplingBatchSize);
         return SiloDispatch.RunAll(chunks, _silos,
-            (silo, chunk, _) => _sample(silo, new SampleRequest(_spec, version, plan.Iteration, chunk.Offset, chunk.Prompts, chunk.Seeds, _learner)),
+            async (silo, chunk, _) =>
+            {
+                var call = Stopwatch.StartNew();
+                var result = await _sample(silo, new SampleRequest(_spec, version, plan.Iteration, chunk.Offset, chunk.Prompts, chunk.Seeds, _learner));
+                return new TimedResult(result, call.Elapsed.TotalSeconds);
+            },
             (silo, chunk, ex) => _log($"iteration {plan.Iteration + 1}: chunk {chunk + 1}/{chunks.Count} failed on silo {silo} ({ex.GetType().Name}: {ProgressLines.FirstLine(ex.Message)}); handing it to another silo"),
             Patience, cancellationToken);
     }

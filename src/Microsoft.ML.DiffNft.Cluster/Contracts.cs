@@ -85,7 +85,11 @@ internal sealed record FineTuneJobStatus(
     [property: Id(5)] string? Error,
     [property: Id(6)] ClusterCounters Counters);
 
-/// <summary>Transfer and coordination counters of a learner since its activation.</summary>
+/// <summary>
+/// Transfer and coordination counters of a learner since its activation. <see cref="CallOverheadSeconds"/> sums, over
+/// chunks, the time a chunk's call took as the learner saw it minus the sampler's own work on it: serialisation, the
+/// network, the runtime and any snapshot pull.
+/// </summary>
 [GenerateSerializer, Immutable]
 internal sealed record ClusterCounters(
     [property: Id(0)] long SnapshotBytes,
@@ -96,9 +100,10 @@ internal sealed record ClusterCounters(
     [property: Id(5)] double SamplingSeconds,
     [property: Id(6)] double SamplerBusySeconds,
     [property: Id(7)] double UpdateSeconds,
-    [property: Id(8)] Dictionary<string, int> ChunksBySilo)
+    [property: Id(8)] Dictionary<string, int> ChunksBySilo,
+    [property: Id(9)] double CallOverheadSeconds)
 {
-    public static ClusterCounters Empty => new(0, 0, 0, 0, 0, 0, 0, 0, new Dictionary<string, int>());
+    public static ClusterCounters Empty => new(0, 0, 0, 0, 0, 0, 0, 0, new Dictionary<string, int>(), 0);
 }
 
 /// <summary>One part of a reward-weight sweep: the base model's evaluation (<see cref="TrialIndex"/> −1) or one trial.</summary>

@@ -126,7 +126,7 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
                     return new ClusterFineTuneResult(Path.GetFullPath(job.OutputPath), status.Iteration, status.Counters.Trajectories,
                         status.Counters.SnapshotBytes, status.Counters.ChunkBytes, status.Counters.RetriedChunks, status.Counters.DuplicateChunks,
                         status.Counters.SamplingSeconds, status.Counters.SamplerBusySeconds, status.Counters.UpdateSeconds,
-                        status.Counters.ChunksBySilo, status.Silo, status.ProcessId);
+                        status.Counters.CallOverheadSeconds, status.Counters.ChunksBySilo, status.Silo, status.ProcessId);
                 case JobState.Failed:
                     throw new InvalidOperationException($"Fine-tuning job {spec.JobId} failed on silo {status.Silo}: {status.Error}");
                 case JobState.Cancelled:
@@ -243,9 +243,10 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
 /// <param name="SamplingSeconds">Time the learner waited for trajectories.</param>
 /// <param name="SamplerSeconds">Time the samplers spent sampling and scoring, summed over silos.</param>
 /// <param name="UpdateSeconds">Time the learner spent updating.</param>
+/// <param name="CallOverheadSeconds">Over all chunks, each call's time as the learner saw it minus the sampler's work: serialisation, network, runtime, snapshot pulls.</param>
 /// <param name="ChunksBySilo">Chunks each silo sampled.</param>
 /// <param name="LearnerSilo">The silo the learner finished on.</param>
 /// <param name="LearnerProcessId">Its process id.</param>
 public sealed record ClusterFineTuneResult(string ModelPath, int Iterations, long Trajectories, long SnapshotBytes, long ChunkBytes,
-    int RetriedChunks, int DuplicateChunks, double SamplingSeconds, double SamplerSeconds, double UpdateSeconds,
+    int RetriedChunks, int DuplicateChunks, double SamplingSeconds, double SamplerSeconds, double UpdateSeconds, double CallOverheadSeconds,
     IReadOnlyDictionary<string, int> ChunksBySilo, string LearnerSilo, int LearnerProcessId);

@@ -142,7 +142,7 @@ internal static class FineTuneCommand
             err.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"learner on {result.LearnerSilo}: {result.Trajectories} trajectories in chunks from {string.Join(", ", result.ChunksBySilo.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}; " +
                 $"{result.ChunkBytes / 1e6:F1} MB of trajectories and {result.SnapshotBytes / 1e6:F2} MB of weights moved; {result.RetriedChunks} chunk(s) retried, {result.DuplicateChunks} duplicate(s) dropped; " +
-                $"waiting for samplers {result.SamplingSeconds:F1} s (sampling {result.SamplerSeconds:F1} s summed over silos), updating {result.UpdateSeconds:F1} s"));
+                $"waiting for samplers {result.SamplingSeconds:F1} s (sampling {result.SamplerSeconds:F1} s summed over silos; calls' overhead {1000 * result.CallOverheadSeconds / Math.Max(1, result.ChunksBySilo.Values.Sum()):F0} ms per chunk), updating {result.UpdateSeconds:F1} s"));
             parse.InvocationConfiguration.Output.WriteLine($"wrote {result.ModelPath} (log {result.ModelPath}.log.csv)");
             return 0;
         }
