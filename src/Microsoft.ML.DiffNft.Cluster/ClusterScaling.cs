@@ -40,6 +40,23 @@ internal static class ClusterScaling
         return staleness == 0 ? sampling + update : Math.Max(sampling, update);
     }
 
+    /// <summary>
+    /// Seconds per iteration if the update were spread over the samplers too (not built: each would compute the PPO
+    /// gradient of its own trajectories, and per optimizer step only the LoRA gradient and the new weights — a snapshot's
+    /// bytes each way per sampler — would cross the learner's link): the design this estimate points to.
+    /// </summary>
+    public static double DataParallelIterationSeconds(IterationCost c, int samplers, int optimizerSteps)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(samplers, 1);
+        var sampling = c with { UpdateSecondsPerTrajectory = 0 };
+        // Only samplers that hold trajectories (one chunk each at least) share the update.
+        int holders = Math.Min(samplers, (c.Trajectories + c.ChunkSize - 1) / c.ChunkSize);
+        double update = c.UpdateSecondsPerTrajectory * c.Trajectories / holders;
+        double exchange = holders == 1 ? 0 : optimizerSteps * (2.0 * holders * c.SnapshotBytes / c.BytesPerSecond + c.CallSeconds);
+        // Trajectories stay where they were sampled: only their rewards travel.
+        return IterationSeconds(sampling with { ChunkBytes = 0 }, samplers, 0) + update + exchange;
+    }
+
     /// <summary>Trajectories per second, and the speed-up over one sampler in the same mode.</summary>
     public static (double TrajectoriesPerSecond, double Speedup) Throughput(IterationCost c, int samplers, int staleness)
     {

@@ -33,6 +33,7 @@ internal static class BenchCommand
         }));
         command.Subcommands.Add(diffusion);
         command.Subcommands.Add(StableDiffusion());
+        command.Subcommands.Add(ClusterBench.Create());
         return command;
     }
 
