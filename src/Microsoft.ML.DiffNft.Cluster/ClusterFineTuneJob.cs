@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.ML.DiffNft.FineTuning;
 using Microsoft.ML.DiffNft.Reward;
+using Microsoft.ML.DiffNft.StableDiffusion;
 
 namespace Microsoft.ML.DiffNft.Cluster;
 
@@ -11,7 +12,10 @@ namespace Microsoft.ML.DiffNft.Cluster;
 /// </summary>
 public sealed record ClusterFineTuneJob
 {
-    /// <summary>The package diffusion model file to fine-tune.</summary>
+    /// <summary>
+    /// The model to fine-tune: a package diffusion model file, or a diffusers Stable Diffusion folder (LoRA on the UNet's
+    /// attention, the rarity reward alone; it loads on each silo's default device, a GPU when one is usable).
+    /// </summary>
     public required string BaseModelPath { get; init; }
 
     /// <summary>The rarity reward: a reward model file, or <c>builtin:NAME</c>.</summary>
@@ -36,8 +40,14 @@ public sealed record ClusterFineTuneJob
     /// </summary>
     public FineTuneOptions Options { get; init; } = new();
 
-    /// <summary>The tuned model file to write; its checkpoint, log and sample grids go beside it (OUT.ckpt, OUT.log.csv, OUT.samples/).</summary>
+    /// <summary>
+    /// The tuned model file to write, with its checkpoint, log and sample grids beside it (OUT.ckpt, OUT.log.csv,
+    /// OUT.samples/); for a Stable Diffusion folder, the folder to write (OUT/lora.safetensors, OUT/finetune.ckpt, OUT/log.csv).
+    /// </summary>
     public required string OutputPath { get; init; }
+
+    /// <summary>How a Stable Diffusion base is loaded on each silo (the command line's --variant, --precision, --negative-prompt).</summary>
+    internal StableDiffusionLoadOptions? StableDiffusionLoad { get; init; }
 
     /// <summary>
     /// How many updates old the weights that sample an iteration may be: 0 samples every iteration with the newest
@@ -64,9 +74,11 @@ public sealed record ClusterFineTuneJob
         options.Validate();
         if (options.Mode != FineTuneMode.Ppo)
             throw new ArgumentException("A cluster runs PPO: reward backpropagation differentiates through sampling and runs in one process.", nameof(Options));
+        bool diffusers = StableDiffusionLoader.IsDiffusersFolder(BaseModelPath);
+        if (diffusers) options = FineTuneJob.StableDiffusionOptions(options, FidelityWeight, Reward);
         string Full(string path) => path.StartsWith(RewardLoader.BuiltinPrefix, StringComparison.Ordinal) ? path : Path.GetFullPath(path);
         return new FineTuneJobSpec(JobId, Path.GetFullPath(BaseModelPath), Full(Reward), (int)RarityOutput, RarityWeight, FidelityWeight,
             Prompts.ToArray(), OptionsJson.Write(options with { CheckpointPath = null, LogPath = null, SampleGridDirectory = null }),
-            Path.GetFullPath(OutputPath), MaxStaleness);
+            Path.GetFullPath(OutputPath), MaxStaleness, diffusers ? OptionsJson.Write(StableDiffusionLoad ?? new StableDiffusionLoadOptions()) : null);
     }
 }

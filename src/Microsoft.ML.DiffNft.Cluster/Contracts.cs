@@ -24,7 +24,8 @@ internal enum JobState
 
 /// <summary>
 /// A fine-tuning job as every silo sees it: the files (paths every silo can read; the output folder must be shared, as
-/// the learner's checkpoint is what a survivor resumes from), the reward and the options.
+/// the learner's checkpoint is what a survivor resumes from), the reward and the options. A Stable Diffusion job carries
+/// its load options (<see cref="StableDiffusionJson"/>) and writes a folder at <see cref="OutputPath"/>.
 /// </summary>
 [GenerateSerializer, Immutable]
 internal sealed record FineTuneJobSpec(
@@ -37,7 +38,8 @@ internal sealed record FineTuneJobSpec(
     [property: Id(6)] string[] Prompts,
     [property: Id(7)] string OptionsJson,
     [property: Id(8)] string OutputPath,
-    [property: Id(9)] int MaxStaleness)
+    [property: Id(9)] int MaxStaleness,
+    [property: Id(10)] string? StableDiffusionJson = null)
 {
     /// <summary>Whether <paramref name="other"/> is the same job with the same settings (prompts compared by value).</summary>
     public bool Matches(FineTuneJobSpec? other) =>

@@ -66,20 +66,20 @@ internal sealed class FineTuneLearnerGrain(IGrainFactory grains, IClusterMembers
     {
         try
         {
-            using var fence = AcquireJobLock(spec, cancel);
-            var options = OptionsJson.Read<FineTuneOptions>(spec.OptionsJson, $"fine-tuning options of job '{spec.JobId}'");
-            using var inputs = FineTuneInputs.Load(spec.BaseModelPath, spec.RewardSpecification, new RewardLoadOptions { RarityOutput = (RarityRewardKind)spec.RarityOutput });
-            var reward = FineTuneJob.RarityAndFidelity(inputs.BaseModel, inputs.Rarity, spec.RarityWeight, spec.FidelityWeight);
+            var files = Files(spec);
+            using var fence = AcquireJobLock(files.Model, spec.JobId, cancel);
+            using var inputs = JobInputs.Load(spec);
+            var options = inputs.Options;
             _source = new ClusterRolloutSource(spec, options, _activation, ActiveSilos,
                 (name, request) => grains.GetGrain<ISamplerGrain>(SiloNamePlacement.Key(name, "sampler")).Sample(request),
                 _lines.Add);
             var job = new FineTuneJob
             {
-                BaseModel = inputs.BaseModel,
-                Reward = reward,
+                BaseModel = inputs.Model,
+                Reward = inputs.Reward,
                 Prompts = spec.Prompts,
                 Options = options,
-                Files = FineTuneFiles.Beside(spec.OutputPath),
+                Files = files,
                 Progress = new SynchronousProgress<FineTuneProgress>(p =>
                 {
                     Volatile.Write(ref _iteration, p.Iteration);
@@ -88,7 +88,10 @@ internal sealed class FineTuneLearnerGrain(IGrainFactory grains, IClusterMembers
                 CancellationToken = cancel,
                 Rollouts = _source,
             };
-            using var tuned = job.Run();
+            if (inputs.IsStableDiffusion)
+                job.RunDiffusersLora();
+            else
+                job.Run().Dispose();
             _state = JobState.Done;
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
@@ -108,24 +111,35 @@ internal sealed class FineTuneLearnerGrain(IGrainFactory grains, IClusterMembers
     /// whose directory entry was lost, and a new one); the new one waits here until the old one has stopped and released
     /// the lock, then resumes from the checkpoint the old one left.
     /// </summary>
-    private IDisposable AcquireJobLock(FineTuneJobSpec spec, CancellationToken cancel)
+    private IDisposable AcquireJobLock(string output, string jobId, CancellationToken cancel)
     {
-        string lockPath = Path.Combine(Path.GetDirectoryName(spec.OutputPath)!, OutputFile.LockFileName(spec.OutputPath));
+        string lockPath = Path.Combine(Path.GetDirectoryName(output)!, OutputFile.LockFileName(output));
         bool told = false;
         while (true)
         {
             try
             {
-                return OutputFile.Open(spec.OutputPath, $"finetune --cluster (learner on silo {silo.Name})");
+                return OutputFile.Open(output, $"finetune --cluster (learner on silo {silo.Name})");
             }
             catch (IOException) when (OutputLock.IsHeld(lockPath, out string holder))
             {
-                if (!told) _lines.Add($"job {spec.JobId}: waiting for the job's lock, held by another learner of this job ({holder}) until it stops");
+                if (!told) _lines.Add($"job {jobId}: waiting for the job's lock, held by another learner of this job ({holder}) until it stops");
                 told = true;
                 cancel.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
                 cancel.ThrowIfCancellationRequested();
             }
         }
+    }
+
+    /// <summary>
+    /// The job's files: beside the model file for a package model (OUT, OUT.ckpt, OUT.log.csv), in the output folder for
+    /// Stable Diffusion (OUT/lora.safetensors, OUT/finetune.ckpt, OUT/log.csv), as the single-process command writes them.
+    /// </summary>
+    private static FineTuneFiles Files(FineTuneJobSpec spec)
+    {
+        if (spec.StableDiffusionJson is null) return FineTuneFiles.Beside(spec.OutputPath);
+        Directory.CreateDirectory(spec.OutputPath);
+        return FineTuneFiles.InFolder(spec.OutputPath);
     }
 
     /// <summary>A deactivated learner (its directory entry lost with a dead silo, or the silo stopping) stops at the end of its iteration.</summary>

@@ -53,25 +53,23 @@ internal sealed class SamplerGrain(IGrainFactory grains, ILocalSiloDetails silo)
         return Task.CompletedTask;
     }
 
-    /// <summary>A job's models on this silo: the base model and reward loaded from the job's files, and the policy.</summary>
+    /// <summary>A job's models on this silo (<see cref="JobInputs"/>) and its policy.</summary>
     private sealed class SamplerJob : IDisposable
     {
-        private readonly FineTuneInputs _inputs;
+        private readonly JobInputs _inputs;
 
-        private SamplerJob(FineTuneJobSpec spec, FineTuneOptions options, FineTuneInputs inputs, IImageReward reward, FineTunePolicy policy)
+        private SamplerJob(FineTuneJobSpec spec, JobInputs inputs, FineTunePolicy policy)
         {
             Spec = spec;
-            Options = options;
             _inputs = inputs;
-            Reward = reward;
             Policy = policy;
         }
 
         public FineTuneJobSpec Spec { get; }
 
-        public FineTuneOptions Options { get; }
+        public FineTuneOptions Options => _inputs.Options;
 
-        public IImageReward Reward { get; }
+        public IImageReward Reward => _inputs.Reward;
 
         public FineTunePolicy Policy { get; }
 
@@ -81,12 +79,10 @@ internal sealed class SamplerGrain(IGrainFactory grains, ILocalSiloDetails silo)
 
         public static SamplerJob Load(FineTuneJobSpec spec)
         {
-            var options = OptionsJson.Read<FineTuneOptions>(spec.OptionsJson, $"fine-tuning options of job '{spec.JobId}'");
-            var inputs = FineTuneInputs.Load(spec.BaseModelPath, spec.RewardSpecification, new RewardLoadOptions { RarityOutput = (RarityRewardKind)spec.RarityOutput });
+            var inputs = JobInputs.Load(spec);
             try
             {
-                var reward = FineTuneJob.RarityAndFidelity(inputs.BaseModel, inputs.Rarity, spec.RarityWeight, spec.FidelityWeight);
-                return new SamplerJob(spec, options, inputs, reward, FineTunePolicy.Create(inputs.BaseModel, options));
+                return new SamplerJob(spec, inputs, FineTunePolicy.Create(inputs.Model, inputs.Options));
             }
             catch
             {

@@ -44,8 +44,8 @@ internal static class FineTuneCommand
         var output = new Option<string>("--out")
         {
             Description = "Fine-tuned model file to write (a plain diffusion model, for diffnft generate). For a diffusers --base, a folder: " +
-                          $"OUT/{StableDiffusionFineTune.AdapterFile} (the LoRA adapter in diffusers' layout), OUT/{StableDiffusionFineTune.CheckpointFile}, " +
-                          $"OUT/{StableDiffusionFineTune.LogFile} and OUT/{StableDiffusionFineTune.SamplesFolder}/.",
+                          $"OUT/{FineTuneFiles.AdapterFile} (the LoRA adapter in diffusers' layout), OUT/{FineTuneFiles.CheckpointFile}, " +
+                          $"OUT/{FineTuneFiles.LogFile} and OUT/{FineTuneFiles.SamplesFolder}/.",
             Required = true,
         };
         var command = new Command("finetune",
@@ -83,9 +83,8 @@ internal static class FineTuneCommand
             string basePath = parse.GetValue(ft.BaseModel)!;
             if (cluster.ToOptions(parse) is { } clusterOptions)
             {
-                if (StableDiffusionCliOptions.IsDiffusers(basePath, "--base"))
-                    throw new ArgumentException("--cluster fine-tunes the package's own model files; a diffusers Stable Diffusion folder is fine-tuned in one process (see docs/scale-out.md).");
-                load.RejectForPackageModel(parse, basePath);
+                bool diffusers = StableDiffusionCliOptions.IsDiffusers(basePath, "--base");
+                if (!diffusers) load.RejectForPackageModel(parse, basePath);
                 return RunOnCluster(parse, err, clusterOptions, new ClusterFineTuneJob
                 {
                     BaseModelPath = basePath,
@@ -97,6 +96,7 @@ internal static class FineTuneCommand
                     Options = fineTune,
                     OutputPath = outPath,
                     MaxStaleness = parse.GetValue(staleness),
+                    StableDiffusionLoad = diffusers ? load.LoadOptions(parse) : null,
                 });
             }
             if (parse.GetValue(staleness) != 0) throw new ArgumentException("--staleness applies to --cluster runs only.");
@@ -136,14 +136,15 @@ internal static class FineTuneCommand
         try
         {
             var silos = client.ActiveSilosAsync(cancel.Token).GetAwaiter().GetResult();
+            var files = job.StableDiffusionLoad is null ? FineTuneFiles.Beside(Path.GetFullPath(job.OutputPath)) : FineTuneFiles.InFolder(Path.GetFullPath(job.OutputPath));
             err.WriteLine($"fine-tuning '{job.BaseModelPath}' on cluster '{clusterOptions.ClusterId}' ({silos.Count} silo(s): {string.Join(", ", silos)}), " +
-                          $"{job.EffectiveOptions.SamplingBatchSize} trajectories per chunk, staleness {job.MaxStaleness}; checkpoint {job.OutputPath}.ckpt");
+                          $"{job.EffectiveOptions.SamplingBatchSize} trajectories per chunk, staleness {job.MaxStaleness}; checkpoint {files.Checkpoint}");
             var result = client.FineTuneAsync(job, new SynchronousProgress<string>(err.WriteLine), cancel.Token).GetAwaiter().GetResult();
             err.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"learner on {result.LearnerSilo}: {result.Trajectories} trajectories in chunks from {string.Join(", ", result.ChunksBySilo.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}; " +
                 $"{result.ChunkBytes / 1e6:F1} MB of trajectories and {result.SnapshotBytes / 1e6:F2} MB of weights moved; {result.RetriedChunks} chunk(s) retried, {result.DuplicateChunks} duplicate(s) dropped; " +
                 $"waiting for samplers {result.SamplingSeconds:F1} s (sampling {result.SamplerSeconds:F1} s summed over silos; calls' overhead {1000 * result.CallOverheadSeconds / Math.Max(1, result.ChunksBySilo.Values.Sum()):F0} ms per chunk), updating {result.UpdateSeconds:F1} s"));
-            parse.InvocationConfiguration.Output.WriteLine($"wrote {result.ModelPath} (log {result.ModelPath}.log.csv)");
+            parse.InvocationConfiguration.Output.WriteLine($"wrote {files.Model} (log {files.Log})");
             return 0;
         }
         finally

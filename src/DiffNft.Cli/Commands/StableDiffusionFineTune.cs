@@ -14,22 +14,6 @@ namespace DiffNft.Cli.Commands;
 /// </summary>
 internal static class StableDiffusionFineTune
 {
-    /// <summary>The adapter file in the output folder.</summary>
-    public const string AdapterFile = "lora.safetensors";
-
-    /// <summary>The checkpoint in the output folder (a rerun with the same settings resumes from it).</summary>
-    public const string CheckpointFile = "finetune.ckpt";
-
-    /// <summary>The per-iteration log in the output folder.</summary>
-    public const string LogFile = "log.csv";
-
-    /// <summary>The folder of fixed-seed sample grids in the output folder.</summary>
-    public const string SamplesFolder = "samples";
-
-    /// <summary>The files of a run writing into <paramref name="folder"/>.</summary>
-    public static FineTuneFiles Files(string folder) => new(
-        Path.Combine(folder, AdapterFile), Path.Combine(folder, CheckpointFile), Path.Combine(folder, LogFile), Path.Combine(folder, SamplesFolder));
-
     /// <summary>What the command passes in besides the parse result.</summary>
     /// <param name="BasePath">The diffusers folder.</param>
     /// <param name="RewardSpecification">--reward.</param>
@@ -46,26 +30,16 @@ internal static class StableDiffusionFineTune
     public static int Run(ParseResult parse, StableDiffusionCliOptions load, Request r)
     {
         var err = parse.InvocationConfiguration.Error;
-        // Checked before anything is loaded: each of these would otherwise fail minutes later, or deep in a library call.
-        if (r.Options.LoraRank < 1)
-            throw new ArgumentException($"--lora-rank {r.Options.LoraRank}: Stable Diffusion models are fine-tuned with LoRA only (a full fine-tune would copy the whole UNet); give --lora-rank 1 or more (the paper used 4).");
-        if (r.FidelityWeight != 0)
-            throw new ArgumentException($"--fidelity-weight {r.FidelityWeight}: the fidelity reward is the denoising likelihood under the package's own pixel models and is not available for Stable Diffusion; use --fidelity-weight 0 (the KL term to the base model keeps the images close to it).");
-        if (r.RewardSpecification.Trim().StartsWith(RewardLoader.BuiltinPrefix, StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException($"--reward {r.RewardSpecification}: the built-in rewards score images with the package's own models and are not available for Stable Diffusion; give a rarity reward model file (train-reward).");
-
-        // The default targets of the package's UNet (every linear layer) would also adapt SD's time embedding and feed-forward
-        // layers; the attention projections are what the paper adapted and what every diffusers LoRA tool expects.
-        var options = r.Options with { LoraTargets = LoraTargets.Attention };
+        var options = FineTuneJob.StableDiffusionOptions(r.Options, r.FidelityWeight, r.RewardSpecification);
         // Probed and locked before the models are loaded; the command owns the whole folder, so a rerun resumes in it.
         using var folder = OutputFolder.Open(r.OutputFolder, "finetune", overwrite: false, claimed: null,
             overwriteHint: "choose a new or empty --out folder");
-        var files = Files(folder.Root);
+        var files = FineTuneFiles.InFolder(folder.Root);
         using var model = StableDiffusionLoader.Load(r.BasePath, load.LoadOptions(parse));
         var rarity = RewardLoader.Load(r.RewardSpecification, r.RewardOptions with { Device = parse.GetValue(load.Device) });
         try
         {
-            var reward = new WeightedReward((new NamedReward("rarity", rarity), r.RarityWeight));
+            var reward = FineTuneJob.StableDiffusionReward(rarity, r.RarityWeight);
             using var cancel = new CliCancellation();
             var job = new FineTuneJob
             {

@@ -46,6 +46,28 @@ internal sealed class FineTuneJob
     public static WeightedReward RarityAndFidelity(DiffusionModel baseModel, IImageReward rarity, double rarityWeight, double fidelityWeight) =>
         WeightedReward.RarityAndFidelity(new NamedReward("rarity", rarity), rarityWeight, new DenoisingFidelityReward(baseModel), fidelityWeight);
 
+    /// <summary>
+    /// Checks a Stable Diffusion fine-tuning request before anything is loaded (each of these would otherwise fail minutes
+    /// later, or deep in a library call) and returns its options with the LoRA on the UNet's attention projections — what
+    /// the paper adapted and what every diffusers LoRA tool expects (the package UNet's default, every linear layer, would
+    /// also adapt SD's time embedding and feed-forward layers).
+    /// </summary>
+    /// <exception cref="ArgumentException">A full fine-tune, a fidelity weight, or a built-in reward was asked for.</exception>
+    public static FineTuneOptions StableDiffusionOptions(FineTuneOptions options, double fidelityWeight, string rewardSpecification)
+    {
+        if (options.LoraRank < 1)
+            throw new ArgumentException($"LoRA rank {options.LoraRank} (--lora-rank): Stable Diffusion models are fine-tuned with LoRA only (a full fine-tune would copy the whole UNet); use a rank of 1 or more (the paper used 4).");
+        if (fidelityWeight != 0)
+            throw new ArgumentException($"Fidelity weight {fidelityWeight} (--fidelity-weight): the fidelity reward is the denoising likelihood under the package's own pixel models and is not available for Stable Diffusion; use 0 (the KL term to the base model keeps the images close to it).");
+        if (rewardSpecification.Trim().StartsWith(RewardLoader.BuiltinPrefix, StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"Reward {rewardSpecification} (--reward): the built-in rewards score images with the package's own models and are not available for Stable Diffusion; give a rarity reward model file (train-reward).");
+        return options with { LoraTargets = LoraTargets.Attention };
+    }
+
+    /// <summary>The rarity reward of a Stable Diffusion run: the rarity model's score, weighted, named "rarity".</summary>
+    public static WeightedReward StableDiffusionReward(IImageReward rarity, double rarityWeight) =>
+        new((new NamedReward("rarity", rarity), rarityWeight));
+
     /// <summary>The options the fine-tuner runs with.</summary>
     public FineTuneOptions EffectiveOptions
     {

@@ -114,6 +114,30 @@ public sealed partial class ClusterFineTuneTests(ITestOutputHelper output)
         AssertSameRun(single, path);
     }
 
+    [ClusterFact]
+    public void StableDiffusionOnALocalhostClusterWritesTheSingleProcessAdapterBitForBit()
+    {
+        using var dir = new TempDir();
+        string tiny = Microsoft.ML.DiffNft.Tests.StableDiffusion.Parity.ReferenceGoldens.TinyWithStepsOffset1(dir.Path);
+        string[] args =
+        [
+            "finetune", "--base", tiny, "--reward", Path.Combine(RepositoryPaths.Root, "models", "builtin", "reward.diffnft-reward"), "--prompt", "a toad",
+            "--iterations", "2", "--prompts-per-iteration", "1", "--images-per-prompt", "6", "--sampling-batch", "2", "--steps", "4",
+            "--sample-every", "0", "--checkpoint-every", "1",
+        ];
+        var (code, _, stderr) = CliProcess.Run(dir.Path, [.. args, "--out", Path.Combine(dir.Path, "single")]);
+        Assert.True(code == 0, stderr);
+        using var cluster = TestCluster.StartLocalhost(2, dir.Path);
+        var (clusterCode, _, clusterErr) = CliProcess.Run(dir.Path, [.. args, "--out", Path.Combine(dir.Path, "cluster"), "--cluster", cluster.ClusterArgument, "--cluster-id", cluster.ClusterId]);
+        output.WriteLine(clusterErr);
+        Assert.True(clusterCode == 0, clusterErr + cluster.Logs);
+        Assert.Contains("from s1 3, s2 3", clusterErr);
+        Assert.True(File.ReadAllBytes(Path.Combine(dir.Path, "single", "lora.safetensors")).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(dir.Path, "cluster", "lora.safetensors"))),
+            "the cluster's LoRA adapter differs from the single-process run's");
+        string[] Log(string run) => File.ReadAllLines(Path.Combine(dir.Path, run, "log.csv")).Select(l => string.Join(",", l.Split(',').Where((_, i) => i != 1))).ToArray();
+        Assert.Equal(Log("single"), Log("cluster"));
+    }
+
     private static bool WaitFor(CliProcess process, Func<CliProcess, bool> condition, TimeSpan timeout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();

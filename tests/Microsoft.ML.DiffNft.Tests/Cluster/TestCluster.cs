@@ -11,10 +11,10 @@ namespace Microsoft.ML.DiffNft.Tests.Cluster;
 /// </summary>
 internal sealed class TestCluster : IDisposable
 {
-    private readonly Process _redis;
+    private readonly Process? _redis;
     private readonly List<(string Name, CliProcess Process)> _silos = new();
 
-    private TestCluster(Process redis, int redisPort, string clusterId)
+    private TestCluster(Process? redis, int redisPort, string clusterId)
     {
         _redis = redis;
         RedisPort = redisPort;
@@ -26,7 +26,37 @@ internal sealed class TestCluster : IDisposable
     public string ClusterId { get; }
 
     /// <summary>The <c>--cluster</c> value for clients.</summary>
-    public string ClusterArgument => $"redis=localhost:{RedisPort}";
+    public string ClusterArgument => _redis is null ? "localhost:" + string.Join(",", _gateways) : $"redis=localhost:{RedisPort}";
+
+    private readonly List<int> _gateways = new();
+
+    /// <summary>
+    /// Starts <paramref name="silos"/> silos with localhost clustering (no Redis): s1 is the primary, the others join it.
+    /// </summary>
+    public static TestCluster StartLocalhost(int silos, string workingDirectory)
+    {
+        var cluster = new TestCluster(null, 0, "test-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            int primary = FreePort();
+            for (int i = 1; i <= silos; i++)
+            {
+                int siloPort = i == 1 ? primary : FreePort(), gateway = FreePort();
+                cluster._gateways.Add(gateway);
+                cluster._silos.Add(($"s{i}", CliProcess.Start(workingDirectory, "silo", "--cluster-id", cluster.ClusterId, "--name", $"s{i}",
+                    "--silo-port", siloPort.ToString(), "--gateway-port", gateway.ToString(), "--primary-port", primary.ToString())));
+                // The primary first: the others join it.
+                if (i == 1) WaitForJoin("s1", cluster._silos[0].Process);
+            }
+            foreach (var (name, process) in cluster._silos) WaitForJoin(name, process);
+        }
+        catch
+        {
+            cluster.Dispose();
+            throw;
+        }
+        return cluster;
+    }
 
     /// <summary>Starts Redis and <paramref name="silos"/> silos named s1, s2, …; returns once every silo has joined.</summary>
     public static TestCluster Start(int silos, string workingDirectory)
@@ -111,6 +141,7 @@ internal sealed class TestCluster : IDisposable
     {
         // Silos first: a silo whose Redis is gone hangs in shutdown (they are killed anyway).
         foreach (var (_, process) in _silos) process.Dispose();
+        if (_redis is null) return;
         try
         {
             if (!_redis.HasExited) _redis.Kill();
