@@ -92,8 +92,11 @@ internal static class ClusterHosting
         });
         logging.SetMinimumLevel(orleansLevel);
         logging.AddFilter("Microsoft.ML.DiffNft", LogLevel.Information);
-        // A silo not running with server GC says so at every start; the watchdog reports a stale timer at startup.
-        logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+        // A host that fails to start logs the exception with its stack; the caller reports it in one line instead.
+        logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        // A silo not running with server GC says so at every start, and one that fails to start logs the exception with its
+        // stack (the caller reports it in one line); the watchdog reports a stale timer at startup.
+        logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Critical);
         logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
     }
 }

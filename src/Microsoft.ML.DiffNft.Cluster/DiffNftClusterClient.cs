@@ -32,23 +32,35 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
     /// <summary>How long the client keeps trying when no silo answers for a job before it gives up.</summary>
     public TimeSpan Patience { get; init; } = TimeSpan.FromMinutes(2);
 
-    /// <summary>Connects to the cluster (a silo's gateway must be up).</summary>
-    public static async Task<DiffNftClusterClient> ConnectAsync(DiffNftClusterOptions options, CancellationToken cancellationToken = default)
+    /// <summary>Connects to the cluster (a silo's gateway must be up), giving up after <paramref name="timeout"/> (default 30 s).</summary>
+    /// <exception cref="InvalidOperationException">No silo could be reached; the message names the membership and the gateways.</exception>
+    public static async Task<DiffNftClusterClient> ConnectAsync(DiffNftClusterOptions options, CancellationToken cancellationToken = default, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        ClusterHosting.ConfigureLogging(builder.Logging, LogLevel.Error);
+        // The client reports its own failures, in one line: the runtime's and the host's logs stay quiet.
+        ClusterHosting.ConfigureLogging(builder.Logging, LogLevel.None);
         builder.UseOrleansClient(client => ClusterHosting.ConfigureClient(client, options));
         var host = builder.Build();
+        var limit = timeout ?? TimeSpan.FromSeconds(30);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(limit);
+        string where = options.Redis is { } r ? $"Redis {r}" : $"localhost gateway port(s) {string.Join(",", options.Gateways ?? new[] { options.GatewayPort })}";
         try
         {
-            await host.StartAsync(cancellationToken);
+            await host.StartAsync(deadline.Token);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             host.Dispose();
-            throw new InvalidOperationException($"Could not connect to the cluster '{options.ClusterId}' ({(options.Redis is { } r ? $"Redis {r}" : $"localhost gateways {string.Join(",", options.Gateways ?? new[] { options.GatewayPort })}")}): {ex.Message} Is a silo running (diffnft silo)?", ex);
+            string why = ex is OperationCanceledException ? $"no silo answered within {limit.TotalSeconds:F0} s" : ProgressLines.FirstLine(ex.Message).TrimEnd('.');
+            throw new InvalidOperationException($"Could not connect to the cluster '{options.ClusterId}' ({where}): {why}. Is a silo of that cluster running (diffnft silo), with the same --cluster-id?", ex);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
         }
         return new DiffNftClusterClient(host);
     }

@@ -33,9 +33,19 @@ public sealed class DiffNftSilo : IAsyncDisposable
         ClusterHosting.ConfigureLogging(builder.Logging, logLevel);
         builder.UseOrleans(silo => ClusterHosting.ConfigureSilo(silo, options));
         var host = builder.Build();
+        // Joining takes seconds; a silo that cannot reach the membership (or the primary silo) would otherwise retry for minutes.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(90));
         try
         {
-            await host.StartAsync(cancellationToken);
+            await host.StartAsync(deadline.Token);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            host.Dispose();
+            string where = options.Redis is { } r ? $"Redis {r}" : $"localhost clustering, primary silo port {options.PrimarySiloPort}";
+            string why = ex is OperationCanceledException ? "it did not join within 90 s" : ProgressLines.FirstLine(ex.Message).TrimEnd('.');
+            throw new InvalidOperationException($"Silo {options.EffectiveSiloName} could not join the cluster '{options.ClusterId}' ({where}; silo port {options.SiloPort}, gateway port {options.GatewayPort}): {why}", ex);
         }
         catch
         {
