@@ -118,11 +118,12 @@ internal sealed record SweepPartSpec(
     [property: Id(4)] string OptionsJson,
     [property: Id(5)] int TrialIndex);
 
-/// <summary>Where a sweep part stands on the silo that runs it.</summary>
+/// <summary>Where a sweep part stands on the silo that runs it, with its recent progress lines numbered from <see cref="FirstLine"/>.</summary>
 [GenerateSerializer, Immutable]
 internal sealed record SweepPartStatus(
     [property: Id(0)] JobState State,
-    [property: Id(1)] string? Progress,
+    [property: Id(1)] string[] Lines,
+    [property: Id(5)] long FirstLine,
     [property: Id(2)] string Silo,
     [property: Id(3)] int ProcessId,
     [property: Id(4)] string? Error);

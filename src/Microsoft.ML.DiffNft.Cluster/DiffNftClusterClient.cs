@@ -180,7 +180,7 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
         var grain = Client.GetGrain<ISweepPartGrain>(SiloNamePlacement.Key(silo, key));
         var status = await grain.Start(spec);
         progress?.Report($"{name}: running on silo {silo} (process {status.ProcessId})");
-        string? last = null;
+        long printed = 0;
         var lastContact = DateTime.UtcNow;
         while (true)
         {
@@ -198,7 +198,12 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
                 if (!(await ActiveSilosAsync(cancellationToken)).Contains(silo) || DateTime.UtcNow - lastContact > Patience) throw;
                 continue;
             }
-            if (status.Progress is { } line && line != last) progress?.Report($"{name} on {silo}: {last = line}");
+            for (int i = 0; i < status.Lines.Length; i++)
+                if (status.FirstLine + i >= printed)
+                {
+                    progress?.Report($"{name} on {silo}: {status.Lines[i]}");
+                    printed = status.FirstLine + i + 1;
+                }
             switch (status.State)
             {
                 case JobState.Done:
@@ -206,8 +211,10 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
                 case JobState.Failed:
                     throw new InvalidOperationException($"Sweep part {name} failed on silo {silo}: {status.Error}");
                 case JobState.Idle:
-                    // The silo restarted under the same name: start the part again (it resumes from its files).
+                    // The silo restarted under the same name: start the part again (it resumes from its files; its lines
+                    // are numbered afresh).
                     status = await grain.Start(spec);
+                    printed = 0;
                     break;
             }
         }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.ML.DiffNft.FineTuning;
 using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Torch;
+using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 
 namespace Microsoft.ML.DiffNft.Cluster;
@@ -13,7 +14,7 @@ namespace Microsoft.ML.DiffNft.Cluster;
 /// grain runs one call at a time); the work runs off the Orleans scheduler so the silo keeps answering probes.
 /// </summary>
 [SiloNamePlacement]
-internal sealed class SamplerGrain(IGrainFactory grains, ILocalSiloDetails silo) : Grain, ISamplerGrain
+internal sealed class SamplerGrain(IGrainFactory grains, ILocalSiloDetails silo, ILogger<SamplerGrain> log) : Grain, ISamplerGrain
 {
     private SamplerJob? _job;
 
@@ -37,12 +38,15 @@ internal sealed class SamplerGrain(IGrainFactory grains, ILocalSiloDetails silo)
             snapshotBytes = bytes.Length;
         }
         var clock = Stopwatch.StartNew();
+        string what = $"job {request.Job.JobId}, iteration {request.Iteration + 1}, trajectories {request.Offset}…{request.Offset + request.Prompts.Length - 1}";
+        log.LogInformation("sampling {What} (snapshot {Version})", what, request.Version);
         byte[] chunk = await Task.Run(() =>
         {
             TorchRuntime.FitThreadsToLoad();
             using var scored = ScoredRollout.Sample(job.Policy, job.Reward, request.Prompts, request.Seeds, job.Options, CancellationToken.None);
             return RolloutWire.WriteChunk(scored);
         });
+        log.LogInformation("sampled {What} in {Seconds:F2} s", what, clock.Elapsed.TotalSeconds);
         return new SampleResult(chunk, request.Iteration, request.Offset, request.Prompts.Length, request.Version, silo.Name, clock.Elapsed.TotalSeconds, snapshotBytes);
     }
 

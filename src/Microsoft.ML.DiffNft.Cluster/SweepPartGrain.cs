@@ -13,7 +13,7 @@ namespace Microsoft.ML.DiffNft.Cluster;
 internal sealed class SweepPartGrain(ILocalSiloDetails silo) : Grain, ISweepPartGrain
 {
     private volatile JobState _state = JobState.Idle;
-    private volatile string? _progress;
+    private readonly ProgressLines _lines = new();
     private volatile string? _error;
 
     public Task<SweepPartStatus> Start(SweepPartSpec spec)
@@ -33,7 +33,8 @@ internal sealed class SweepPartGrain(ILocalSiloDetails silo) : Grain, ISweepPart
     {
         // Collected as usual once the part has ended and its status was read (the thread cannot do this: it is not the grain's).
         if (_state != JobState.Running) DelayDeactivation(TimeSpan.Zero);
-        return Task.FromResult(new SweepPartStatus(_state, _progress, silo.Name, Environment.ProcessId, _error));
+        var (first, lines) = _lines.Recent();
+        return Task.FromResult(new SweepPartStatus(_state, lines, first, silo.Name, Environment.ProcessId, _error));
     }
 
     private void RunPart(SweepPartSpec spec)
@@ -42,7 +43,7 @@ internal sealed class SweepPartGrain(ILocalSiloDetails silo) : Grain, ISweepPart
         {
             var options = OptionsJson.Read<RewardWeightSweepOptions>(spec.OptionsJson, "sweep options") with
             {
-                Progress = new SynchronousProgress<SweepProgress>(p => _progress = p.ToString()),
+                Progress = new SynchronousProgress<SweepProgress>(p => _lines.Add(p.ToString())),
             };
             new RewardWeightSweep(options).RunPart(spec.TrialIndex, spec.BaseModelPath, spec.RewardSpecification, spec.ReferencePath,
                 new RewardLoadOptions { RarityOutput = (RarityRewardKind)spec.RarityOutput });

@@ -67,10 +67,9 @@ public sealed partial class ClusterFineTuneTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Runs 5 iterations on 3 silos and kills the silo <paramref name="choose"/> picks (given the learner's) half a second
-    /// after iteration 2 is logged — mid-iteration: sampling dominates an iteration (3 chunks of 20 steps; the update
-    /// trains half of them), so a sampler then holds a chunk of iteration 3. Checks the run ends with the single-process
-    /// weights and log; returns the client's output, the learner's silo and the killed one.
+    /// Runs 5 iterations on 3 silos and kills the silo <paramref name="choose"/> picks (given the learner's) in the middle
+    /// of iteration 3: as soon as its sampler logs that it started a chunk of iteration 3. Checks the run ends with the
+    /// single-process weights and log; returns the client's output, the learner's silo and the killed one.
     /// </summary>
     private (string Stderr, string Learner, string Victim) KillDuringRun(Func<string, TestCluster, string> choose)
     {
@@ -79,11 +78,14 @@ public sealed partial class ClusterFineTuneTests(ITestOutputHelper output)
         using var cluster = TestCluster.Start(3, dir.Path);
         string path = Path.Combine(dir.Path, "cluster", "model.diffnft");
         using var run = CliProcess.Start(dir.Path, FineTune(path, 5, "--cluster", cluster.ClusterArgument, "--cluster-id", cluster.ClusterId));
-        Assert.True(WaitFor(run, r => r.Stderr.Contains("iter 2/5"), TimeSpan.FromMinutes(5)), run.Stderr);
+        Assert.True(WaitFor(run, r => LearnerLine().IsMatch(r.Stderr), TimeSpan.FromMinutes(5)), run.Stderr);
         string learner = LearnerLine().Match(run.Stderr).Groups[1].Value;
         string victim = choose(learner, cluster);
-        Thread.Sleep(500);
-        cluster.Silo(victim).Kill();
+        var silo = cluster.Silo(victim);
+        // "sampling …, iteration 3, trajectories a…b" without its "sampled …" line yet: the chunk is in progress.
+        bool Busy() => silo.Stdout.Split('\n').Where(l => l.Contains(", iteration 3, ")).ToList() is { Count: 1 } lines && lines[0].Contains("sampling job");
+        Assert.True(WaitFor(run, _ => Busy(), TimeSpan.FromMinutes(5)), $"silo {victim} never sampled a chunk of iteration 3\n{run.Stderr}\n{silo.Stdout}");
+        silo.Kill();
         output.WriteLine($"killed silo {victim} (learner on {learner})");
         int code = run.WaitForExit(TimeSpan.FromMinutes(10));
         output.WriteLine(run.Stderr);

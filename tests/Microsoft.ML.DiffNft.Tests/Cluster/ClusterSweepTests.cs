@@ -40,10 +40,12 @@ public sealed partial class ClusterSweepTests(ITestOutputHelper output)
         using var cluster = TestCluster.Start(3, dir.Path);
         string spread = Path.Combine(dir.Path, "cluster");
         using var run = CliProcess.Start(dir.Path, Sweep(reference, spread, "--cluster", cluster.ClusterArgument, "--cluster-id", cluster.ClusterId));
-        // Kill the silo of the first trial seen fine-tuning, once it has a checkpoint to resume from.
+        // Kill the silo of the first trial seen fine-tuning once it has a checkpoint to resume from and no metrics yet.
         Match? seen = null;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while ((seen = TrialRunning().Matches(run.Stderr).FirstOrDefault(m => File.Exists(Path.Combine(spread, "trials", m.Groups[1].Value, "model.diffnft.ckpt")))) is null)
+        bool Midway(Match m) => File.Exists(Path.Combine(spread, "trials", m.Groups[1].Value, "model.diffnft.ckpt"))
+                                && !File.Exists(Path.Combine(spread, "trials", m.Groups[1].Value, "metrics.json"));
+        while ((seen = TrialRunning().Matches(run.Stderr).FirstOrDefault(Midway)) is null)
         {
             Assert.False(run.HasExited, run.Stderr);
             Assert.True(clock.Elapsed < TimeSpan.FromMinutes(5), run.Stderr);
