@@ -136,6 +136,23 @@ public sealed partial class ClusterFineTuneTests(ITestOutputHelper output)
         Assert.Equal(Log("single"), Log("cluster"));
     }
 
+    [ClusterFact]
+    public void AStalenessBoundOfOneRunsOnTheClusterWithOffPolicyTrajectories()
+    {
+        using var dir = new TempDir();
+        using var cluster = TestCluster.StartLocalhost(2, dir.Path);
+        string path = Path.Combine(dir.Path, "stale", "model.diffnft");
+        var (code, _, stderr) = CliProcess.Run(dir.Path, FineTune(path, 3, "--staleness", "1", "--cluster", cluster.ClusterArgument, "--cluster-id", cluster.ClusterId));
+        output.WriteLine(stderr);
+        Assert.True(code == 0, stderr + cluster.Logs);
+        Assert.Equal("18", SummaryLine().Match(stderr).Groups[1].Value);
+        // approx_kl (column 8 of the log) measures how far the sampling weights were from the trained ones: 0 for the first
+        // iteration (sampled with the initial weights, trained from them), positive once iterations are sampled a version behind.
+        var approxKl = File.ReadAllLines(path + ".log.csv").Skip(1).Select(l => double.Parse(l.Split(',')[8], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(3, approxKl.Count);
+        Assert.True(approxKl.Skip(1).Any(v => v > 1e-12), string.Join(", ", approxKl));
+    }
+
     private static bool WaitFor(CliProcess process, Func<CliProcess, bool> condition, TimeSpan timeout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
