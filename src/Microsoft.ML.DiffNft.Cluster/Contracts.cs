@@ -128,7 +128,10 @@ internal sealed record SweepPartStatus(
     [property: Id(3)] int ProcessId,
     [property: Id(4)] string? Error);
 
-/// <summary>The sampler of one silo (key <c>"&lt;silo&gt;/sampler"</c>): samples and scores chunks with its own copy of the base model and reward.</summary>
+/// <summary>
+/// The sampler of one job on one silo (key <c>"&lt;silo&gt;/sampler/&lt;job id&gt;"</c>): samples and scores chunks with
+/// its own copy of the base model and reward.
+/// </summary>
 internal interface ISamplerGrain : IGrainWithStringKey
 {
     Task<SampleResult> Sample(SampleRequest request);

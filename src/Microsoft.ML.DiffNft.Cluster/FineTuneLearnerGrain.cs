@@ -71,7 +71,9 @@ internal sealed class FineTuneLearnerGrain(IGrainFactory grains, IClusterMembers
             using var inputs = JobInputs.Load(spec);
             var options = inputs.Options;
             _source = new ClusterRolloutSource(spec, options, _activation, ActiveSilos,
-                (name, request) => grains.GetGrain<ISamplerGrain>(SiloNamePlacement.Key(name, "sampler")).Sample(request),
+                // One sampler per job and silo: two jobs on one cluster each keep their models loaded (an idle sampler is
+                // collected after Orleans' idle age, 15 minutes by default, and frees them).
+                (name, request) => grains.GetGrain<ISamplerGrain>(SiloNamePlacement.Key(name, "sampler/" + spec.JobId)).Sample(request),
                 _lines.Add);
             var job = new FineTuneJob
             {

@@ -8,10 +8,10 @@ using Orleans.Runtime;
 namespace Microsoft.ML.DiffNft.Cluster;
 
 /// <summary>
-/// The sampler of one silo: keeps the job's base model, reward and policy loaded, pulls the learner's snapshot when the
+/// The sampler of one job on one silo: keeps the job's base model, reward and policy loaded, pulls the learner's snapshot when the
 /// requested version differs from the one it holds, and samples and scores chunks with
-/// <see cref="ScoredRollout.Sample"/> — the code the single-process fine-tuner runs. One chunk at a time per silo (a
-/// grain runs one call at a time); the work runs off the Orleans scheduler so the silo keeps answering probes.
+/// <see cref="ScoredRollout.Sample"/> — the code the single-process fine-tuner runs. One chunk of a job at a time per silo
+/// (a grain runs one call at a time); the work runs off the Orleans scheduler so the silo keeps answering probes.
 /// </summary>
 [SiloNamePlacement]
 internal sealed class SamplerGrain(IGrainFactory grains, ILocalSiloDetails silo, ILogger<SamplerGrain> log) : Grain, ISamplerGrain
