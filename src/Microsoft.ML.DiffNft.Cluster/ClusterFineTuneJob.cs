@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.ML.DiffNft.Saving;
 using Microsoft.ML.DiffNft.FineTuning;
 using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.StableDiffusion;

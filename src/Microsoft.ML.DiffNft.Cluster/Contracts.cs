@@ -1,3 +1,4 @@
+using Microsoft.ML.DiffNft.FineTuning;
 using Orleans.Concurrency;
 
 namespace Microsoft.ML.DiffNft.Cluster;
@@ -41,6 +42,12 @@ internal sealed record FineTuneJobSpec(
     [property: Id(9)] int MaxStaleness,
     [property: Id(10)] string? StableDiffusionJson = null)
 {
+    /// <summary>
+    /// The job's files, as the single-process command writes them: beside the model file for a package model (OUT,
+    /// OUT.ckpt, OUT.log.csv), in the output folder for Stable Diffusion (OUT/lora.safetensors, OUT/finetune.ckpt, OUT/log.csv).
+    /// </summary>
+    public FineTuneFiles Files => StableDiffusionJson is null ? FineTuneFiles.Beside(OutputPath) : FineTuneFiles.InFolder(OutputPath);
+
     /// <summary>Whether <paramref name="other"/> is the same job with the same settings (prompts compared by value).</summary>
     public bool Matches(FineTuneJobSpec? other) =>
         other is not null && other with { Prompts = Prompts } == this && other.Prompts.SequenceEqual(Prompts, StringComparer.Ordinal);

@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.ML.DiffNft.Saving;
 using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Sweeps;
 using Orleans.Runtime;
@@ -126,12 +127,7 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
                 progress?.Report($"job {spec.JobId}: learner unreachable ({ex.GetType().Name}: {ProgressLines.FirstLine(ex.Message)}); waiting for the cluster to move it");
                 continue;
             }
-            for (int i = 0; i < status.Lines.Length; i++)
-                if (status.FirstLine + i >= printed)
-                {
-                    progress?.Report(status.Lines[i]);
-                    printed = status.FirstLine + i + 1;
-                }
+            printed = ProgressLines.ReportNew(status.Lines, status.FirstLine, printed, line => progress?.Report(line));
             switch (status.State)
             {
                 case JobState.Done:
@@ -198,12 +194,7 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
                 if (!(await ActiveSilosAsync(cancellationToken)).Contains(silo) || DateTime.UtcNow - lastContact > Patience) throw;
                 continue;
             }
-            for (int i = 0; i < status.Lines.Length; i++)
-                if (status.FirstLine + i >= printed)
-                {
-                    progress?.Report($"{name} on {silo}: {status.Lines[i]}");
-                    printed = status.FirstLine + i + 1;
-                }
+            printed = ProgressLines.ReportNew(status.Lines, status.FirstLine, printed, line => progress?.Report($"{name} on {silo}: {line}"));
             switch (status.State)
             {
                 case JobState.Done:

@@ -66,7 +66,8 @@ internal sealed class FineTuneLearnerGrain(IGrainFactory grains, IClusterMembers
     {
         try
         {
-            var files = Files(spec);
+            var files = spec.Files;
+            Directory.CreateDirectory(Path.GetDirectoryName(files.Model)!);
             using var fence = AcquireJobLock(files.Model, spec.JobId, cancel);
             using var inputs = JobInputs.Load(spec);
             var options = inputs.Options;
@@ -131,17 +132,6 @@ internal sealed class FineTuneLearnerGrain(IGrainFactory grains, IClusterMembers
                 cancel.ThrowIfCancellationRequested();
             }
         }
-    }
-
-    /// <summary>
-    /// The job's files: beside the model file for a package model (OUT, OUT.ckpt, OUT.log.csv), in the output folder for
-    /// Stable Diffusion (OUT/lora.safetensors, OUT/finetune.ckpt, OUT/log.csv), as the single-process command writes them.
-    /// </summary>
-    private static FineTuneFiles Files(FineTuneJobSpec spec)
-    {
-        if (spec.StableDiffusionJson is null) return FineTuneFiles.Beside(spec.OutputPath);
-        Directory.CreateDirectory(spec.OutputPath);
-        return FineTuneFiles.InFolder(spec.OutputPath);
     }
 
     /// <summary>A deactivated learner (its directory entry lost with a dead silo, or the silo stopping) stops at the end of its iteration.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.ML.DiffNft.Saving;
 using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.FineTuning;
 using Microsoft.ML.DiffNft.Reward;

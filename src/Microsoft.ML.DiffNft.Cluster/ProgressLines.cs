@@ -29,6 +29,21 @@ internal sealed class ProgressLines
         lock (_lines) return (_dropped, _lines.ToArray());
     }
 
+    /// <summary>
+    /// Reports the lines of a status (<paramref name="lines"/>, numbered from <paramref name="first"/>) numbered from
+    /// <paramref name="printed"/> on, each through <paramref name="report"/>; returns the number to print from next time.
+    /// </summary>
+    public static long ReportNew(string[] lines, long first, long printed, Action<string> report)
+    {
+        for (int i = 0; i < lines.Length; i++)
+            if (first + i >= printed)
+            {
+                report(lines[i]);
+                printed = first + i + 1;
+            }
+        return printed;
+    }
+
     /// <summary>The first line of a message (Orleans' messages carry stack traces on later lines).</summary>
     public static string FirstLine(string message)
     {

@@ -1,3 +1,4 @@
+using Microsoft.ML.DiffNft.Saving;
 using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Sweeps;
 using Orleans.Runtime;

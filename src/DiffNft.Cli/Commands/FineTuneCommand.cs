@@ -136,7 +136,7 @@ internal static class FineTuneCommand
         try
         {
             var silos = client.ActiveSilosAsync(cancel.Token).GetAwaiter().GetResult();
-            var files = job.StableDiffusionLoad is null ? FineTuneFiles.Beside(Path.GetFullPath(job.OutputPath)) : FineTuneFiles.InFolder(Path.GetFullPath(job.OutputPath));
+            var files = job.ToSpec().Files;
             err.WriteLine($"fine-tuning '{job.BaseModelPath}' on cluster '{clusterOptions.ClusterId}' ({silos.Count} silo(s): {string.Join(", ", silos)}), " +
                           $"{job.EffectiveOptions.SamplingBatchSize} trajectories per chunk, staleness {job.MaxStaleness}; checkpoint {files.Checkpoint}");
             var result = client.FineTuneAsync(job, new SynchronousProgress<string>(err.WriteLine), cancel.Token).GetAwaiter().GetResult();

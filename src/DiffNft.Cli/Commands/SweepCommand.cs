@@ -91,7 +91,7 @@ internal static class SweepCommand
                 {
                     var silos = client.ActiveSilosAsync(cancel.Token).GetAwaiter().GetResult();
                     err.WriteLine($"spreading the trials over cluster '{clusterOptions.ClusterId}' ({silos.Count} silo(s): {string.Join(", ", silos)})");
-                    result = client.SweepAsync(options with { Progress = null, CancellationToken = default }, parse.GetValue(ft.BaseModel)!, parse.GetValue(ft.Reward)!,
+                    result = client.SweepAsync(options, parse.GetValue(ft.BaseModel)!, parse.GetValue(ft.Reward)!,
                         parse.GetValue(reference)!, parse.GetValue(ft.RarityOutput), new SynchronousProgress<string>(err.WriteLine), cancel.Token).GetAwaiter().GetResult();
                 }
                 finally

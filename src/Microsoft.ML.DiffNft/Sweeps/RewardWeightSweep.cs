@@ -71,19 +71,26 @@ public sealed class RewardWeightSweep
             throw new ArgumentOutOfRangeException(nameof(part), part, $"A sweep part is −1 (the base model) or a trial 0 … {Trials.Count - 1}.");
         var reference = EvaluationData.LoadReference(referencePath, _options.CancellationToken);
         using var inputs = FineTuneInputs.Load(baseModelPath, rewardSpecification, rewardOptions);
+        Evaluating((root, mlContext, resnet) =>
+        {
+            if (part >= 0) return RunTrial(Trials[part], inputs.BaseModel, inputs.Rarity, reference, mlContext, resnet, root, part).Metrics;
+            WriteReferenceGrid(reference, root);
+            return GenerateAndEvaluate(null, inputs.BaseModel, Path.Combine(root, "base"), reference, mlContext, resnet, 0);
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with what every part of a sweep evaluates with: the output folder (created), the ML.NET
+    /// context seeded for evaluation, and the ResNet-18 (the options' own, or one made and disposed here).
+    /// </summary>
+    private T Evaluating<T>(Func<string, MLContext, ResNet18FeatureExtractor, T> body)
+    {
         string root = Path.GetFullPath(_options.OutputDirectory);
         Directory.CreateDirectory(root);
-        var mlContext = new MLContext(seed: _options.EvaluationSeed);
         var resnet = _options.ResNet18Extractor ?? new ResNet18FeatureExtractor();
         try
         {
-            if (part < 0)
-            {
-                WriteReferenceGrid(reference, root);
-                GenerateAndEvaluate(null, inputs.BaseModel, Path.Combine(root, "base"), reference, mlContext, resnet, 0);
-            }
-            else
-                RunTrial(Trials[part], inputs.BaseModel, inputs.Rarity, reference, mlContext, resnet, root, part);
+            return body(root, new MLContext(seed: _options.EvaluationSeed), resnet);
         }
         finally
         {
@@ -112,11 +119,7 @@ public sealed class RewardWeightSweep
         ArgumentNullException.ThrowIfNull(reference);
         var o = _options;
         var ct = o.CancellationToken;
-        string root = Path.GetFullPath(o.OutputDirectory);
-        Directory.CreateDirectory(root);
-        var mlContext = new MLContext(seed: o.EvaluationSeed);
-        var resnet = o.ResNet18Extractor ?? new ResNet18FeatureExtractor();
-        try
+        return Evaluating((root, mlContext, resnet) =>
         {
             WriteReferenceGrid(reference, root);
             NftGenerationMetrics? baseMetrics = null;
@@ -149,11 +152,7 @@ public sealed class RewardWeightSweep
                 Report(null, results.Count, $"wrote {result.ReportHtmlPath} and {result.ReportJsonPath}");
             }
             return result;
-        }
-        finally
-        {
-            if (o.ResNet18Extractor is null) resnet.Dispose();
-        }
+        });
     }
 
     private (IReadOnlyList<int> Leaderboard, IReadOnlyList<int> Front) Rank(List<SweepTrialResult> results)

@@ -32,13 +32,13 @@ public sealed partial class ClusterFineTuneTests(ITestOutputHelper output)
         return path;
     }
 
-    /// <summary>The log without its wall-time column.</summary>
-    private static string[] LogWithoutTime(string model) =>
-        File.ReadAllLines(model + ".log.csv").Select(l => string.Join(",", l.Split(',').Where((_, i) => i != 1))).ToArray();
+    /// <summary>A fine-tuning log without its wall-time column.</summary>
+    private static string[] LogWithoutTime(string log) =>
+        File.ReadAllLines(log).Select(l => string.Join(",", l.Split(',').Where((_, i) => i != 1))).ToArray();
 
     private static void AssertSameRun(string expected, string actual)
     {
-        Assert.Equal(LogWithoutTime(expected), LogWithoutTime(actual));
+        Assert.Equal(LogWithoutTime(expected + ".log.csv"), LogWithoutTime(actual + ".log.csv"));
         Assert.True(File.ReadAllBytes(expected).AsSpan().SequenceEqual(File.ReadAllBytes(actual)), $"{actual} differs from {expected}");
     }
 
@@ -132,8 +132,7 @@ public sealed partial class ClusterFineTuneTests(ITestOutputHelper output)
         Assert.Matches(@"from s1 \d+, s2 \d+;", clusterErr);
         Assert.True(File.ReadAllBytes(Path.Combine(dir.Path, "single", "lora.safetensors")).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(dir.Path, "cluster", "lora.safetensors"))),
             "the cluster's LoRA adapter differs from the single-process run's");
-        string[] Log(string run) => File.ReadAllLines(Path.Combine(dir.Path, run, "log.csv")).Select(l => string.Join(",", l.Split(',').Where((_, i) => i != 1))).ToArray();
-        Assert.Equal(Log("single"), Log("cluster"));
+        Assert.Equal(LogWithoutTime(Path.Combine(dir.Path, "single", "log.csv")), LogWithoutTime(Path.Combine(dir.Path, "cluster", "log.csv")));
     }
 
     [ClusterFact]

@@ -1,4 +1,5 @@
 using Microsoft.ML.DiffNft.Cluster;
+using Microsoft.ML.DiffNft.Saving;
 using Microsoft.ML.DiffNft.FineTuning;
 using Microsoft.ML.DiffNft.Sweeps;
 using Orleans.Runtime;
