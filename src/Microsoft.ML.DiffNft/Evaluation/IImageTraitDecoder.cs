@@ -28,7 +28,8 @@ public sealed record DecodedImageTraits(bool IsDecodable, IReadOnlyList<NftAttri
     /// <summary>
     /// Trait types whose value the image cannot show (for example a Noun's body completely covered by its accessory):
     /// the decoded value is one valid reading among several. Novelty and duplicate detection treat them as wildcards;
-    /// the rarity score uses the decoded reading. Empty by default.
+    /// rarity scores the image by the reading that makes it least rare, so a hidden part never makes an image rare.
+    /// Empty by default.
     /// </summary>
     public IReadOnlyCollection<string> UnobservableTraitTypes { get; init; } = [];
 }

@@ -236,17 +236,18 @@ internal sealed class NftGenerationEvaluator
             var traits = new Dictionary<string, string?>(StringComparer.Ordinal);
             foreach (var a in d.Attributes)
                 if (types.Any(t => t.Name == a.TraitType.Trim().ToLowerInvariant())) traits[a.TraitType] = a.Value;
-            var score = table.Score(traits);
-            sum += score.Score;
-            scores.Add(score.Score);
-            if (score.IsRare) rare++;
             bool[]? mask = null;
-            if (d.UnobservableTraitTypes.Count > 0)
+            var hidden = d.UnobservableTraitTypes.Select(t => t.Trim().ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
+            if (hidden.Count > 0)
             {
-                var hidden = d.UnobservableTraitTypes.Select(t => t.Trim().ToLowerInvariant()).ToHashSet(StringComparer.Ordinal);
                 mask = types.Select(t => hidden.Contains(t.Name)).ToArray();
                 if (!mask.Any(b => b)) mask = null;
             }
+            // A layer the image does not show is scored by its least rare reading, never by the decoder's guess.
+            var score = mask is null ? table.Score(traits) : HiddenTraitRarity.Score(table, traits, hidden);
+            sum += score.Score;
+            scores.Add(score.Score);
+            if (score.IsRare) rare++;
             keys[i] = Key(Values(d.Attributes), mask);
             if (!ReferenceKeys(mask).Contains(keys[i]!)) novel++;
         }

@@ -32,7 +32,9 @@ public sealed record NftGenerationMetrics
     /// <summary>
     /// The share of all generated images that are decodable and score at or above the reference's rare threshold (its
     /// top <see cref="NftGenerationEvaluatorOptions.RareQuantile"/>, the 95th percentile by default) (<c>rare_rate</c>);
-    /// ≈ 0.05 for a sample of the reference. Undecodable images never count as rare.
+    /// ≈ 0.05 for a sample of the reference. Undecodable images never count as rare, and a layer the image does not show
+    /// (<see cref="DecodedImageTraits.UnobservableTraitTypes"/>) is scored by its least rare reading, so hidden parts never
+    /// make an image rare (the same rule holds for <see cref="RarityScore"/>).
     /// </summary>
     public double? RareRate { get; init; }
 

@@ -66,13 +66,68 @@ public sealed class EvaluatorTests : IClassFixture<EvaluatorTests.Fixture>
         // Independent route: score the same tokens' metadata with the rarity estimator fitted on the whole reference.
         var view = _f.Reference.Collection.ToDataView(new NftCollectionDataViewOptions { IncludeImages = false, IncludeCaptions = false });
         var table = mlContext.Transforms.DiffNft.ComputeTraitRarity(new TraitRarityOptions { UseDoublePrecision = true }).Fit(view).Table;
-        var scores = tokens.Select(t => table.Score(t.Attributes.ToDictionary(a => a.TraitType, a => (string?)a.Value))).ToList();
+        // A layer the image does not show scores as the collection's most common value of its type (the least rare
+        // reading under OpenRarity, whose score only grows as a value's frequency falls).
+        var decoded = new NounsImageTraitDecoder().Decode(tokens.Select(t => t.Image!).ToList());
+        var scores = tokens.Select((t, i) => table.Score(t.Attributes.ToDictionary(a => a.TraitType, a =>
+        {
+            if (!decoded[i].UnobservableTraitTypes.Contains(a.TraitType)) return (string?)a.Value;
+            var trait = table.Traits.Single(x => x.Name == a.TraitType.Trim().ToLowerInvariant());
+            return trait.Values[Enumerable.Range(0, trait.Values.Count).MaxBy(k => trait.Counts[k])];
+        }))).ToList();
         Assert.Equal(scores.Average(s => s.Score), metrics.RarityScore!.Value, 12);
         Assert.Equal(scores.Count(s => s.IsRare) / (double)N, metrics.RareRate!.Value, 12);
         Assert.Equal(table.RareThreshold, metrics.RareThreshold!.Value, 12);
 
         Assert.True(metrics.FidResNet18 > 0 && double.IsFinite(metrics.KidResNet18) && metrics.KidStandardDeviation >= 0);
         Assert.True(metrics.Diversity > 0);
+    }
+
+    [Fact]
+    public void AHiddenLayerNeverMakesAnImageRare()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var view = _f.Reference.Collection.ToDataView(new NftCollectionDataViewOptions { IncludeImages = false, IncludeCaptions = false });
+        var table = mlContext.Transforms.DiffNft.ComputeTraitRarity(new TraitRarityOptions { UseDoublePrecision = true }).Fit(view).Table;
+        // The rarest reference token: rare when every layer shows, as common as the collection's commonest parts when
+        // none does, and with one layer hidden scored as if that layer had its type's most common value.
+        var rarest = _f.Reference.Tokens.MaxBy(t => table.Score(t.Attributes.ToDictionary(a => a.TraitType, a => (string?)a.Value)).Score)!;
+        var images = _f.Reference.Tokens.Take(N).Select(t => t.Image!).ToList();
+        NftGenerationMetrics Evaluate(params string[] hidden)
+        {
+            var options = Options();
+            options.TraitDecoder = new FixedDecoder(rarest.Attributes, hidden);
+            return mlContext.NftGeneration.Evaluate(images, _f.Reference.Collection, options);
+        }
+        string MostCommon(string type)
+        {
+            var trait = table.Traits.Single(x => x.Name == type.Trim().ToLowerInvariant());
+            return trait.Values[Enumerable.Range(0, trait.Values.Count).MaxBy(k => trait.Counts[k])];
+        }
+
+        var visible = Evaluate();
+        Assert.Equal(1.0, visible.RareRate);
+        Assert.Equal(table.Score(rarest.Attributes.ToDictionary(a => a.TraitType, a => (string?)a.Value)).Score, visible.RarityScore!.Value, 12);
+
+        var allHidden = Evaluate(rarest.Attributes.Select(a => a.TraitType).ToArray());
+        Assert.Equal(0.0, allHidden.RareRate);
+        Assert.Equal(table.Score(rarest.Attributes.ToDictionary(a => a.TraitType, a => (string?)MostCommon(a.TraitType))).Score, allHidden.RarityScore!.Value, 12);
+
+        // The layer whose value is rarest in the collection, hidden alone.
+        var rareType = rarest.Attributes.MinBy(a => table.Traits.Single(x => x.Name == a.TraitType.Trim().ToLowerInvariant()).GetCount(a.Value))!.TraitType;
+        var oneHidden = Evaluate(rareType);
+        var expected = table.Score(rarest.Attributes.ToDictionary(a => a.TraitType, a => (string?)(a.TraitType == rareType ? MostCommon(rareType) : a.Value)));
+        Assert.Equal(expected.Score, oneHidden.RarityScore!.Value, 12);
+        Assert.True(oneHidden.RarityScore < visible.RarityScore);
+    }
+
+    /// <summary>A decoder that reads the same traits from every image, with some layers reported hidden.</summary>
+    private sealed class FixedDecoder(IReadOnlyList<NftAttribute> attributes, string[] hidden) : IImageTraitDecoder
+    {
+        public string Name => "fixed";
+
+        public IReadOnlyList<DecodedImageTraits> Decode(IReadOnlyList<RgbaImage> images, CancellationToken cancellationToken = default) =>
+            images.Select(_ => new DecodedImageTraits(true, attributes) { UnobservableTraitTypes = hidden }).ToList();
     }
 
     [Fact]
