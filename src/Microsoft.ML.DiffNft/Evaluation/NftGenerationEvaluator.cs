@@ -169,7 +169,7 @@ internal sealed class NftGenerationEvaluator
 
     private RarityResult? Rarity(List<RgbaImage> generated, NftCollection reference, IChannel ch)
     {
-        var decoder = _options.TraitDecoder ?? (NounsImageTraitDecoder.Handles(reference) ? new NounsImageTraitDecoder() : null);
+        var decoder = _options.TraitDecoder ?? (NounsImageTraitDecoder.Handles(reference) ? NounsImageTraitDecoder.For(reference) : null);
         // A classifier trained on another collection would decode into the wrong trait types: refuse it, naming both.
         if (decoder is TraitClassification.TraitClassifierDecoder classifier && reference.TraitTypes.Count > 0)
             classifier.EnsureMatches(reference);

@@ -22,6 +22,30 @@ internal sealed class NounsImageTraitDecoder : IImageTraitDecoder
     /// <param name="decoder">The part matcher; the built-in art with default options when null.</param>
     internal NounsImageTraitDecoder(NounsTraitDecoder? decoder) => _decoder = decoder ?? new NounsTraitDecoder();
 
+    /// <summary>
+    /// The decoder that judges images against <paramref name="reference"/>: it matches only the parts the collection
+    /// draws from — per layer the parts up to the last one a token uses, in the art's order — so an image never decodes to
+    /// a part the collection lacks. Such a part is scored as rarer than any of the collection's own values, yet an image
+    /// of a model trained on the collection shows one only by drifting in colour: an off-white body matched "purple" in
+    /// 6 % of the bundled base model's images, doubling its rare rate.
+    /// </summary>
+    public static NounsImageTraitDecoder For(NftCollection reference)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        var art = NounsArt.Default;
+        var subset = new NounsSubset();
+        foreach (var layer in NounsLayers.DrawOrder)
+        {
+            string type = NounsLayers.TraitType(layer);
+            var values = reference.Tokens.SelectMany(t => t.Attributes)
+                .Where(a => string.Equals(a.TraitType.Trim(), type, StringComparison.OrdinalIgnoreCase))
+                .Select(a => a.Value.Trim()).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            int last = art.Parts(layer).Where(p => values.Contains(p.TraitValue)).Select(p => p.Index).DefaultIfEmpty(-1).Max();
+            if (last >= 0) subset = subset.With(layer, last + 1);
+        }
+        return new NounsImageTraitDecoder(new NounsTraitDecoder(art, new NounsDecoderOptions { Candidates = subset }));
+    }
+
     /// <inheritdoc/>
     public string Name => "nouns-parts";
 

@@ -121,6 +121,26 @@ public sealed class EvaluatorTests : IClassFixture<EvaluatorTests.Fixture>
         Assert.True(oneHidden.RarityScore < visible.RarityScore);
     }
 
+    [Fact]
+    public void ImagesDecodeOnlyToPartsTheReferenceHas()
+    {
+        // The reference draws from the first 6 bodies; these images wear body 20, which it does not have.
+        var seeds = _f.Reference.Seeds.Take(N).Select(s => s with { Body = 20 }).ToList();
+        var images = seeds.Select(s => NounsRenderer.Render(s)).ToList();
+        var anyPart = Options();
+        anyPart.TraitDecoder = new NounsImageTraitDecoder();
+        var mlContext = new MLContext(seed: 1);
+        var loose = mlContext.NftGeneration.Evaluate(images, _f.Reference.Collection, anyPart);
+        var judged = mlContext.NftGeneration.Evaluate(images, _f.Reference.Collection, Options());
+        // Matched against every part, the foreign body is a value the collection never showed, rarer than any of its own:
+        // most of the images become rare (not those whose body the accessory hides).
+        Assert.Equal(1.0, loose.DecodableRate);
+        Assert.True(loose.RareRate >= 0.5, $"rare rate {loose.RareRate} with every part");
+        // The evaluator's own decoder keeps to the reference's parts: the images are not clean members of the collection.
+        Assert.True(judged.RareRate < loose.RareRate, $"rare rate {judged.RareRate} with the reference's parts, {loose.RareRate} with every part");
+        Assert.True(judged.DecodableRate < 1.0 || judged.RarityScore < loose.RarityScore);
+    }
+
     /// <summary>A decoder that reads the same traits from every image, with some layers reported hidden.</summary>
     private sealed class FixedDecoder(IReadOnlyList<NftAttribute> attributes, string[] hidden) : IImageTraitDecoder
     {
