@@ -25,7 +25,8 @@ public static class CliMessages
         ("KlWeight", "--kl-weight"), ("ClipRange", "--clip-range"), ("LoraRank", "--lora-rank"), ("InnerEpochs", "--inner-epochs"),
         ("ImagesPerPrompt", "--images-per-prompt"), ("PromptsPerIteration", "--prompts-per-iteration"), ("SamplingSteps", "--steps"),
         ("MaxIterations", "--iterations"), ("MaxSteps", "--steps"), ("MaxTime", "--minutes"), ("CheckpointEvery", "--checkpoint-every"),
-        ("SampleGridEvery", "--sample-every"), ("Epochs", "--epochs"), ("Width", "--width"), ("RareQuantile", "--rare-quantile"),
+        ("SampleGridEvery", "--sample-every"), ("AdvantageStdFloor", "--advantage-floor"), ("CrowdingWeight", "--crowding-weight"),
+        ("CrowdingWindow", "--crowding-window"), ("CrowdingBandwidth", "--crowding-bandwidth"), ("Epochs", "--epochs"), ("Width", "--width"), ("RareQuantile", "--rare-quantile"),
     ];
 
     /// <summary>Returns <paramref name="message"/> with the flag after every option name it mentions.</summary>

@@ -31,6 +31,10 @@ internal sealed class FineTuneCliOptions
         Guidance = new("--guidance") { Description = help.Guidance, DefaultValueFactory = _ => Defaults.GuidanceScale };
         LearningRate = new("--lr") { Description = help.LearningRate, DefaultValueFactory = _ => Defaults.LearningRate };
         Seed = new("--seed") { Description = help.Seed, DefaultValueFactory = _ => 0 };
+        AdvantageFloor = new("--advantage-floor") { Description = "PPO: advantages divide by max(σ, this × σ₀), σ₀ the first iteration's reward spread, so a converging batch is not pushed harder (0: σ alone, as DDPO).", DefaultValueFactory = _ => Defaults.AdvantageStdFloor };
+        CrowdingWeight = new("--crowding-weight") { Description = "PPO: weight (in units of σ₀) of the crowding penalty, log(1 + recent samples close to the image in the reward's embedding), so copies of one image lower each other's reward (0: off).", DefaultValueFactory = _ => Defaults.CrowdingWeight };
+        CrowdingWindow = new("--crowding-window") { Description = "PPO: iterations of samples the crowding penalty remembers.", DefaultValueFactory = _ => Defaults.CrowdingWindow };
+        CrowdingBandwidth = new("--crowding-bandwidth") { Description = "PPO: crowding kernel bandwidth as a share of the first batch's median nearest-neighbour distance.", DefaultValueFactory = _ => Defaults.CrowdingBandwidth };
     }
 
     public Option<string> BaseModel { get; }
@@ -47,6 +51,13 @@ internal sealed class FineTuneCliOptions
     public Option<double> Guidance { get; }
     public Option<double> LearningRate { get; }
     public Option<int> Seed { get; }
+    public Option<double> AdvantageFloor { get; }
+    public Option<double> CrowdingWeight { get; }
+    public Option<int> CrowdingWindow { get; }
+    public Option<double> CrowdingBandwidth { get; }
+
+    /// <summary>The options that guard against collapse, in the order the commands list them.</summary>
+    public IEnumerable<Option> CollapseGuards => [AdvantageFloor, CrowdingWeight, CrowdingWindow, CrowdingBandwidth];
 
     /// <summary>How the rarity reward is loaded (<c>--rarity-output</c>).</summary>
     public RewardLoadOptions RewardLoadOptions(ParseResult parse) => new() { RarityOutput = parse.GetValue(RarityOutput) };
@@ -72,6 +83,10 @@ internal sealed class FineTuneCliOptions
             KlWeight = parse.GetValue(KlWeight),
             LoraRank = parse.GetValue(LoraRank),
             Seed = parse.GetValue(Seed),
+            AdvantageStdFloor = parse.GetValue(AdvantageFloor),
+            CrowdingWeight = parse.GetValue(CrowdingWeight),
+            CrowdingWindow = parse.GetValue(CrowdingWindow),
+            CrowdingBandwidth = parse.GetValue(CrowdingBandwidth),
         };
     }
 }

@@ -56,6 +56,7 @@ internal static class FineTuneCommand
             ft.PromptsPerIteration, ft.ImagesPerPrompt, ft.Steps, ft.Guidance, ft.LearningRate, backpropSteps, detachedFinal, rewardSamples, rewardShift, rewardNoise, ft.RarityOutput, trainBatch, innerEpochs, timestepFraction,
             excludedFinal, clipRange, ft.Seed, sampleEvery, checkpointEvery, samplingBatch, cluster.Cluster, cluster.ClusterId, staleness, output,
         };
+        foreach (var option in ft.CollapseGuards) command.Options.Add(option);
         foreach (var option in load.All) command.Options.Add(option);
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {

@@ -39,10 +39,12 @@ internal static class GenerateCommand
             Description = "Output folder: images/{i}.png and grid.png. A rerun into it replaces its images and removes those it does not write again.",
             Required = true,
         };
+        var blendBase = new Option<string?>("--base") { Description = "Package models: the base model --model was fine-tuned from; with --alpha, generate with base + α·(model − base)." };
+        var alpha = new Option<double?>("--alpha") { Description = "With --base: scale the fine-tuning update by α (0: the base model, 1: --model), e.g. 0.5 for the midpoint of the rarity–fidelity curve, without retraining." };
         var overwrite = OverwriteOption.Create();
         var command = new Command("generate", "Generate images from a diffusion model: one PNG per image in OUT/images/ and a contact sheet OUT/grid.png.")
         {
-            model, lora, prompt, count, seed, steps, guidance, output, overwrite,
+            model, lora, prompt, count, seed, steps, guidance, blendBase, alpha, output, overwrite,
         };
         foreach (var option in load.All) command.Options.Add(option);
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
@@ -60,7 +62,11 @@ internal static class GenerateCommand
             string? loraPath = parse.GetValue(lora);
             if (loraPath is not null && !diffusers)
                 throw new ArgumentException($"--lora applies to diffusers Stable Diffusion folders only; '{modelPath}' is a package model file (finetune writes such models with their adapter merged in).");
-            using var m = load.Load(parse, modelPath, "--model");
+            if ((parse.GetValue(blendBase) is null) != (parse.GetValue(alpha) is null))
+                throw new ArgumentException("--base and --alpha go together: --alpha scales the update from --base to --model.");
+            if (parse.GetValue(blendBase) is not null && diffusers)
+                throw new ArgumentException($"--base/--alpha apply to package model files; '{modelPath}' is a diffusers folder.");
+            using var m = Blended(load.Load(parse, modelPath, "--model"), parse.GetValue(blendBase), parse.GetValue(alpha), parse, load);
             // Attached before the output folder is touched, so a bad adapter file is reported without changing anything.
             using var adapter = loraPath is null ? null : DiffusersLoraFile.Attach((StableDiffusionModel)m, loraPath);
             // The folder is probed, locked and checked before any image is made: a file in its place, a read-only folder,
@@ -82,5 +88,14 @@ internal static class GenerateCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The model itself, or base + α·(model − base) when --base and --alpha are given (the loaded models are then freed).</summary>
+    private static DenoisingModel Blended(DenoisingModel model, string? basePath, double? alpha, ParseResult parse, StableDiffusionCliOptions load)
+    {
+        if (basePath is null || alpha is not { } a) return model;
+        using (model)
+        using (var baseModel = load.Load(parse, basePath, "--base"))
+            return DiffusionModel.Blend((DiffusionModel)baseModel, (DiffusionModel)model, a);
     }
 }

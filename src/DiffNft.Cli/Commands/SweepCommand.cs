@@ -48,6 +48,7 @@ internal static class SweepCommand
             ft.BaseModel, ft.Reward, reference, rarityWeights, klWeights, ft.KlWeight, repeats, fidelityWeight, ft.ComponentScaling, ft.Iterations, ft.Minutes, prompt, count, n, ft.Seed,
             ft.PromptsPerIteration, ft.ImagesPerPrompt, ft.Steps, ft.Guidance, ft.LearningRate, ft.LoraRank, ft.RarityOutput, fidBudget, cache, output, overwrite, cluster.Cluster, cluster.ClusterId,
         };
+        foreach (var option in ft.CollapseGuards) command.Options.Add(option);
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
             var err = parse.InvocationConfiguration.Error;

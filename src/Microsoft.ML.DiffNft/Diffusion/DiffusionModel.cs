@@ -94,6 +94,31 @@ internal sealed class DiffusionModel : DenoisingModel
         return copy;
     }
 
+    /// <summary>
+    /// A new model with the weights base + α·(tuned − base): a fine-tuning update scaled by α (0 is the base model, 1 the
+    /// tuned one). With LoRA the update is the merged adapter, so this scales the adapter — the rarity–fidelity curve of
+    /// one fine-tuning run, without retraining. Both models must have the same architecture and vocabulary.
+    /// </summary>
+    internal static DiffusionModel Blend(DiffusionModel baseModel, DiffusionModel tuned, double alpha)
+    {
+        ArgumentNullException.ThrowIfNull(baseModel);
+        ArgumentNullException.ThrowIfNull(tuned);
+        if (!double.IsFinite(alpha)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "α must be a finite number.");
+        if (JsonSerializer.Serialize(baseModel.Options, JsonOptions) != JsonSerializer.Serialize(tuned.Options, JsonOptions)
+            || !baseModel.Tokenizer.Vocabulary.SequenceEqual(tuned.Tokenizer.Vocabulary))
+            throw new ArgumentException("The tuned model was not fine-tuned from this base model: their architectures or vocabularies differ.", nameof(tuned));
+        var result = baseModel.Clone();
+        using var noGrad = no_grad();
+        var from = tuned.Network.state_dict();
+        foreach (var (name, value) in result.Network.state_dict())
+        {
+            // Integer buffers (counters) are copied from the tuned model; weights are interpolated.
+            if (!value.is_floating_point()) value.copy_(from[name]);
+            else value.add_((from[name].to(value.device) - value) * alpha);
+        }
+        return result;
+    }
+
     /// <summary>Saves the model to one archive file atomically.</summary>
     public void Save(string path)
     {

@@ -79,7 +79,8 @@ internal sealed class DiffusionFineTuner
         using var adam = new AdamW(policy.TrainableParameters, o.LearningRate, weightDecay: o.WeightDecay);
         var kl = new KlController(o.KlWeight, o.KlTarget);
         var tracker = new PerPromptStatTracker(o.StatBufferSize, o.StatMinCount);
-        var log = new FineTuneLog(RewardScores.ComponentNames(reward));
+        var log = new FineTuneLog(RewardScores.ComponentNames(reward).Concat(o.UsesCrowding ? [CrowdingColumn] : []));
+        var guards = new Guards(o.UsesCrowding ? new CrowdingPenalty(o.CrowdingWindow, o.CrowdingBandwidth) : null);
         int iteration = 0;
         long queries = 0;
         double secondsBefore = 0;
@@ -92,11 +93,14 @@ internal sealed class DiffusionFineTuner
             tracker.Restore(state.Tracker);
             log.Restore(state.LogRows);
             secondsBefore = state.Seconds;
+            guards.RewardScale = state.RewardScale;
+            guards.Crowding?.Restore(state.CrowdingBandwidth, state.CrowdingMemory);
         }
         var clock = Stopwatch.StartNew();
         TimeSpan Elapsed() => TimeSpan.FromSeconds(secondsBefore) + clock.Elapsed;
         void Save() => FineTuneCheckpoint.Save(o.CheckpointPath!, fingerprint,
-            new FineTuneState(iteration, kl.Beta, queries, tracker.State(), log.Rows.ToList(), Elapsed().TotalSeconds), policy, adam);
+            new FineTuneState(iteration, kl.Beta, queries, tracker.State(), log.Rows.ToList(), Elapsed().TotalSeconds,
+                guards.RewardScale, guards.Crowding?.Bandwidth, guards.Crowding?.State()), policy, adam);
 
         if (o.SampleGridEvery > 0 && iteration == 0) WriteGrid(policy, distinct, 0);
         while (iteration < o.MaxIterations)
@@ -113,7 +117,7 @@ internal sealed class DiffusionFineTuner
             IterationStats stats;
             try
             {
-                stats = RunIteration(policy, adam, reward, tracker, distinct, iteration, beta);
+                stats = RunIteration(policy, adam, reward, tracker, guards, distinct, iteration, beta);
             }
             catch (OperationCanceledException) when (o.CancellationToken.IsCancellationRequested)
             {
@@ -141,8 +145,20 @@ internal sealed class DiffusionFineTuner
         return export(policy);
     }
 
+    /// <summary>The log column of the mean crowding (<see cref="CrowdingPenalty"/>).</summary>
+    internal const string CrowdingColumn = "crowding";
+
+    /// <summary>The run's state of the guards against collapse: σ₀ and the crowding penalty's memory.</summary>
+    private sealed class Guards(CrowdingPenalty? crowding)
+    {
+        /// <summary>σ₀: the standard deviation of the first iteration's training signal.</summary>
+        public double? RewardScale { get; set; }
+
+        public CrowdingPenalty? Crowding { get; } = crowding;
+    }
+
     private IterationStats RunIteration(FineTunePolicy policy, AdamW adam, IImageReward reward, PerPromptStatTracker tracker,
-        string[] distinct, int iteration, double beta)
+        Guards guards, string[] distinct, int iteration, double beta)
     {
         var o = _options;
         ulong iterationSeed = DiffusionTrainer.StepSeed(o.EffectiveSeed, iteration);
@@ -169,9 +185,24 @@ internal sealed class DiffusionFineTuner
             signal = ToDoubles(RewardScores.TrainingSignal(reward, scored.Total, scored.Components, o.ComponentScaling));
             means = RewardScores.ComponentMeans(scored.Components);
         }
+        // σ₀ is the spread of the base model's rewards: the unit of the advantage floor and of the crowding penalty.
+        guards.RewardScale ??= PerPromptStatTracker.MeanStd(signal).Std;
+        double scale = guards.RewardScale.Value;
+        if (guards.Crowding is { } crowding)
+        {
+            double[] crowdingScores;
+            using (no_grad())
+            using (policy.ReferenceScope())
+            using (var images = rollout.FinalImages(policy.Model))
+            using (var features = CrowdingPenalty.Features(reward, images))
+                crowdingScores = crowding.Measure(features);
+            for (int i = 0; i < signal.Length; i++) signal[i] -= o.CrowdingWeight * scale * crowdingScores[i];
+            means[CrowdingColumn] = crowdingScores.Average();
+        }
+        double minStd = o.AdvantageStdFloor * scale;
         var normalised = o.Advantages == AdvantageNormalization.Group
-            ? PerPromptStatTracker.GroupAdvantages(batchPrompts, signal)
-            : tracker.Update(batchPrompts, signal);
+            ? PerPromptStatTracker.GroupAdvantages(batchPrompts, signal, minStd)
+            : tracker.Update(batchPrompts, signal, minStd);
         var advantages = tensor(normalised.Select(a => (float)Math.Clamp(a, -o.AdvantageClip, o.AdvantageClip)).ToArray(), device: policy.Model.Device);
         var stats = PpoUpdater.Update(policy, adam, rollout, advantages, beta, o, iterationSeed);
         var (mean, std) = PerPromptStatTracker.MeanStd(rewards);

@@ -14,8 +14,15 @@ namespace Microsoft.ML.DiffNft.FineTuning;
 /// <param name="LogRows">The CSV log rows so far.</param>
 /// <param name="Seconds">Training time up to this checkpoint, interrupted runs included (0 in checkpoints of older builds):
 /// a resumed run's <see cref="FineTuneOptions.MaxTime"/> counts it, and not the work an interruption lost.</param>
+/// <param name="RewardScale">σ₀, the standard deviation of the first iteration's training signal (null before it, and
+/// in runs without the advantage floor or crowding).</param>
+/// <param name="CrowdingBandwidth">The crowding penalty's bandwidth (null before the first iteration or without it).</param>
+/// <param name="CrowdingMemory">The crowding penalty's remembered samples, oldest iteration first.</param>
 internal sealed record FineTuneState(int Iteration, double Beta, long RewardQueries, Dictionary<string, double[]> Tracker, List<string> LogRows,
-    double Seconds = 0);
+    double Seconds = 0,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? RewardScale = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? CrowdingBandwidth = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] List<float[][]>? CrowdingMemory = null);
 
 /// <summary>
 /// What a checkpoint must match to be resumed: the settings that shape the trajectory of the run (not the budget, paths or
@@ -29,14 +36,21 @@ internal sealed record FineTuneFingerprint(
     double LearningRate, double WeightDecay, double KlWeight, double? KlTarget, int LoraRank, double LoraAlpha,
     LoraTargets LoraTargets, int BackpropSteps, int BackpropDetachedFinalSteps, int BackpropRewardSamples, int BackpropRewardShift, double BackpropRewardNoise, int Seed, string Reward, string BaseModelSha256, string PromptsSha256,
     // Written only when set, so checkpoints of runs that sample in one batch (and of builds before the option) match.
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] int SamplingBatchSize = 0)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] int SamplingBatchSize = 0,
+    // The same for the guards against collapse: a run with all of them off matches checkpoints of builds before them.
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] double AdvantageStdFloor = 0,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] double CrowdingWeight = 0,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] int CrowdingWindow = 0,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] double CrowdingBandwidth = 0)
 {
     public static FineTuneFingerprint From(FineTuneOptions o, string reward, string baseModelSha256, string promptsSha256) => new(
         o.Mode, o.PromptsPerIteration, o.ImagesPerPrompt, o.SamplingSteps, o.Eta, o.GuidanceScale, o.ClipRange, o.AdvantageClip,
         o.ComponentScaling, o.Advantages, o.StatBufferSize, o.StatMinCount, o.InnerEpochs, o.TimestepFraction, o.ExcludedFinalSteps, o.TrainBatchSize,
         o.GradientAccumulationSteps, o.GradientClipNorm, o.LearningRate, o.WeightDecay, o.KlWeight, o.KlTarget, o.LoraRank,
         o.LoraRank > 0 ? o.EffectiveLoraAlpha : 0, o.LoraRank > 0 ? o.LoraTargets : LoraTargets.None, o.EffectiveBackpropSteps, o.BackpropDetachedFinalSteps, o.BackpropRewardSamples, o.BackpropRewardShift, o.BackpropRewardNoise, o.EffectiveSeed,
-        reward, baseModelSha256, promptsSha256, o.Mode == FineTuneMode.Ppo ? o.SamplingBatchSize : 0);
+        reward, baseModelSha256, promptsSha256, o.Mode == FineTuneMode.Ppo ? o.SamplingBatchSize : 0,
+        o.Mode == FineTuneMode.Ppo ? o.AdvantageStdFloor : 0, o.UsesCrowding ? o.CrowdingWeight : 0,
+        o.UsesCrowding ? o.CrowdingWindow : 0, o.UsesCrowding ? o.CrowdingBandwidth : 0);
 }
 
 /// <summary>
@@ -91,7 +105,7 @@ internal static class FineTuneCheckpoint
         if (differences.Count > 0)
             throw new InvalidOperationException($"Checkpoint '{path}' belongs to a different run ({string.Join(", ", differences)} differ); delete it to start afresh or restore the settings.");
         if (m.State.Iteration < 0 || m.State.Tracker is null || m.State.LogRows is null || !double.IsFinite(m.State.Beta)
-            || !double.IsFinite(m.State.Seconds) || m.State.Seconds < 0)
+            || !double.IsFinite(m.State.Seconds) || m.State.Seconds < 0 || m.State.RewardScale is { } s && !(s >= 0 && double.IsFinite(s)))
             throw new InvalidDataException($"Checkpoint '{path}': the run state is incomplete or invalid.");
 
         var state = ModelArchive.LoadTensors(entries, StateEntry, path);

@@ -55,6 +55,35 @@ public sealed record FineTuneOptions
     /// </summary>
     public RewardComponentScaling ComponentScaling { get; init; } = RewardComponentScaling.Standardized;
 
+    /// <summary>
+    /// PPO: advantages are divided by max(σ, this × σ₀) rather than by σ alone — σ the standard deviation of the rewards
+    /// they are normalised with, σ₀ that of the run's first iteration (the base model's spread). As a policy converges, its
+    /// batch σ shrinks and plain normalisation inflates every step in proportion: the feedback that ends in a collapse onto
+    /// one image. With the floor, a batch that already agrees gets small advantages. 0: σ alone, as DDPO.
+    /// </summary>
+    public double AdvantageStdFloor { get; init; } = 1.0;
+
+    /// <summary>
+    /// PPO: weight, in units of σ₀ (see <see cref="AdvantageStdFloor"/>), of the crowding penalty subtracted from each
+    /// image's training signal: log(1 + how many recent samples lie close to it in the reward's embedding), so that copies
+    /// of one rare image lower each other's reward (<see cref="CrowdingWindow"/>, <see cref="CrowdingBandwidth"/>;
+    /// docs/algorithms.md). 0 disables it. The logged reward is the reward's own; the log's <c>reward_crowding</c> column
+    /// is the mean crowding.
+    /// </summary>
+    public double CrowdingWeight { get; init; } = 1.0;
+
+    /// <summary>PPO: iterations of samples the crowding penalty remembers besides the current batch.</summary>
+    public int CrowdingWindow { get; init; } = 4;
+
+    /// <summary>
+    /// PPO: the crowding kernel's bandwidth as a share of the median distance from a first-iteration sample to its nearest
+    /// neighbour: images much closer than that count as copies.
+    /// </summary>
+    public double CrowdingBandwidth { get; init; } = 0.5;
+
+    /// <summary>Whether the crowding penalty takes part (PPO with a non-zero <see cref="CrowdingWeight"/>).</summary>
+    internal bool UsesCrowding => Mode == FineTuneMode.Ppo && CrowdingWeight != 0;
+
     /// <summary>Rewards kept per prompt by the running statistics.</summary>
     public int StatBufferSize { get; init; } = 32;
 
@@ -222,6 +251,10 @@ public sealed record FineTuneOptions
         if (!(GuidanceScale >= 0 && GuidanceScale <= 100)) throw new ArgumentOutOfRangeException(nameof(GuidanceScale), GuidanceScale, "The guidance scale must lie in [0, 100].");
         if (!(ClipRange > 0 && ClipRange < 1)) throw new ArgumentOutOfRangeException(nameof(ClipRange), ClipRange, "Must lie in (0, 1).");
         if (!(AdvantageClip > 0)) throw new ArgumentOutOfRangeException(nameof(AdvantageClip), AdvantageClip, "Must be positive.");
+        if (!(AdvantageStdFloor >= 0) || double.IsInfinity(AdvantageStdFloor)) throw new ArgumentOutOfRangeException(nameof(AdvantageStdFloor), AdvantageStdFloor, "Must be a finite non-negative number.");
+        if (!(CrowdingWeight >= 0) || double.IsInfinity(CrowdingWeight)) throw new ArgumentOutOfRangeException(nameof(CrowdingWeight), CrowdingWeight, "Must be a finite non-negative number.");
+        if (CrowdingWindow < 0) throw new ArgumentOutOfRangeException(nameof(CrowdingWindow), CrowdingWindow, "Must be non-negative.");
+        if (!(CrowdingBandwidth > 0) || double.IsInfinity(CrowdingBandwidth)) throw new ArgumentOutOfRangeException(nameof(CrowdingBandwidth), CrowdingBandwidth, "Must be a positive number.");
         if (StatBufferSize < 1) throw new ArgumentOutOfRangeException(nameof(StatBufferSize), StatBufferSize, "Must be positive.");
         if (StatMinCount < 1 || StatMinCount > StatBufferSize) throw new ArgumentOutOfRangeException(nameof(StatMinCount), StatMinCount, $"Must lie in 1 … StatBufferSize ({StatBufferSize}).");
         if (InnerEpochs < 1) throw new ArgumentOutOfRangeException(nameof(InnerEpochs), InnerEpochs, "Must be positive.");

@@ -28,9 +28,9 @@ internal sealed class PerPromptStatTracker
     /// <summary>
     /// Adds the rewards to their prompts' buffers (oldest dropped beyond <see cref="BufferSize"/>), then normalises each
     /// reward by its prompt's buffer statistics — or by the whole batch's while the prompt has fewer than
-    /// <see cref="MinCount"/> rewards.
+    /// <see cref="MinCount"/> rewards. The divisor is never below <paramref name="minStd"/>.
     /// </summary>
-    public double[] Update(IReadOnlyList<string> prompts, IReadOnlyList<double> rewards)
+    public double[] Update(IReadOnlyList<string> prompts, IReadOnlyList<double> rewards, double minStd = 0)
     {
         Check(prompts, rewards);
         foreach (var (prompt, r) in prompts.Zip(rewards))
@@ -49,13 +49,16 @@ internal sealed class PerPromptStatTracker
                 var q = _buffers[prompts[i]];
                 stats[prompts[i]] = s = q.Count >= MinCount ? MeanStd(q.ToArray()) : (batchMean, batchStd);
             }
-            result[i] = (rewards[i] - s.Mean) / (s.Std + StdEpsilon);
+            result[i] = (rewards[i] - s.Mean) / (Math.Max(s.Std, minStd) + StdEpsilon);
         }
         return result;
     }
 
-    /// <summary>Normalises each reward by the mean and standard deviation of the rewards of the same prompt in this batch.</summary>
-    public static double[] GroupAdvantages(IReadOnlyList<string> prompts, IReadOnlyList<double> rewards)
+    /// <summary>
+    /// Normalises each reward by the mean and standard deviation of the rewards of the same prompt in this batch, the
+    /// standard deviation floored at <paramref name="minStd"/>.
+    /// </summary>
+    public static double[] GroupAdvantages(IReadOnlyList<string> prompts, IReadOnlyList<double> rewards, double minStd = 0)
     {
         Check(prompts, rewards);
         var groups = new Dictionary<string, List<double>>(StringComparer.Ordinal);
@@ -69,7 +72,7 @@ internal sealed class PerPromptStatTracker
         for (int i = 0; i < rewards.Count; i++)
         {
             var (mean, std) = stats[prompts[i]];
-            result[i] = (rewards[i] - mean) / (std + StdEpsilon);
+            result[i] = (rewards[i] - mean) / (Math.Max(std, minStd) + StdEpsilon);
         }
         return result;
     }

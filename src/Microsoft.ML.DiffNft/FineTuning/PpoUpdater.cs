@@ -9,6 +9,12 @@ namespace Microsoft.ML.DiffNft.FineTuning;
 /// timesteps per minibatch, the clipped surrogate plus β times the exact per-step KL to the reference, gradients
 /// accumulated over minibatches, clipped, then one AdamW step per accumulation group.
 /// </summary>
+/// <remarks>
+/// Both terms of the loss are per-step, per-element averages: the surrogate of the element-averaged log-ratio and the
+/// element-averaged KL. Multiplied by the image's elements D and the steps S both become per-image quantities — the
+/// trajectory's log-ratio and its KL in nats — so the objective is E[A] − β·KL(trajectory) with A the normalised advantage,
+/// whose optimum is the base distribution tilted by exp(A/β). The log reports the KL in that unit, nats per image.
+/// </remarks>
 internal static class PpoUpdater
 {
     /// <summary>
@@ -66,6 +72,9 @@ internal static class PpoUpdater
                     var adv = advantages.index_select(0, idx);
                     // Each trained transition contributes equally to the group's gradient: a mean over steps and minibatches.
                     double scale = 1.0 / (steps.Length * group.Length);
+                    // The logged KL is the trajectory's, in nats per image: each step's KL summed over the image's elements,
+                    // a trained step standing for the ppoSteps/trainSteps policy-gradient steps it was drawn from.
+                    double elements = rollout.States[0][0].numel(), klPerImage = 0;
                     foreach (var (j, ppo) in steps)
                     {
                         using var stepScope = NewDisposeScope();
@@ -83,9 +92,10 @@ internal static class PpoUpdater
                             stats.AddPpo(mb.Length, PpoObjective.ClipFraction(step.LogProb!, old, options.ClipRange), PpoObjective.ApproxKl(step.LogProb!, old));
                         }
                         if (loss.requires_grad) (loss * scale).backward();
-                        stats.AddKl(mb.Length, kl.item<float>());
+                        klPerImage += kl.item<float>() * elements * (ppo ? (double)ppoSteps / trainSteps : 1);
                         stats.AddLoss(mb.Length, loss.item<float>());
                     }
+                    stats.AddKl(mb.Length, klPerImage);
                 }
                 stats.AddGradientNorm(adam.ClipGradNorm(options.GradientClipNorm));
                 adam.StepUpdate();

@@ -96,7 +96,8 @@ internal static class RewardBackpropUpdater
                     for (int i = 0; i < mb.Length; i++) rewards[mb[i]] = scores[i];
                     foreach (var (name, mean) in RewardScores.ComponentMeans(parts))
                         componentSums[name] = componentSums.GetValueOrDefault(name) + mean * mb.Length;
-                    stats.AddKl(mb.Length, klMean.item<float>());
+                    // In nats per image, as PPO logs it: the differentiated steps' KL summed over the image's elements.
+                    stats.AddKl(mb.Length, klMean.item<float>() * klSum.shape.Skip(1).Aggregate(1L, (acc, dim) => acc * dim) * (k - options.BackpropDetachedFinalSteps));
                     stats.AddLoss(mb.Length, loss.item<float>());
                 }
                 finally

@@ -9,7 +9,7 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// the image barely moves it, and per-prompt normalisation then flattens the signal (the flat-reward failure of DDPO on
 /// [0, 1] rewards). The logit is unbounded and moves evenly.
 /// </summary>
-internal sealed class LogitReward : IImageReward
+internal sealed class LogitReward : IImageReward, IImageEmbedding
 {
     private readonly IImageReward _probability;
     private readonly double _epsilon;
@@ -29,6 +29,9 @@ internal sealed class LogitReward : IImageReward
 
     /// <summary>Whether the wrapped reward is differentiable.</summary>
     public bool IsDifferentiable => _probability.IsDifferentiable;
+
+    /// <inheritdoc/>
+    public Tensor? Embed(Tensor images) => IImageEmbedding.Of(_probability, images);
 
     /// <inheritdoc/>
     public Tensor Score(Tensor images)

@@ -35,7 +35,7 @@ internal readonly record struct RarityRewardOutput(Tensor Reward, Tensor RarePro
 /// the images; otherwise it runs without a graph in chunks of <see cref="BatchSize"/>.</para>
 /// <para>Instances are not thread-safe: torch modules are not.</para>
 /// </remarks>
-internal sealed class RarityRewardModel : IImageReward, IDisposable
+internal sealed class RarityRewardModel : IImageReward, IImageEmbedding, IDisposable
 {
     /// <summary>The model-file format name written into every archive.</summary>
     public const string FormatName = "diffnft.reward";
@@ -108,6 +108,16 @@ internal sealed class RarityRewardModel : IImageReward, IDisposable
         output.RareProbability.Dispose();
         output.Embedding.Dispose();
         return output.Reward;
+    }
+
+    /// <summary>The pooled ViT embedding [N, Dim] of each image, without gradients.</summary>
+    public Tensor? Embed(Tensor images)
+    {
+        using var noGrad = no_grad();
+        var output = Forward(images);
+        output.Reward.Dispose();
+        output.RareProbability.Dispose();
+        return output.Embedding;
     }
 
     /// <summary>All three outputs for a batch; see <see cref="Score"/> for inputs, gradients and chunking.</summary>

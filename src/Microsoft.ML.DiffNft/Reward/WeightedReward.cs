@@ -8,7 +8,7 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// 0 (all of them, too: the sum is then 0 and only the KL term trains); a reward whose weight is 0 is never called, so it
 /// costs nothing and cannot fail. Negative weights are allowed (penalties).
 /// </summary>
-internal sealed class WeightedReward : IImageReward
+internal sealed class WeightedReward : IImageReward, IImageEmbedding
 {
     private readonly (IImageReward Reward, double Weight)[] _components;
 
@@ -45,6 +45,14 @@ internal sealed class WeightedReward : IImageReward
 
     /// <summary>True when every component with a non-zero weight is differentiable.</summary>
     public bool IsDifferentiable => _components.Where(c => c.Weight != 0).All(c => c.Reward.IsDifferentiable);
+
+    /// <summary>The embedding of the first component with a non-zero weight that has one.</summary>
+    public Tensor? Embed(Tensor images)
+    {
+        foreach (var (reward, weight) in _components)
+            if (weight != 0 && IImageEmbedding.Of(reward, images) is { } embedding) return embedding;
+        return null;
+    }
 
     /// <inheritdoc/>
     public Tensor Score(Tensor images)

@@ -86,6 +86,34 @@ public class FineTuneRunTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void BlendingScalesTheFineTuningUpdateWeightByWeight()
+    {
+        Run(FineTuneTestModels.Fast(2), new ChannelMeanReward(), out var tuned);
+        var b = FineTuneTestModels.Base;
+        using (tuned)
+        using (var none = DiffusionModel.Blend(b, tuned, 0))
+        using (var half = DiffusionModel.Blend(b, tuned, 0.5))
+        using (var full = DiffusionModel.Blend(b, tuned, 1))
+        {
+            var bw = b.Network.state_dict();
+            var tw = tuned.Network.state_dict();
+            int moved = 0;
+            foreach (var (name, w) in none.Network.state_dict())
+            {
+                Assert.True(w.eq(bw[name]).all().item<bool>(), $"{name}: α = 0 must be the base model exactly");
+                Assert.True(half.Network.state_dict()[name].allclose((bw[name] + tw[name]) / 2, rtol: 1e-5, atol: 1e-7), $"{name}: α = 0.5 is the midpoint");
+                Assert.True(full.Network.state_dict()[name].allclose(tw[name], rtol: 1e-5, atol: 1e-7), $"{name}: α = 1 is the tuned model");
+                if (!tw[name].eq(bw[name]).all().item<bool>()) moved++;
+            }
+            Assert.True(moved > 0, "fine-tuning changed no weight");
+            // A model of another architecture is refused.
+            var other = new DiffusionModel(b.Options with { UNet = b.Options.UNet with { BaseChannels = b.Options.UNet.BaseChannels * 2 } }, b.Tokenizer, b.Device);
+            using (other)
+                Assert.Throws<ArgumentException>(() => DiffusionModel.Blend(b, other, 0.5));
+        }
+    }
+
+    [Fact]
     public void AZeroWeightRewardIsNeverComputedAndTheRunCompletes()
     {
         var red = new ChannelMeanReward();
@@ -93,7 +121,7 @@ public class FineTuneRunTests(ITestOutputHelper output)
         var reports = Run(FineTuneTestModels.Fast(2), reward, out var tuned);
         tuned.Dispose();
         Assert.Equal(2, reports.Count);
-        Assert.Equal(new[] { "red" }, reports[0].RewardComponents.Keys);
+        Assert.Equal(new[] { "red", "crowding" }, reports[0].RewardComponents.Keys);
         Assert.Equal(2, red.Calls);
 
         var nothing = new WeightedReward((new MustNotBeCalledReward("rarity"), 0.0), (new MustNotBeCalledReward("fidelity"), 0.0));
@@ -135,7 +163,9 @@ public class FineTuneRunTests(ITestOutputHelper output)
             }
             var log = File.ReadAllLines(Path.Combine(dir.Path, "log.csv"));
             Assert.Equal(5, log.Length);
-            Assert.StartsWith("iteration,elapsed_s,reward_mean,reward_std,reward_red,kl,beta", log[0]);
+            // PPO logs the mean crowding of its samples (the crowding penalty); reward backpropagation has none.
+            Assert.StartsWith(mode == FineTuneMode.Ppo ? "iteration,elapsed_s,reward_mean,reward_std,reward_red,reward_crowding,kl,beta"
+                : "iteration,elapsed_s,reward_mean,reward_std,reward_red,kl,beta", log[0]);
             Assert.Equal(Enumerable.Range(1, 4).Select(i => i.ToString()), log.Skip(1).Select(l => l.Split(',')[0]));
         }
     }
