@@ -24,7 +24,7 @@ internal static class FineTuneCommand
         var promptsFile = new Option<string?>("--prompts") { Description = "Text file with one prompt per line (blank lines and lines starting with # are skipped)." };
         var rarityWeight = new Option<double>("--rarity-weight") { Description = "Weight of the rarity reward (0 skips it).", DefaultValueFactory = _ => 1.0 };
         var fidelityWeight = new Option<double>("--fidelity-weight") { Description = "Weight of the fidelity reward: the base model's denoising error on the image (0 skips it).", DefaultValueFactory = _ => 0.0 };
-        var klTarget = new Option<double?>("--kl-target") { Description = "Adapt β to keep the per-step KL near this budget." };
+        var klTarget = new Option<double?>("--kl-target") { Description = "Adapt β to keep the KL to the base model near this budget, in nats per image (the logged kl)." };
         var mode = new Option<FineTuneMode>("--mode") { Description = "ppo (policy gradient, any reward) or backprop (reward backpropagation, differentiable rewards).", DefaultValueFactory = _ => FineTuneMode.Ppo };
         var backpropSteps = new Option<int>("--backprop-steps") { Description = "Backprop mode: the last K sampler steps the reward gradient flows through (0: every step).", DefaultValueFactory = _ => Defaults.BackpropSteps };
         var detachedFinal = new Option<int>("--backprop-detached-final-steps") { Description = "Backprop mode: the last N differentiated steps pass the gradient through the sampler only, not into the weights.", DefaultValueFactory = _ => Defaults.BackpropDetachedFinalSteps };

@@ -131,14 +131,18 @@ public sealed record FineTuneOptions
     public double WeightDecay { get; init; } = 1e-4;
 
     /// <summary>
-    /// β: weight of the exact per-step KL to the base model, ‖μ_θ − μ_ref‖²/(2σ_t²) averaged over elements and over the
-    /// trained steps (the same unit as the log-probabilities). With <see cref="KlTarget"/> set this is the starting β.
+    /// β: weight of the exact per-step KL to the base model, ‖μ_θ − μ_ref‖²/(2σ_t²). The loss adds β × the KL averaged
+    /// over elements and trained steps to a surrogate averaged the same way, so in per-image units the objective is
+    /// E[A] − β·KL(trajectory), A the normalised advantage: its optimum tilts the base model by exp(A/β) (β = 0.01 makes an
+    /// image one standard deviation better e^100 times likelier — a loose leash; the crowding penalty and the advantage
+    /// floor keep long runs diverse). With <see cref="KlTarget"/> set this is the starting β. docs/algorithms.md §4.
     /// </summary>
     public double KlWeight { get; init; } = 0.01;
 
     /// <summary>
-    /// A KL budget per step (same unit as the logged KL). When set, β doubles after an iteration whose KL exceeds 1.5×
-    /// the target and halves after one below target/1.5 (the adaptive rule of the PPO paper). Null keeps β fixed.
+    /// A KL budget in the logged unit, nats per image (the trajectory's KL to the base model). When set, β doubles after an
+    /// iteration whose KL exceeds 1.5× the target and halves after one below target/1.5 (the adaptive rule of the PPO
+    /// paper). Null keeps β fixed.
     /// </summary>
     public double? KlTarget { get; init; }
 

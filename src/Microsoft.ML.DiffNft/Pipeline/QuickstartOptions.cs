@@ -98,6 +98,14 @@ public sealed record QuickstartOptions
     /// <summary>Seed of the evaluation's reference sample and KID subsets. Default 0.</summary>
     public int EvaluationSeed { get; init; }
 
+    /// <summary>
+    /// The α curve: for each α the fine-tuning update is scaled by α (base + α·(tuned − base)), N images are generated
+    /// with the same prompts and seeds and evaluated like the two models, and the report draws the rarity–fidelity curve
+    /// of the one run, without retraining (<c>generated/alpha-{α}</c>, <c>metrics/alpha-{α}.json</c>). Values in (0, 1);
+    /// empty skips it. Default 0.25, 0.5, 0.75.
+    /// </summary>
+    public IReadOnlyList<double> AlphaCurve { get; init; } = [0.25, 0.5, 0.75];
+
     /// <summary>KID: the number of random subsets. Default 100.</summary>
     public int KidSubsets { get; init; } = 100;
 
@@ -136,6 +144,10 @@ public sealed record QuickstartOptions
         if (SampleCount < 2) throw new ArgumentOutOfRangeException(nameof(SampleCount), SampleCount, "N (SampleCount) must be at least 2.");
         if (SampleCount > collection.Count)
             throw new ArgumentOutOfRangeException(nameof(SampleCount), SampleCount, $"N (SampleCount) must not exceed the collection's {collection.Count} tokens: the evaluation compares N images of each.");
+        ArgumentNullException.ThrowIfNull(AlphaCurve, nameof(AlphaCurve));
+        foreach (double a in AlphaCurve)
+            if (!(a > 0 && a < 1)) throw new ArgumentOutOfRangeException(nameof(AlphaCurve), a, "Each α of the curve must lie strictly between 0 (the base model) and 1 (the tuned model).");
+        if (AlphaCurve.Distinct().Count() != AlphaCurve.Count) throw new ArgumentException("The α values of the curve must be distinct.", nameof(AlphaCurve));
         if (KidSubsets < 1) throw new ArgumentOutOfRangeException(nameof(KidSubsets), KidSubsets, "Must be at least 1.");
         if (!double.IsFinite(RarityWeight)) throw new ArgumentOutOfRangeException(nameof(RarityWeight), RarityWeight, "Must be finite.");
         if (!double.IsFinite(FidelityWeight)) throw new ArgumentOutOfRangeException(nameof(FidelityWeight), FidelityWeight, "Must be finite.");

@@ -53,6 +53,17 @@ public sealed class QuickstartPaths
     /// <summary>The report (<c>report.json</c>).</summary>
     public string ReportJson => Path.Combine(Root, "report.json");
 
+    /// <summary><c>generated/alpha-{α}</c>: the images of the fine-tuning update scaled by α.</summary>
+    /// <param name="alpha">The scale of the update.</param>
+    public string GeneratedAlpha(double alpha) => Path.Combine(Root, "generated", AlphaLabel(alpha));
+
+    /// <summary><c>metrics/alpha-{α}.json</c>: the evaluation of <see cref="GeneratedAlpha"/>.</summary>
+    /// <param name="alpha">The scale of the update.</param>
+    public string AlphaMetrics(double alpha) => Path.Combine(Root, "metrics", AlphaLabel(alpha) + ".json");
+
+    /// <summary>The label of an α set: <c>alpha-0.5</c>.</summary>
+    internal static string AlphaLabel(double alpha) => "alpha-" + alpha.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The self-contained HTML report (grids, plots, metrics table), viewable offline.</summary>
     public string ReportHtml => Path.Combine(Root, "report.html");
 

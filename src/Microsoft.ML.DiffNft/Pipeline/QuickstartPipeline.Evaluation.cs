@@ -15,16 +15,30 @@ public sealed partial class QuickstartPipeline
     /// <summary>Images shown in each model's contact sheet (<c>grid.png</c>).</summary>
     private const int GridImages = 64;
 
-    private (string Label, string Model, string Folder)[] Sets => new[]
+    /// <summary>
+    /// The image sets: the base model's, the tuned model's, and one per α of the curve (the update scaled by α), with
+    /// where their images and metrics go. α is null for the two models themselves.
+    /// </summary>
+    private (string Label, double? Alpha, string Folder, string Metrics)[] Sets =>
+        new (string, double?, string, string)[] { ("base", null, Paths.GeneratedBase, Paths.BaseMetrics), ("tuned", null, Paths.GeneratedTuned, Paths.TunedMetrics) }
+            .Concat(Options.AlphaCurve.Order().Select(a => (QuickstartPaths.AlphaLabel(a), (double?)a, Paths.GeneratedAlpha(a), Paths.AlphaMetrics(a))))
+            .ToArray();
+
+    /// <summary>The model of a set: the base or the tuned model, or base + α·(tuned − base).</summary>
+    private DiffusionModel LoadSetModel(string label, double? alpha)
     {
-        ("base", Paths.BaseModel, Paths.GeneratedBase),
-        ("tuned", Paths.TunedModel, Paths.GeneratedTuned),
-    };
+        if (alpha is not { } a) return DiffusionModel.Load(label == "base" ? Paths.BaseModel : Paths.TunedModel);
+        using var baseModel = DiffusionModel.Load(Paths.BaseModel);
+        using var tuned = DiffusionModel.Load(Paths.TunedModel);
+        return DiffusionModel.Blend(baseModel, tuned, a);
+    }
 
     private void GenerateStage()
     {
         var o = Options;
-        string settings = StageFingerprint.Describe(new { o.SampleCount, o.GenerationPrompt, o.GenerationSeed, o.Generation });
+        // The α curve joins the fingerprint only when it is not empty, so runs without one keep their fingerprints.
+        string settings = StageFingerprint.Describe(new { o.SampleCount, o.GenerationPrompt, o.GenerationSeed, o.Generation })
+            + (o.AlphaCurve.Count > 0 ? ";alpha=" + string.Join(",", o.AlphaCurve.Order().Select(a => a.ToString("R", CultureInfo.InvariantCulture))) : "");
         string fingerprint = StageFingerprint.Of(QuickstartStage.Generate, settings, Fingerprint(QuickstartStage.BaseModel), Fingerprint(QuickstartStage.FineTune));
         var outputs = Sets.SelectMany(s => new[] { Path.Combine(s.Folder, "images", $"{o.SampleCount - 1}.png"), Path.Combine(s.Folder, "grid.png") }).ToArray();
         RunStage(QuickstartStage.Generate, fingerprint, outputs, Array.Empty<string>(), context =>
@@ -36,11 +50,11 @@ public sealed partial class QuickstartPipeline
             var sets = Sets;
             for (int k = 0; k < sets.Length; k++)
             {
-                var (label, modelPath, folder) = sets[k];
+                var (label, alpha, folder, _) = sets[k];
                 int offset = k * n;
-                using var model = DiffusionModel.Load(modelPath);
+                using var model = LoadSetModel(label, alpha);
                 var images = model.Generate(prompts, seeds, o.Generation,
-                    new SynchronousProgress<int>(done => context.Report((offset + done) / (2.0 * n), $"{label}: {done:N0}/{n:N0} images")),
+                    new SynchronousProgress<int>(done => context.Report((offset + done) / ((double)sets.Length * n), $"{label}: {done:N0}/{n:N0} images")),
                     o.CancellationToken);
                 // Stale images of a run with a larger N would otherwise join this set in the evaluation.
                 if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
@@ -58,7 +72,7 @@ public sealed partial class QuickstartPipeline
         var o = Options;
         string settings = StageFingerprint.Describe(new { o.SampleCount, o.EvaluationSeed, o.KidSubsets });
         string fingerprint = StageFingerprint.Of(QuickstartStage.Evaluate, settings, Fingerprint(QuickstartStage.Generate), Fingerprint(QuickstartStage.Collection));
-        RunStage(QuickstartStage.Evaluate, fingerprint, new[] { Paths.BaseMetrics, Paths.TunedMetrics }, Array.Empty<string>(), context =>
+        RunStage(QuickstartStage.Evaluate, fingerprint, Sets.Select(s => s.Metrics).ToArray(), Array.Empty<string>(), context =>
         {
             var ct = o.CancellationToken;
             context.Report(0, "loading the collection");
@@ -71,7 +85,7 @@ public sealed partial class QuickstartPipeline
             var sets = Sets;
             for (int k = 0; k < sets.Length; k++)
             {
-                var (label, _, folder) = sets[k];
+                var (label, _, folder, metricsPath) = sets[k];
                 context.Report((double)k / sets.Length, $"{label}: FID-ResNet18, KID and decoded rarity of {N(o.SampleCount)} images");
                 var images = EvaluationData.LoadImageFolder(folder, ct).Tokens.Select(t => t.Image!).ToList();
                 var m = _mlContext.NftGeneration.Evaluate(images, reference, new NftGenerationEvaluatorOptions
@@ -83,9 +97,10 @@ public sealed partial class QuickstartPipeline
                     ReferenceCacheDirectory = o.ReferenceCacheDirectory,
                     CancellationToken = ct,
                 });
-                AtomicFile.WriteAllText(label == "base" ? Paths.BaseMetrics : Paths.TunedMetrics, m.ToJson());
+                AtomicFile.WriteAllText(metricsPath, m.ToJson());
                 metrics[label] = m;
                 _evaluated[label] = m;
+                if (k >= 2) continue; // the α sets' numbers are in their metrics files and the report
                 numbers[$"fid_resnet18_{label}"] = m.FidResNet18;
                 if (m.RareRate is { } r) numbers[$"rare_rate_{label}"] = r;
                 if (m.RarityScore is { } s) numbers[$"rarity_score_{label}"] = s;
@@ -127,6 +142,7 @@ public sealed partial class QuickstartPipeline
         report.Grids.Add(new ReportImage("collection (reference)", File.ReadAllBytes(Paths.ReferenceGrid)));
         report.Grids.Add(new ReportImage("base model", File.ReadAllBytes(Path.Combine(Paths.GeneratedBase, "grid.png"))));
         report.Grids.Add(new ReportImage("fine-tuned model", File.ReadAllBytes(Path.Combine(Paths.GeneratedTuned, "grid.png"))));
+        foreach (var (alpha, metrics) in AlphaCurveMetrics()) report.AlphaCurve.Add(new ReportCurvePoint(alpha, metrics));
         return report;
     }
 
@@ -139,6 +155,10 @@ public sealed partial class QuickstartPipeline
                 $"Fine-tuning was stopped by its {Options.FineTuneTime?.TotalMinutes:G4}-minute time guard after {fineTune.Numbers.GetValueOrDefault("iterations"):N0} of {fineTune.Numbers.GetValueOrDefault("iterations_planned"):N0} iterations, so the tuned model is weaker than the method's; rerun with a larger --minutes-finetune (on a busy machine, or with fewer threads).");
     }
 
+    /// <summary>The α curve's metrics, in increasing α: this run's evaluation, else the metrics files.</summary>
+    private List<(double Alpha, NftGenerationMetrics Metrics)> AlphaCurveMetrics() =>
+        Options.AlphaCurve.Order().Select(a => (a, _evaluated.GetValueOrDefault(QuickstartPaths.AlphaLabel(a)) ?? NftGenerationMetricsJson.Load(Paths.AlphaMetrics(a)))).ToList();
+
     private static string Percent(double? value) => value is { } v ? v.ToString("P1", CultureInfo.InvariantCulture) : "n/a";
 
     private void ReportStage(NftGenerationMetrics baseMetrics, NftGenerationMetrics tunedMetrics, Stopwatch runClock)
@@ -148,7 +168,8 @@ public sealed partial class QuickstartPipeline
         Options.Progress?.Report(new QuickstartProgress(QuickstartStage.Report, QuickstartProgressKind.Started, 0, "writing report.json and report.html"));
         var settings = QuickstartReport.Settings(Options, Paths);
         var provisional = new QuickstartStageResult(QuickstartStage.Report, TimeSpan.Zero, false, "report.json", new Dictionary<string, double>());
-        string json = QuickstartReport.ToJson(settings, _results.Append(provisional).ToList(), baseMetrics, tunedMetrics, runClock.Elapsed, Warnings().ToList());
+        string json = QuickstartReport.ToJson(settings, _results.Append(provisional).ToList(), baseMetrics, tunedMetrics, runClock.Elapsed, Warnings().ToList(),
+            AlphaCurveMetrics());
         AtomicFile.WriteAllText(Paths.ReportJson, json);
         // This run's evaluation carries the per-image rarity scores that the histograms need; the metrics files do not.
         NftReportWriter.WriteHtml(BuildHtmlReport(_evaluated.GetValueOrDefault("base") ?? baseMetrics,

@@ -76,8 +76,10 @@ internal static class QuickstartReport
     /// <param name="tunedMetrics">The tuned model's metrics.</param>
     /// <param name="runElapsed">Wall time of the run that wrote the report.</param>
     /// <param name="warnings">What a reader must know before trusting the numbers (empty for none).</param>
+    /// <param name="alphaCurve">The update scaled by α and evaluated, in increasing α (empty or null for none).</param>
     public static string ToJson(JsonObject settings, IReadOnlyList<QuickstartStageResult> stages, NftGenerationMetrics baseMetrics,
-        NftGenerationMetrics tunedMetrics, TimeSpan runElapsed, IReadOnlyList<string>? warnings = null)
+        NftGenerationMetrics tunedMetrics, TimeSpan runElapsed, IReadOnlyList<string>? warnings = null,
+        IReadOnlyList<(double Alpha, NftGenerationMetrics Metrics)>? alphaCurve = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(stages);
@@ -112,6 +114,11 @@ internal static class QuickstartReport
                 ["fid_resnet18_change"] = Finite(tunedMetrics.FidResNet18 - baseMetrics.FidResNet18),
                 ["decodable_rate_change"] = tunedMetrics.DecodableRate is { } td && baseMetrics.DecodableRate is { } bd ? Finite(td - bd) : null,
             },
+            ["alpha_curve"] = new JsonArray((alphaCurve ?? []).Select(p => (JsonNode?)new JsonObject
+            {
+                ["alpha"] = p.Alpha,
+                ["metrics"] = JsonNode.Parse(p.Metrics.ToJson()),
+            }).ToArray()),
             ["stages"] = stageArray,
             ["total_stage_seconds"] = Math.Round(stages.Sum(s => s.Elapsed.TotalSeconds), 3),
             ["run_seconds"] = Math.Round(runElapsed.TotalSeconds, 3),

@@ -30,6 +30,12 @@ internal sealed class NftReport
     /// <summary>Metrics of the tuned model's images (for a sweep: the leaderboard's first trial); null when not measured.</summary>
     public NftGenerationMetrics? Tuned { get; set; }
 
+    /// <summary>
+    /// The fine-tuning update scaled by α (base + α·(tuned − base)) and evaluated, in increasing α: the rarity–fidelity
+    /// curve of one run, drawn from the base to the tuned model. Empty for none.
+    /// </summary>
+    public IList<ReportCurvePoint> AlphaCurve { get; } = new List<ReportCurvePoint>();
+
     /// <summary>How the tuned model is named in tables and legends.</summary>
     public string TunedName { get; set; } = "tuned";
 
@@ -63,6 +69,15 @@ internal sealed class NftReport
 
     /// <summary>The threshold to draw: <see cref="RareThreshold"/>, else the metrics'.</summary>
     internal double? EffectiveRareThreshold => RareThreshold ?? Base?.RareThreshold ?? Tuned?.RareThreshold;
+}
+
+/// <summary>One point of the α curve: the tuned model's update scaled by <paramref name="Alpha"/>, evaluated.</summary>
+/// <param name="Alpha">The scale of the update (0 is the base model, 1 the tuned one).</param>
+/// <param name="Metrics">What the evaluation measured.</param>
+internal sealed record ReportCurvePoint(double Alpha, NftGenerationMetrics Metrics)
+{
+    /// <summary>The point's name in tables and legends: <c>α = 0.5</c>.</summary>
+    public string Label => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"α = {Alpha:G4}");
 }
 
 /// <summary>A PNG image with its caption (a sample grid).</summary>

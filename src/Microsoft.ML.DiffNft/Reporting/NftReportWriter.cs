@@ -106,7 +106,11 @@ internal static class NftReportWriter
         h.Append("</tr>\n");
         if (report.Base is { } b) MetricsRow(h, "base", b, null);
         if (report.Tuned is { } t) MetricsRow(h, report.TunedName, t, null);
+        foreach (var p in report.AlphaCurve.OrderBy(p => p.Alpha)) MetricsRow(h, p.Label, p.Metrics, null);
         h.Append("</table>\n");
+        if (report.AlphaCurve.Count > 0)
+            h.Append("<p class=\"note\" id=\"alpha-curve\">α rows: the fine-tuning update scaled by α (base + α·(tuned − base)), ")
+                .Append("generated and evaluated like the tuned model — the rarity–fidelity curve of one run, without retraining.</p>\n");
 
         if (report.Summary.Count > 0)
         {
@@ -213,6 +217,16 @@ internal static class NftReportWriter
             Array(w, "base", report.Base?.RarityScores);
             Array(w, "tuned", report.Tuned?.RarityScores);
             w.WriteEndObject();
+            w.WriteStartArray("alpha_curve");
+            foreach (var p in report.AlphaCurve.OrderBy(p => p.Alpha))
+            {
+                w.WriteStartObject();
+                w.WriteNumber("alpha", p.Alpha);
+                w.WritePropertyName("metrics");
+                Metrics(w, p.Metrics);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
             if (report.LeaderboardRule is { } rule) w.WriteString("leaderboard_rule", rule);
             // What draws the page's plots: ScottPlot when the plotting folder loads, else the built-in chart; null without plots.
             bool hasPlots = ReportPlots.FidelityRarity(report) is not null || ReportPlots.RarityHistograms(report) is not null;

@@ -10,7 +10,7 @@ namespace Microsoft.ML.DiffNft.Reporting;
 internal static class ReportPlots
 {
     /// <summary>Colours of the plots (the headless-browser test looks for them in a screenshot).</summary>
-    internal const string TrialColor = "#1f77b4", ParetoColor = "#d62728", BaseColor = "#7f7f7f", TunedColor = "#2ca02c", ReferenceColor = "#9467bd";
+    internal const string TrialColor = "#1f77b4", ParetoColor = "#d62728", BaseColor = "#7f7f7f", TunedColor = "#2ca02c", ReferenceColor = "#9467bd", CurveColor = "#ff7f0e";
 
     /// <summary>How the report names the fallback renderer.</summary>
     internal const string BuiltInName = "the built-in SVG chart";
@@ -29,6 +29,19 @@ internal static class ReportPlots
         // The tuned model is drawn on its own only when it is not one of the trials.
         if (report.Tuned is { RareRate: { } tr } tuned && double.IsFinite(tuned.FidResNet18) && !report.Trials.Any(t => ReferenceEquals(t.Metrics, tuned)))
             points.Add((tuned.FidResNet18, tr, report.TunedName, TunedColor, "square"));
+        // The α curve: from the base model through each scaled update to the tuned model.
+        var curve = new List<double[]>();
+        if (report.AlphaCurve.Count > 0)
+        {
+            if (report.Base is { RareRate: { } cb } cbase && double.IsFinite(cbase.FidResNet18)) curve.Add([cbase.FidResNet18, cb]);
+            foreach (var p in report.AlphaCurve.OrderBy(p => p.Alpha))
+                if (p.Metrics.RareRate is { } r && double.IsFinite(p.Metrics.FidResNet18))
+                {
+                    points.Add((p.Metrics.FidResNet18, r, p.Label, CurveColor, "circle"));
+                    curve.Add([p.Metrics.FidResNet18, r]);
+                }
+            if (report.Tuned is { RareRate: { } ct } ctuned && double.IsFinite(ctuned.FidResNet18)) curve.Add([ctuned.FidResNet18, ct]);
+        }
         if (points.Count == 0) return null;
 
         var (x0, x1) = SvgChart.Widen(points.Min(p => p.Fid), points.Max(p => p.Fid));
@@ -43,6 +56,7 @@ internal static class ReportPlots
         var front = report.Trials.Where(t => t.OnParetoFront && t.Metrics.RareRate is not null)
             .Select(t => new[] { t.Metrics.FidResNet18, t.Metrics.RareRate!.Value }).OrderBy(p => p[0]).ThenByDescending(p => p[1]).ToArray();
         if (front.Length >= 2) spec.Lines.Add(new LineSpec(front, ParetoColor, 2, Dashed: true));
+        if (curve.Count >= 2) spec.Lines.Add(new LineSpec(curve.ToArray(), CurveColor, 2, Dashed: false));
         foreach (var (fid, rare, label, color, shape) in points)
             spec.Markers.Add(new MarkerSpec(fid, rare, color, shape, 12, label,
                 string.Create(CultureInfo.InvariantCulture, $"{label}: FID {fid:F3}, rare_rate {rare:F4}")));
@@ -53,6 +67,7 @@ internal static class ReportPlots
         }
         if (report.Base?.RareRate is not null) spec.Legend.Add(new LegendSpec("base", BaseColor, "marker", "square"));
         if (points.Any(p => p.Color == TunedColor)) spec.Legend.Add(new LegendSpec(report.TunedName, TunedColor, "marker", "square"));
+        if (curve.Count >= 2) spec.Legend.Add(new LegendSpec("update scaled by α", CurveColor, "line"));
         return spec;
     }
 

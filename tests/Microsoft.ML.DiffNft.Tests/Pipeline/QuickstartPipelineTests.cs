@@ -95,6 +95,17 @@ public sealed class QuickstartPipelineTests(ITestOutputHelper output)
             Assert.Equal(6, root.GetProperty("settings").GetProperty("n").GetInt32());
             Assert.True(root.GetProperty("settings").GetProperty("from_scratch").GetBoolean());
             Assert.Equal(3, root.GetProperty("settings").GetProperty("fine_tune").GetProperty("max_iterations").GetInt32());
+            // The α curve: the update scaled by 0.25, 0.5 and 0.75, each evaluated like the two models and saved beside them.
+            var curve = root.GetProperty("alpha_curve").EnumerateArray().ToList();
+            Assert.Equal(new[] { 0.25, 0.5, 0.75 }, curve.Select(p => p.GetProperty("alpha").GetDouble()));
+            foreach (var point in curve)
+            {
+                double a = point.GetProperty("alpha").GetDouble();
+                Assert.Equal(6, Directory.GetFiles(Path.Combine(first.Paths.GeneratedAlpha(a), "images")).Length);
+                using var file = JsonDocument.Parse(File.ReadAllText(first.Paths.AlphaMetrics(a)));
+                Assert.Equal(file.RootElement.GetRawText().Replace(" ", "").Replace("\n", "").Replace("\r", ""),
+                             point.GetProperty("metrics").GetRawText().Replace(" ", "").Replace("\n", "").Replace("\r", ""));
+            }
         }
         // report.html: one self-contained page with the three grids (collection, base, tuned) as PNG data URIs, both
         // models' rare rates and the plots.
@@ -104,6 +115,8 @@ public sealed class QuickstartPipelineTests(ITestOutputHelper output)
         Assert.DoesNotContain("https://", html);
         Assert.Contains("<svg", html);
         Assert.Contains("id=\"rarity-histograms\"", html);
+        Assert.Contains("id=\"alpha-curve\"", html);
+        Assert.Contains("α = 0.5", html);
         Assert.Contains(first.TunedMetrics.RareRate!.Value.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), html);
         foreach (var name in StageNames.Take(7))
             Assert.True(File.Exists(Path.Combine(first.Paths.Root, ".stages", name + ".json")), $"no done marker for {name}");
