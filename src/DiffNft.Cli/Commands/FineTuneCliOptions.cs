@@ -31,8 +31,8 @@ internal sealed class FineTuneCliOptions
         Guidance = new("--guidance") { Description = help.Guidance, DefaultValueFactory = _ => Defaults.GuidanceScale };
         LearningRate = new("--lr") { Description = help.LearningRate, DefaultValueFactory = _ => Defaults.LearningRate };
         Seed = new("--seed") { Description = help.Seed, DefaultValueFactory = _ => 0 };
-        AdvantageFloor = new("--advantage-floor") { Description = "PPO: advantages divide by max(σ, this × σ₀), σ₀ the first iteration's reward spread, so a converging batch is not pushed harder (0: σ alone, as DDPO).", DefaultValueFactory = _ => Defaults.AdvantageStdFloor };
-        CrowdingWeight = new("--crowding-weight") { Description = "PPO: weight (in units of σ₀) of the crowding penalty, log(1 + recent samples close to the image in the reward's embedding), so copies of one image lower each other's reward (0: off).", DefaultValueFactory = _ => Defaults.CrowdingWeight };
+        AdvantageFloor = new("--advantage-floor") { Description = "PPO: advantages divide by max(σ, this × σ₀), σ₀ the first iteration's reward spread, so a converging batch is not pushed harder (0: σ alone, as DDPO, the default).", DefaultValueFactory = _ => Defaults.AdvantageStdFloor };
+        CrowdingWeight = new("--crowding-weight") { Description = "PPO: weight (in units of σ₀) of the crowding penalty, log(1 + recent samples close to the image in the reward's embedding), so copies of one image lower each other's reward (0: off, the default; it raised the FID on the built-in collection).", DefaultValueFactory = _ => Defaults.CrowdingWeight };
         CrowdingWindow = new("--crowding-window") { Description = "PPO: iterations of samples the crowding penalty remembers.", DefaultValueFactory = _ => Defaults.CrowdingWindow };
         CrowdingBandwidth = new("--crowding-bandwidth") { Description = "PPO: crowding kernel bandwidth as a share of the first batch's median nearest-neighbour distance.", DefaultValueFactory = _ => Defaults.CrowdingBandwidth };
     }

@@ -121,7 +121,7 @@ public class FineTuneRunTests(ITestOutputHelper output)
         var reports = Run(FineTuneTestModels.Fast(2), reward, out var tuned);
         tuned.Dispose();
         Assert.Equal(2, reports.Count);
-        Assert.Equal(new[] { "red", "crowding" }, reports[0].RewardComponents.Keys);
+        Assert.Equal(new[] { "red" }, reports[0].RewardComponents.Keys);
         Assert.Equal(2, red.Calls);
 
         var nothing = new WeightedReward((new MustNotBeCalledReward("rarity"), 0.0), (new MustNotBeCalledReward("fidelity"), 0.0));
@@ -141,6 +141,8 @@ public class FineTuneRunTests(ITestOutputHelper output)
         {
             LoraRank = rank, LearningRate = rank == 0 ? 1e-3 : 3e-3, Advantages = AdvantageNormalization.RunningPerPrompt,
             StatBufferSize = 8, StatMinCount = 6, KlTarget = 1e-6, TrainBatchSize = 3, GradientAccumulationSteps = 2, TimestepFraction = 0.5,
+            // The crowding penalty's memory and bandwidth and σ₀ of the advantage floor travel in the checkpoint too (PPO only).
+            CrowdingWeight = 1, CrowdingWindow = 1, AdvantageStdFloor = 1,
         };
         var straightReports = Run(options, new ChannelMeanReward(), out var straight);
         string ckpt = Path.Combine(dir.Path, "run.ckpt");
