@@ -62,7 +62,8 @@ public sealed partial class QuickstartPipeline
                     PngCodec.Save(images[i], Path.Combine(folder, "images", $"{i}.png"));
                 PngCodec.Save(ContactSheet.Build(images.Take(GridImages).ToList(), scale: 3), Path.Combine(folder, "grid.png"));
             }
-            return new StageOutcome($"{N(n)} images from each model (\"{o.GenerationPrompt}\", seeds {o.GenerationSeed}…{o.GenerationSeed + n - 1}, {o.Generation.Steps} DDIM steps)",
+            string alphas = o.AlphaCurve.Count > 0 ? $" and from the update scaled by α = {string.Join(", ", o.AlphaCurve.Order().Select(a => a.ToString("G4", CultureInfo.InvariantCulture)))}" : "";
+            return new StageOutcome($"{N(n)} images from each model{alphas} (\"{o.GenerationPrompt}\", seeds {o.GenerationSeed}…{o.GenerationSeed + n - 1}, {o.Generation.Steps} DDIM steps)",
                 new() { ["images_per_model"] = n, ["sampling_steps"] = o.Generation.Steps, ["guidance"] = o.Generation.GuidanceScale });
         });
     }
