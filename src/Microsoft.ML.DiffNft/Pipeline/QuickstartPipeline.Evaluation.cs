@@ -86,7 +86,7 @@ public sealed partial class QuickstartPipeline
             var sets = Sets;
             for (int k = 0; k < sets.Length; k++)
             {
-                var (label, _, folder, metricsPath) = sets[k];
+                var (label, alpha, folder, metricsPath) = sets[k];
                 context.Report((double)k / sets.Length, $"{label}: FID-ResNet18, KID and decoded rarity of {N(o.SampleCount)} images");
                 var images = EvaluationData.LoadImageFolder(folder, ct).Tokens.Select(t => t.Image!).ToList();
                 var m = _mlContext.NftGeneration.Evaluate(images, reference, new NftGenerationEvaluatorOptions
@@ -101,7 +101,7 @@ public sealed partial class QuickstartPipeline
                 AtomicFile.WriteAllText(metricsPath, m.ToJson());
                 metrics[label] = m;
                 _evaluated[label] = m;
-                if (k >= 2) continue; // the α sets' numbers are in their metrics files and the report
+                if (alpha is not null) continue; // the α sets' numbers are in their metrics files and the report
                 numbers[$"fid_resnet18_{label}"] = m.FidResNet18;
                 if (m.RareRate is { } r) numbers[$"rare_rate_{label}"] = r;
                 if (m.RarityScore is { } s) numbers[$"rarity_score_{label}"] = s;
