@@ -14,6 +14,9 @@ public static class CliMessages
         ("NftGenerationEvaluatorOptions.TraitDecoder", "--trait-classifier"),
         ("QuickstartOptions.FromScratch", "--from-scratch"),
         ("QuickstartOptions.Overwrite", "--overwrite"),
+        ("QuickstartOptions.Budget", "--budget"),
+        ("QuickstartOptions.CollectionPath", "--collection"),
+        ("QuickstartOptions.GenerationPrompt", "--prompt"),
     ];
 
     // A setting's bare name, as an argument error starts with it ("LearningRate = NaN: …", CliErrors.OneLine) → its flag.

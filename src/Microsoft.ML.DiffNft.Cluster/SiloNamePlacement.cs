@@ -29,17 +29,28 @@ internal sealed class SiloNamePlacementAttribute : PlacementAttribute
 /// <summary>Resolves the silo name of the key against the membership table's active silos.</summary>
 internal sealed class SiloNamePlacementDirector(IClusterMembershipService membership) : IPlacementDirector
 {
-    public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
+    public async Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         string key = target.GrainIdentity.Key.ToString()!;
         int slash = key.IndexOf('/');
         if (slash <= 0) throw new ArgumentException($"Grain key '{key}' must look like '<silo name>/<id>'.");
         string silo = key[..slash];
         var compatible = context.GetCompatibleSilos(target);
-        var active = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).ToList();
-        foreach (var member in active)
+        if (Find(silo, compatible) is { } address) return address;
+        // This silo's view of the membership may lag the table (a silo that joined a moment ago, which the job already
+        // saw through the management grain): read the table once more before giving up.
+        await membership.Refresh();
+        return Find(silo, context.GetCompatibleSilos(target))
+            ?? throw new SiloUnavailableException($"No active silo is named '{silo}' (active: {string.Join(", ", Active().Select(m => m.Name))}).");
+    }
+
+    private List<ClusterMember> Active() => membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).ToList();
+
+    private SiloAddress? Find(string silo, SiloAddress[] compatible)
+    {
+        foreach (var member in Active())
             if (member.Name == silo && compatible.Contains(member.SiloAddress))
-                return Task.FromResult(member.SiloAddress);
-        throw new SiloUnavailableException($"No active silo is named '{silo}' (active: {string.Join(", ", active.Select(m => m.Name))}).");
+                return member.SiloAddress;
+        return null;
     }
 }

@@ -74,6 +74,10 @@ public sealed record UNetOptions
         _ => throw new ArgumentOutOfRangeException(nameof(preset), preset, "Unknown preset."),
     };
 
+    /// <summary>What <see cref="ImageSize"/> must be a multiple of: the patch size, doubled for each level below the first.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public int SizeDivisor => PatchSize << (ChannelMultipliers.Length - 1);
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
@@ -81,7 +85,7 @@ public sealed record UNetOptions
         if (ImageSize < 4) throw new ArgumentException($"ImageSize must be at least 4, got {ImageSize}.");
         if (ChannelMultipliers is null || ChannelMultipliers.Length == 0) throw new ArgumentException("ChannelMultipliers must have at least one entry.");
         if (PatchSize is < 1 or > 8) throw new ArgumentException($"PatchSize must lie in 1 … 8, got {PatchSize}.");
-        int factor = PatchSize << (ChannelMultipliers.Length - 1);
+        int factor = SizeDivisor;
         if (ImageSize % factor != 0)
             throw new ArgumentException($"ImageSize {ImageSize} must be divisible by {factor} (PatchSize {PatchSize}, {ChannelMultipliers.Length} levels).");
         if (BaseChannels <= 0 || ChannelMultipliers.Any(m => m <= 0)) throw new ArgumentException("Channel counts must be positive.");

@@ -28,21 +28,28 @@ internal static class FeatureImageResampler
     /// Writes <paramref name="image"/> resampled to <paramref name="size"/>×<paramref name="size"/> as three planes R, G, B
     /// (values 0–255, row-major) into <paramref name="destination"/>, which must hold 3·size² floats.
     /// </summary>
-    public static void ToRgbPlanes(RgbaImage image, int size, Span<float> destination)
+    public static void ToRgbPlanes(RgbaImage image, int size, Span<float> destination) => ToRgbPlanes(image, size, size, destination);
+
+    /// <summary>
+    /// Writes <paramref name="image"/> resampled to <paramref name="width"/>×<paramref name="height"/> as three planes R, G,
+    /// B (values 0–255, row-major) into <paramref name="destination"/>, which must hold 3·width·height floats.
+    /// </summary>
+    public static void ToRgbPlanes(RgbaImage image, int width, int height, Span<float> destination)
     {
         ArgumentNullException.ThrowIfNull(image);
-        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
-        int plane = size * size;
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        int plane = width * height;
         if (destination.Length < 3 * plane)
             throw new ArgumentException($"The destination holds {destination.Length} floats; {3 * plane} are needed.", nameof(destination));
         int w = image.Width, h = image.Height;
         var px = image.Pixels;
 
         // Alpha onto white, in float, then horizontal pass: rows of the source, columns of the output.
-        var wx = s_weights.GetOrAdd((w, size), static k => AxisWeights.Build(k.Item1, k.Item2));
-        var wy = s_weights.GetOrAdd((h, size), static k => AxisWeights.Build(k.Item1, k.Item2));
+        var wx = s_weights.GetOrAdd((w, width), static k => AxisWeights.Build(k.Item1, k.Item2));
+        var wy = s_weights.GetOrAdd((h, height), static k => AxisWeights.Build(k.Item1, k.Item2));
         var rgb = new float[3 * w];
-        var horizontal = new float[3 * h * size]; // [c][sy][x]
+        var horizontal = new float[3 * h * width]; // [c][sy][x]
         for (int sy = 0; sy < h; sy++)
         {
             int row = sy * w * 4;
@@ -58,35 +65,42 @@ internal static class FeatureImageResampler
             for (int c = 0; c < 3; c++)
             {
                 var src = rgb.AsSpan(c * w, w);
-                var dst = horizontal.AsSpan((c * h + sy) * size, size);
+                var dst = horizontal.AsSpan((c * h + sy) * width, width);
                 wx.Apply(src, dst, 1);
             }
         }
         // Vertical pass: columns of the intermediate, rows of the output.
         var column = new float[h];
-        var outColumn = new float[size];
+        var outColumn = new float[height];
         for (int c = 0; c < 3; c++)
         {
-            for (int x = 0; x < size; x++)
+            for (int x = 0; x < width; x++)
             {
-                for (int sy = 0; sy < h; sy++) column[sy] = horizontal[(c * h + sy) * size + x];
+                for (int sy = 0; sy < h; sy++) column[sy] = horizontal[(c * h + sy) * width + x];
                 wy.Apply(column, outColumn, 1);
-                for (int y = 0; y < size; y++) destination[c * plane + y * size + x] = outColumn[y];
+                for (int y = 0; y < height; y++) destination[c * plane + y * width + x] = outColumn[y];
             }
         }
     }
 
     /// <summary>Returns the image resampled to size×size as opaque RGBA bytes (rounded), for inspection and tests.</summary>
-    public static RgbaImage Resample(RgbaImage image, int size)
+    public static RgbaImage Resample(RgbaImage image, int size) => Resample(image, size, size);
+
+    /// <summary>
+    /// Returns the image resampled to width×height as opaque RGBA bytes (rounded): alpha composited onto white, then pixel
+    /// areas averaged. An integer reduction of nearest-neighbour-enlarged art gives back the original pixels exactly.
+    /// </summary>
+    public static RgbaImage Resample(RgbaImage image, int width, int height)
     {
-        var planes = new float[3 * size * size];
-        ToRgbPlanes(image, size, planes);
-        var result = new RgbaImage(size, size);
-        for (int p = 0; p < size * size; p++)
+        int plane = width * height;
+        var planes = new float[3 * plane];
+        ToRgbPlanes(image, width, height, planes);
+        var result = new RgbaImage(width, height);
+        for (int p = 0; p < plane; p++)
         {
             result.Pixels[4 * p] = (byte)Math.Clamp(MathF.Round(planes[p]), 0, 255);
-            result.Pixels[4 * p + 1] = (byte)Math.Clamp(MathF.Round(planes[size * size + p]), 0, 255);
-            result.Pixels[4 * p + 2] = (byte)Math.Clamp(MathF.Round(planes[2 * size * size + p]), 0, 255);
+            result.Pixels[4 * p + 1] = (byte)Math.Clamp(MathF.Round(planes[plane + p]), 0, 255);
+            result.Pixels[4 * p + 2] = (byte)Math.Clamp(MathF.Round(planes[2 * plane + p]), 0, 255);
             result.Pixels[4 * p + 3] = 255;
         }
         return result;

@@ -32,6 +32,12 @@ public sealed class QuickstartPaths
     /// <summary>The reward model's validation metrics (<c>models/reward-metrics.json</c>).</summary>
     public string RewardMetrics => Path.Combine(Root, "models", "reward-metrics.json");
 
+    /// <summary>The judge of a collection of one's own: a held-out trait classifier (<c>models/judge.diffnft-traits</c>).</summary>
+    public string JudgeModel => Path.Combine(Root, "models", "judge.diffnft-traits");
+
+    /// <summary>The judge's held-out metrics (<c>models/judge-metrics.json</c>).</summary>
+    public string JudgeMetrics => Path.Combine(Root, "models", "judge-metrics.json");
+
     /// <summary>The fine-tuned diffusion model (<c>models/tuned.diffnft</c>).</summary>
     public string TunedModel => Path.Combine(Root, "models", "tuned.diffnft");
 

@@ -44,7 +44,7 @@ public sealed partial class QuickstartPipeline
         RunStage(QuickstartStage.Generate, fingerprint, outputs, Array.Empty<string>(), context =>
         {
             int n = o.SampleCount;
-            var prompts = Enumerable.Repeat(o.GenerationPrompt, n).ToList();
+            var prompts = Enumerable.Repeat(o.GenerationPrompt!, n).ToList();
             // The same prompts and seeds for both models, so the two sets differ by the weights alone.
             var seeds = Enumerable.Range(0, n).Select(i => o.GenerationSeed + i).ToList();
             var sets = Sets;
@@ -53,9 +53,11 @@ public sealed partial class QuickstartPipeline
                 var (label, alpha, folder, _) = sets[k];
                 int offset = k * n;
                 using var model = LoadSetModel(label, alpha);
+                // The model's squares cropped back to the collection's working size (a no-op unless training padded them).
+                var geometry = WorkingGeometry(model.Options.UNet.SizeDivisor);
                 var images = model.Generate(prompts, seeds, o.Generation,
                     new SynchronousProgress<int>(done => context.Report((offset + done) / ((double)sets.Length * n), $"{label}: {done:N0}/{n:N0} images")),
-                    o.CancellationToken);
+                    o.CancellationToken).Select(image => geometry.Side == image.Width ? geometry.FromTraining(image) : image).ToArray();
                 // Stale images of a run with a larger N would otherwise join this set in the evaluation.
                 if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
                 for (int i = 0; i < images.Length; i++)
@@ -81,6 +83,7 @@ public sealed partial class QuickstartPipeline
             // One ResNet-18 for both sets; the reference sample is the same (same seed), so the second set reuses its features.
             using var owned = o.ResNet18Extractor is null ? new ResNet18FeatureExtractor() : null;
             var resnet = o.ResNet18Extractor ?? owned!;
+            using var judge = LoadJudge();
             var numbers = new Dictionary<string, double>();
             var metrics = new Dictionary<string, NftGenerationMetrics>();
             var sets = Sets;
@@ -95,6 +98,7 @@ public sealed partial class QuickstartPipeline
                     Seed = o.EvaluationSeed,
                     KidSubsets = o.KidSubsets,
                     ResNet18Extractor = resnet,
+                    TraitDecoder = judge?.AsTraitDecoder(),
                     ReferenceCacheDirectory = o.ReferenceCacheDirectory,
                     CancellationToken = ct,
                 });
@@ -127,7 +131,11 @@ public sealed partial class QuickstartPipeline
         void Set(string key, string value) => report.Settings.Add(new(key, value));
         var ft = o.FineTune;
         foreach (string warning in Warnings()) report.Warnings.Add(warning);
-        Set("collection", Paths.Collection);
+        Set("collection", o.CollectionPath is { } own ? $"{Path.GetFullPath(own)} (at its working size in {Paths.Collection})" : Paths.Collection);
+        var collectionStage = _results.FirstOrDefault(r => r.Stage == QuickstartStage.Collection);
+        if (o.CollectionPath is not null && collectionStage is not null) Set("images", collectionStage.Summary);
+        var judgeStage = _results.FirstOrDefault(r => r.Stage == QuickstartStage.Judge);
+        if (judgeStage is not null) Set("judge", judgeStage.Summary);
         Set("reward", string.Create(CultureInfo.InvariantCulture, $"{o.RarityWeight:G4}·rarity ({o.RarityOutput}) + {o.FidelityWeight:G4}·fidelity"));
         Set("fine_tune", string.Create(CultureInfo.InvariantCulture,
             $"{ft.Mode}, {ft.MaxIterations} iterations{(o.FineTuneTime is { } t ? $" (time guard {t.TotalMinutes:G4} min)" : "")}, {ft.PromptsPerIteration}×{ft.ImagesPerPrompt} images, {ft.SamplingSteps} steps, lr {ft.LearningRate:G3}, β {ft.KlWeight:G3}, LoRA rank {ft.LoraRank}, seed {ft.EffectiveSeed}"));

@@ -28,7 +28,7 @@ public sealed partial class QuickstartPipeline
             {
                 BaseModel = inputs.BaseModel,
                 Reward = reward,
-                Prompts = o.FineTunePrompts,
+                Prompts = o.FineTunePrompts!,
                 Options = o.FineTune with { MaxTime = o.FineTuneTime },
                 Files = new FineTuneFiles(Paths.TunedModel, Paths.TunedCheckpoint, Paths.FineTuneLog, Path.Combine(Paths.Root, "finetune-samples")),
                 CancellationToken = o.CancellationToken,
@@ -39,7 +39,7 @@ public sealed partial class QuickstartPipeline
                         $"iteration {p.Iteration}/{maxIterations}  reward {p.RewardMean:F3}  kl {p.Kl:E1}  threads {TorchRuntime.Threads}"));
                 }),
             };
-            context.Report(0, $"PPO on {string.Join(", ", o.FineTunePrompts.Select(p => $"\"{p}\""))} for {reward.Name}");
+            context.Report(0, $"PPO on {string.Join(", ", o.FineTunePrompts!.Select(p => $"\"{p}\""))} for {reward.Name}");
             using var tuned = job.Run();
             return FineTuneOutcome(FineTuneLogSummary.Read(Paths.FineTuneLog), maxIterations, o.FineTuneTime);
         });

@@ -18,7 +18,7 @@ public sealed partial class QuickstartPipeline
 
     private void BaseModelStage()
     {
-        if (!Options.FromScratch)
+        if (!Options.TrainsModels)
         {
             string source = Path.Combine(BundledDirectory(), BundledModels.BaseModelFileName);
             string fingerprint = StageFingerprint.Of(QuickstartStage.BaseModel, "bundled:" + StageFingerprint.OfFile(source));
@@ -40,6 +40,10 @@ public sealed partial class QuickstartPipeline
             if (!collection.HasImages)
                 throw new InvalidDataException($"The collection '{Paths.Collection}' lacks an image for some token; delete the folder and run again.");
             var captions = NftCaptions.ForCollection(collection, BuiltInCollection.Prompt);
+            // Squares the model's levels divide: the working images as they are (32×32 Nouns, 36×36 CrypToadz), or centred
+            // on the next such square with their edge pixels repeated; the generate stage crops back.
+            var geometry = WorkingGeometry(training.ResolveUNet().SizeDivisor);
+            var images = collection.Tokens.Select(t => geometry.ToTraining(t.Image!)).ToList();
             int total = training.MaxSteps;
             var options = training with
             {
@@ -49,21 +53,21 @@ public sealed partial class QuickstartPipeline
                 Progress = new SynchronousProgress<DiffusionTrainingProgress>(p =>
                 {
                     context.Report(Fraction(p.Step, total, context.Spent, training.MaxTime),
-                        FormattableString.Invariant($"step {p.Step:N0}/{total:N0}  loss {p.Loss:F4}"));
+                        StepText(p.Step, total, training.MaxTime) + FormattableString.Invariant($"  loss {p.Loss:F4}"));
                     context.SaveSpent();
                 }),
             };
             Directory.CreateDirectory(Path.GetDirectoryName(Paths.BaseModel)!);
-            using var model = new DiffusionTrainer(options).Train(collection.Tokens.Select(t => t.Image!).ToList(), captions);
+            using var model = new DiffusionTrainer(options).Train(images, captions);
             model.Save(Paths.BaseModel);
             return new StageOutcome($"trained {Preset(model.Options.UNet)} model, {N(model.ParameterCount)} parameters",
-                new() { ["parameters"] = model.ParameterCount, ["bundled"] = 0, ["max_steps"] = total });
+                new() { ["parameters"] = model.ParameterCount, ["bundled"] = 0, ["max_steps"] = total, ["side"] = model.ImageSize });
         });
     }
 
     private void RewardModelStage()
     {
-        if (!Options.FromScratch)
+        if (!Options.TrainsModels)
         {
             string dir = BundledDirectory();
             string source = Path.Combine(dir, BundledModels.RewardModelFileName);
@@ -93,7 +97,7 @@ public sealed partial class QuickstartPipeline
                 CancellationToken = Options.CancellationToken,
                 Progress = new SynchronousProgress<RarityRewardTrainingProgress>(p =>
                     context.Report(Fraction(p.Step, total, context.Spent, training.MaxTime),
-                        string.Create(CultureInfo.InvariantCulture, $"step {p.Step:N0}/{total:N0}  loss {p.Loss:F4}") +
+                        StepText(p.Step, total, training.MaxTime) + string.Create(CultureInfo.InvariantCulture, $"  loss {p.Loss:F4}") +
                         (p.ValidationSpearman is { } s ? string.Create(CultureInfo.InvariantCulture, $"  val spearman {s:F3}") : ""))),
             };
             using var scorer = _mlContext.Transforms.DiffNft.TrainRarityReward(options).Fit(rarity.Transform(view));
@@ -133,11 +137,16 @@ public sealed partial class QuickstartPipeline
         return f;
     }
 
+    /// <summary>"step 120/1,859", or "step 120 of a 45-minute budget" when the clock is the budget.</summary>
+    private static string StepText(int step, int maxSteps, TimeSpan? maxTime) => maxSteps == int.MaxValue && maxTime is { } t
+        ? string.Create(CultureInfo.InvariantCulture, $"step {step:N0} of a {t.TotalMinutes:G3}-minute budget")
+        : string.Create(CultureInfo.InvariantCulture, $"step {step:N0}/{maxSteps:N0}");
+
     private static string Preset(UNetOptions unet)
     {
         string description = StageFingerprint.Describe(unet);
         foreach (var preset in Enum.GetValues<DiffusionPreset>())
-            if (StageFingerprint.Describe(UNetOptions.For(preset)) == description) return preset.ToString();
+            if (StageFingerprint.Describe(UNetOptions.For(preset) with { ImageSize = unet.ImageSize }) == description) return preset.ToString();
         return "custom";
     }
 }

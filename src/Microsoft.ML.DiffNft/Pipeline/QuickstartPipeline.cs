@@ -39,6 +39,7 @@ public sealed partial class QuickstartPipeline
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        options = QuickstartBudget.Apply(options);
         // The quickstart's documented seeds are explicit (0 unless set), never drawn from the context, so its results and
         // stage fingerprints stay what they were when the seed options were plain ints.
         Options = options with
@@ -52,8 +53,9 @@ public sealed partial class QuickstartPipeline
         _markers = new StageMarkers(Paths.Root);
     }
 
-    /// <summary>The options.</summary>
-    public QuickstartOptions Options { get; }
+    /// <summary>The options, with <see cref="QuickstartOptions.Budget"/> split into the stages' limits and, once the
+    /// collection stage has run, the prompts resolved to the collection's subject where they were null.</summary>
+    public QuickstartOptions Options { get; private set; }
 
     /// <summary>Where the outputs go.</summary>
     public QuickstartPaths Paths { get; }
@@ -72,7 +74,9 @@ public sealed partial class QuickstartPipeline
             adopt: root => Directory.Exists(Path.Combine(root, ".stages")));
         output.Begin();
         CollectionStage();
+        ResolvePrompts();
         RarityStage();
+        JudgeStage();
         BaseModelStage();
         RewardModelStage();
         FineTuneStage();
@@ -179,6 +183,11 @@ public sealed partial class QuickstartPipeline
 
     private void CollectionStage()
     {
+        if (Options.CollectionPath is { } source)
+        {
+            OwnCollectionStage(source);
+            return;
+        }
         var options = Options.ResolveCollection();
         string fingerprint = StageFingerprint.Of(QuickstartStage.Collection, BuiltInCollection.Describe(options));
         RunStage(QuickstartStage.Collection, fingerprint,

@@ -29,26 +29,34 @@ internal static class QuickstartReport
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(paths);
-        var collection = options.ResolveCollection();
+        var collection = options.CollectionPath is null ? options.ResolveCollection() : null;
         var settings = new JsonObject
         {
             ["output_directory"] = paths.Root,
-            ["collection"] = new JsonObject
-            {
-                ["built_in"] = BuiltInCollection.IsBuiltIn(collection),
-                ["count"] = collection.Count,
-                ["description"] = BuiltInCollection.Describe(collection),
-            },
-            ["from_scratch"] = options.FromScratch,
-            ["base_training"] = options.FromScratch ? StageFingerprint.ToNode(options.BaseTraining) : null,
-            ["reward_training"] = options.FromScratch ? StageFingerprint.ToNode(options.RewardTraining) : null,
+            ["collection"] = collection is not null
+                ? new JsonObject
+                {
+                    ["built_in"] = BuiltInCollection.IsBuiltIn(collection),
+                    ["count"] = collection.Count,
+                    ["description"] = BuiltInCollection.Describe(collection),
+                }
+                : new JsonObject
+                {
+                    ["built_in"] = false,
+                    ["path"] = Path.GetFullPath(options.CollectionPath!),
+                },
+            ["from_scratch"] = options.TrainsModels,
+            ["budget_minutes"] = options.Budget is { } b ? JsonValue.Create(b.TotalMinutes) : null,
+            ["base_training"] = options.TrainsModels ? StageFingerprint.ToNode(options.BaseTraining) : null,
+            ["reward_training"] = options.TrainsModels ? StageFingerprint.ToNode(options.RewardTraining) : null,
+            ["judge_training"] = options.CollectionPath is not null ? StageFingerprint.ToNode(options.JudgeTraining) : null,
             ["reward"] = new JsonObject
             {
                 ["rarity_weight"] = options.RarityWeight,
                 ["fidelity_weight"] = options.FidelityWeight,
                 ["rarity_output"] = options.RarityOutput.ToString(),
             },
-            ["fine_tune_prompts"] = new JsonArray(options.FineTunePrompts.Select(p => (JsonNode?)JsonValue.Create(p)).ToArray()),
+            ["fine_tune_prompts"] = new JsonArray((options.FineTunePrompts ?? []).Select(p => (JsonNode?)JsonValue.Create(p)).ToArray()),
             ["fine_tune_minutes"] = options.FineTuneTime is { } t ? JsonValue.Create(t.TotalMinutes) : null,
             ["fine_tune"] = StageFingerprint.ToNode(options.FineTune),
             ["n"] = options.SampleCount,

@@ -9,6 +9,12 @@ public enum QuickstartStage
     /// <summary>Score and rank every token by OpenRarity (<c>rarity.csv</c>, <c>rarity-model.json</c>).</summary>
     Rarity,
 
+    /// <summary>
+    /// The judge of generated images: the exact Nouns part decoder, or for a collection of one's own a trait classifier
+    /// trained with tokens held out (<c>models/judge.diffnft-traits</c>).
+    /// </summary>
+    Judge,
+
     /// <summary>The base diffusion model: the bundled one, or trained on the collection (<c>models/base.diffnft</c>).</summary>
     BaseModel,
 
@@ -34,12 +40,13 @@ internal static class QuickstartStages
     /// <summary>Every stage, in order.</summary>
     public static IReadOnlyList<QuickstartStage> All { get; } = Enum.GetValues<QuickstartStage>();
 
-    /// <summary>The stage's file and report name: collection, rarity, base-model, reward-model, finetune, generate, evaluate, report.</summary>
+    /// <summary>The stage's file and report name: collection, rarity, judge, base-model, reward-model, finetune, generate, evaluate, report.</summary>
     /// <param name="stage">The stage.</param>
     public static string Name(QuickstartStage stage) => stage switch
     {
         QuickstartStage.Collection => "collection",
         QuickstartStage.Rarity => "rarity",
+        QuickstartStage.Judge => "judge",
         QuickstartStage.BaseModel => "base-model",
         QuickstartStage.RewardModel => "reward-model",
         QuickstartStage.FineTune => "finetune",

@@ -53,7 +53,7 @@ public sealed class QuickstartPipelineTests(ITestOutputHelper output)
         ReferenceCacheDirectory = cache,
     };
 
-    private static readonly string[] StageNames = { "collection", "rarity", "base-model", "reward-model", "finetune", "generate", "evaluate", "report" };
+    private static readonly string[] StageNames = { "collection", "rarity", "judge", "base-model", "reward-model", "finetune", "generate", "evaluate", "report" };
 
     [Fact]
     public void RunsEndToEndWritesTheReportAndARerunSkipsFinishedStages()
@@ -118,14 +118,14 @@ public sealed class QuickstartPipelineTests(ITestOutputHelper output)
         Assert.Contains("id=\"alpha-curve\"", html);
         Assert.Contains("α = 0.5", html);
         Assert.Contains(first.TunedMetrics.RareRate!.Value.ToString("F4", System.Globalization.CultureInfo.InvariantCulture), html);
-        foreach (var name in StageNames.Take(7))
+        foreach (var name in StageNames.Take(8))
             Assert.True(File.Exists(Path.Combine(first.Paths.Root, ".stages", name + ".json")), $"no done marker for {name}");
         Assert.Empty(Directory.GetFiles(Path.Combine(first.Paths.Root, ".stages"), "*.running.json"));
 
         // Rerun with the same options: every stage but the report is skipped, with the first run's times and numbers.
         var second = new QuickstartPipeline(options).Run();
-        Assert.Equal(StageNames.Take(7), second.Stages.Where(s => s.Skipped).Select(s => s.Name));
-        for (int i = 0; i < 7; i++)
+        Assert.Equal(StageNames.Take(8), second.Stages.Where(s => s.Skipped).Select(s => s.Name));
+        for (int i = 0; i < 8; i++)
         {
             // The marker keeps the time to about 7 significant digits; rounding both to 6 places can still differ by one.
             Assert.InRange(Math.Abs(first.Stages[i].Elapsed.TotalSeconds - second.Stages[i].Elapsed.TotalSeconds), 0, 1e-6);
@@ -136,7 +136,7 @@ public sealed class QuickstartPipelineTests(ITestOutputHelper output)
 
         // A changed N changes the fingerprints of generation and evaluation only.
         var third = new QuickstartPipeline(options with { SampleCount = 5 }).Run();
-        Assert.Equal(StageNames.Take(5), third.Stages.Where(s => s.Skipped).Select(s => s.Name));
+        Assert.Equal(StageNames.Take(6), third.Stages.Where(s => s.Skipped).Select(s => s.Name));
         Assert.Equal(5, third.TunedMetrics.Count);
         Assert.Equal(5, Directory.GetFiles(Path.Combine(third.Paths.GeneratedTuned, "images")).Length);
     }
@@ -186,7 +186,7 @@ public sealed class QuickstartPipelineTests(ITestOutputHelper output)
 
         // 3. Rerun to the end: the models equal the uninterrupted run's, bit for bit, and so do the metrics.
         var resumed = new QuickstartPipeline(options).Run();
-        Assert.Equal(new[] { "collection", "rarity", "base-model", "reward-model" }, resumed.Stages.Where(s => s.Skipped).Select(s => s.Name));
+        Assert.Equal(new[] { "collection", "rarity", "judge", "base-model", "reward-model" }, resumed.Stages.Where(s => s.Skipped).Select(s => s.Name));
         Assert.Equal(3, resumed[QuickstartStage.FineTune].Numbers["iterations"]);
         Assert.Equal(File.ReadAllBytes(reference.Paths.BaseModel), File.ReadAllBytes(paths.BaseModel));
         Assert.Equal(File.ReadAllBytes(reference.Paths.TunedModel), File.ReadAllBytes(paths.TunedModel));

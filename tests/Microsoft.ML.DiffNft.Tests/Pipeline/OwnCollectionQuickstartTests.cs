@@ -1,0 +1,157 @@
+using System.Text.Json;
+using Microsoft.ML.DiffNft.Collections;
+using Microsoft.ML.DiffNft.Diffusion;
+using Microsoft.ML.DiffNft.FineTuning;
+using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.Pipeline;
+using Microsoft.ML.DiffNft.Reward;
+using Microsoft.ML.DiffNft.Tests.Diffusion;
+using Microsoft.ML.DiffNft.Tests.Evaluation;
+using Microsoft.ML.DiffNft.Torch;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Microsoft.ML.DiffNft.Tests.Pipeline;
+
+/// <summary>
+/// <c>quickstart --collection</c> on collections made in the test: a folder of 96×64 images with transparent margins
+/// (non-square, above the 64-px working limit) through every stage with tiny settings, and bad collections refused at the
+/// collection stage, before any training.
+/// </summary>
+[Collection(TorchGlobalRngCollection.Name)]
+public sealed class OwnCollectionQuickstartTests(ITestOutputHelper output)
+{
+    /// <summary>
+    /// The trait classifier's synthetic characters (traits readable from the pixels), each 16×16 character enlarged 4× by
+    /// nearest neighbour and centred on a transparent 96×64 canvas, written as an OpenSea metadata folder.
+    /// </summary>
+    private static string WriteCollection(string dir, int count)
+    {
+        var source = TraitClassifierTestData.Make(count, seed: 9, name: "wide");
+        var tokens = source.Tokens.Select(t =>
+        {
+            var big = t.Image!.ScaleNearest(4);
+            var canvas = new RgbaImage(96, 64); // all transparent
+            for (int y = 0; y < 64; y++)
+                Array.Copy(big.Pixels, 4 * y * 64, canvas.Pixels, 4 * (y * 96 + 16), 4 * 64);
+            return new NftToken(t.TokenId, t.Attributes) { Image = canvas };
+        }).ToList();
+        string path = Path.Combine(dir, "wide");
+        NftCollectionWriter.Write(new NftCollection(tokens, "wide"), path);
+        return path;
+    }
+
+    private static QuickstartOptions Tiny(string collection, string dir) => QuickstartPipelineTests.Tiny(Path.Combine(dir, "qs"), Path.Combine(dir, "cache")) with
+    {
+        Collection = null,
+        CollectionPath = collection,
+        FromScratch = false, // implied by CollectionPath
+        JudgeTraining = TraitClassifierTestData.Options(epochs: 2),
+    };
+
+    [Fact]
+    public void AFolderOfWideTransparentImagesRunsEveryStageAtItsWorkingSize()
+    {
+        using var dir = new TempDir();
+        string collection = WriteCollection(dir.Path, 40);
+        var result = new QuickstartPipeline(Tiny(collection, dir.Path)).Run();
+        foreach (var s in result.Stages) output.WriteLine($"{s.Name,-13} {s.Elapsed.TotalSeconds,6:F2} s  {s.Summary}");
+
+        // 96×64 → ÷2 → 48×32 working size (transparency onto white), trained as squares of 48 with 8 rows of padding above and below.
+        var c = result[QuickstartStage.Collection];
+        Assert.Equal((96, 64, 48, 32, 48), ((int)c.Numbers["source_width"], (int)c.Numbers["source_height"], (int)c.Numbers["width"], (int)c.Numbers["height"], (int)c.Numbers["side"]));
+        Assert.Equal(1, c.Numbers["transparent"]);
+        var working = PngCodec.Load(Path.Combine(result.Paths.Collection, "images", "0.png"));
+        var original = TraitClassifierTestData.Make(40, seed: 9).Tokens[0].Image!.ScaleNearest(2); // the 16×16 art at 32×32
+        Assert.Equal((48, 32), (working.Width, working.Height));
+        Assert.True(working.Crop(8, 0, 32, 32).PixelEquals(original), "the working image is not the art reduced exactly");
+        Assert.Equal(new byte[] { 255, 255, 255, 255 }, working.Pixels[..4]); // a transparent margin became white
+
+        // The judge is a trait classifier trained on the collection; the generated images are cropped back to 48×32 and
+        // judged by it, so the rarity metrics are numbers, not null.
+        Assert.Equal(1, result[QuickstartStage.Judge].Numbers["trained"]);
+        Assert.True(File.Exists(result.Paths.JudgeModel));
+        Assert.Equal(48, (int)result[QuickstartStage.BaseModel].Numbers["side"]);
+        var generated = PngCodec.Load(Path.Combine(result.Paths.GeneratedTuned, "images", "0.png"));
+        Assert.Equal((48, 32), (generated.Width, generated.Height));
+        Assert.NotNull(result.BaseMetrics.RareRate);
+        Assert.NotNull(result.TunedMetrics.DecodableRate);
+        using var report = JsonDocument.Parse(File.ReadAllText(result.Paths.ReportJson));
+        var settings = report.RootElement.GetProperty("settings");
+        Assert.Equal(Path.GetFullPath(collection), settings.GetProperty("collection").GetProperty("path").GetString());
+        Assert.Equal("an nft", settings.GetProperty("generation").GetProperty("prompt").GetString()); // captions were made from traits
+        Assert.Contains("trait classifier", File.ReadAllText(result.Paths.ReportHtml));
+
+        // A rerun skips every stage; touching the collection reruns from the collection stage.
+        var again = new QuickstartPipeline(Tiny(collection, dir.Path)).Run();
+        Assert.All(again.Stages.Where(s => s.Stage != QuickstartStage.Report), s => Assert.True(s.Skipped, s.Name));
+        File.SetLastWriteTimeUtc(Path.Combine(collection, "images", "3.png"), DateTime.UtcNow.AddMinutes(1));
+        using var cts = new CancellationTokenSource();
+        var progress = new SynchronousProgress<QuickstartProgress>(p =>
+        {
+            if (p.Stage == QuickstartStage.Collection && p.Kind == QuickstartProgressKind.Completed) cts.Cancel();
+        });
+        var stopped = Assert.Throws<QuickstartCanceledException>(() =>
+            new QuickstartPipeline(Tiny(collection, dir.Path) with { Progress = progress, CancellationToken = cts.Token }).Run());
+        Assert.Equal(QuickstartStage.Rarity, stopped.Stage);
+    }
+
+    [Fact]
+    public void AThousandPixelCollectionIsReducedToItsWorkingSizeBeforeTraining()
+    {
+        using var dir = new TempDir();
+        // 32 tokens of 1000×1000: 16×16 art enlarged 62.5× is not an integer, so draw it at 50×50 first (×20 = 1000).
+        var tokens = TraitClassifierTestData.Make(32, seed: 5).Tokens.Select(t =>
+            new NftToken(t.TokenId, t.Attributes) { Image = FeatureResample(t.Image!, 50).ScaleNearest(20) }).ToList();
+        string path = Path.Combine(dir.Path, "large");
+        NftCollectionWriter.Write(new NftCollection(tokens, "large"), path);
+        using var cts = new CancellationTokenSource();
+        var progress = new SynchronousProgress<QuickstartProgress>(p =>
+        {
+            if (p.Stage == QuickstartStage.Collection && p.Kind == QuickstartProgressKind.Completed) cts.Cancel();
+        });
+        var options = Tiny(path, dir.Path) with { SampleCount = 6, Progress = progress, CancellationToken = cts.Token };
+        Assert.Throws<QuickstartCanceledException>(() => new QuickstartPipeline(options).Run());
+        var working = PngCodec.Load(Path.Combine(dir.Path, "qs", "collection", "images", "7.png"));
+        Assert.Equal((50, 50), (working.Width, working.Height));
+        Assert.True(working.PixelEquals(FeatureResample(TraitClassifierTestData.Make(32, seed: 5).Tokens[7].Image!, 50)));
+    }
+
+    private static RgbaImage FeatureResample(RgbaImage image, int size) => Microsoft.ML.DiffNft.Evaluation.FeatureImageResampler.Resample(image, size);
+
+    public static TheoryData<string, string[]> BadCollections => new()
+    {
+        { "few", new[] { "has only 10 tokens", "needs at least 32" } },
+        { "sizes", new[] { "token '5'", "40×40" } },
+        { "missing-image", new[] { "token '4'" } },
+        { "constant-trait", new[] { "'Edition' is '1' on all 40 tokens", "remove 'Edition'" } },
+        { "no-traits", new[] { "has no traits" } },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadCollections))]
+    public void ABadCollectionIsRefusedBeforeAnyTraining(string kind, string[] expected)
+    {
+        using var dir = new TempDir();
+        var source = TraitClassifierTestData.Make(kind == "few" ? 10 : 40, seed: 2);
+        var tokens = source.Tokens.Select((t, i) => new NftToken(t.TokenId,
+            kind == "no-traits" ? [] : kind == "constant-trait" ? [.. t.Attributes, new NftAttribute("Edition", "1")] : t.Attributes)
+        {
+            Image = kind == "sizes" && i == 5 ? new RgbaImage(40, 40) : t.Image,
+        }).ToList();
+        string path = Path.Combine(dir.Path, kind);
+        NftCollectionWriter.Write(new NftCollection(tokens, kind), path);
+        if (kind == "missing-image") File.Delete(Path.Combine(path, "images", "4.png"));
+
+        var stages = new List<QuickstartStage>();
+        var options = Tiny(path, dir.Path) with
+        {
+            Progress = new SynchronousProgress<QuickstartProgress>(p => { if (p.Kind == QuickstartProgressKind.Started) stages.Add(p.Stage); }),
+        };
+        var ex = Assert.ThrowsAny<Exception>(() => new QuickstartPipeline(options).Run());
+        output.WriteLine(ex.GetType().Name + ": " + ex.Message);
+        Assert.True(ex is InvalidDataException or FileNotFoundException, ex.ToString());
+        foreach (string text in expected) Assert.Contains(text, ex.Message);
+        Assert.Equal(new[] { QuickstartStage.Collection }, stages); // nothing trained
+    }
+}
