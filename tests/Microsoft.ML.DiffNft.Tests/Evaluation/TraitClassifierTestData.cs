@@ -18,6 +18,9 @@ internal static class TraitClassifierTestData
     private static readonly (string Name, byte R, byte G, byte B)[] Backgrounds =
         [("Sky", 120, 170, 230), ("Grass", 90, 190, 90), ("Sand", 230, 210, 140), ("Plum", 150, 80, 160)];
 
+    /// <summary>The background colours, which cover most of each character's pixels.</summary>
+    public static IEnumerable<(byte R, byte G, byte B)> BackgroundColours => Backgrounds.Select(b => (b.R, b.G, b.B));
+
     private static readonly string[] Hats = ["Cap", "Crown", "Bow"];
     private static readonly string[] Eyes = ["Dots", "Visor"];
     private static readonly string[] Mouths = ["Smile", "Frown", "Tongue"];

@@ -7,6 +7,7 @@ using Microsoft.ML.DiffNft.Pipeline;
 using Microsoft.ML.DiffNft.Reward;
 using Microsoft.ML.DiffNft.Tests.Diffusion;
 using Microsoft.ML.DiffNft.Tests.Evaluation;
+using Microsoft.ML.DiffNft.Tests.Reporting;
 using Microsoft.ML.DiffNft.Torch;
 using Xunit;
 using Xunit.Abstractions;
@@ -50,7 +51,7 @@ public sealed class OwnCollectionQuickstartTests(ITestOutputHelper output)
     };
 
     [Fact]
-    public void AFolderOfWideTransparentImagesRunsEveryStageAtItsWorkingSize()
+    public async Task AFolderOfWideTransparentImagesRunsEveryStageAtItsWorkingSize()
     {
         using var dir = new TempDir();
         string collection = WriteCollection(dir.Path, 40);
@@ -81,6 +82,18 @@ public sealed class OwnCollectionQuickstartTests(ITestOutputHelper output)
         Assert.Equal(Path.GetFullPath(collection), settings.GetProperty("collection").GetProperty("path").GetString());
         Assert.Equal("an nft", settings.GetProperty("generation").GetProperty("prompt").GetString()); // captions were made from traits
         Assert.Contains("trait classifier", File.ReadAllText(result.Paths.ReportHtml));
+        if (HeadlessChromium.Available(output))
+        {
+            // report.html in headless Chromium: the collection's grid shows (its characters' background colours), and so
+            // does the fidelity–rarity plot (not white).
+            var shot = await HeadlessChromium.ScreenshotAsync(result.Paths.ReportHtml, dir.Path, output);
+            var all = HeadlessChromium.Region(shot, 0, 0, shot.Width, shot.Height);
+            int art = all.Count(p => TraitClassifierTestData.BackgroundColours.Any(c => HeadlessChromium.Near(p, c)));
+            output.WriteLine($"pixels of the characters' backgrounds: {art}");
+            Assert.True(art > 3000, $"Only {art} pixels of the collection's background colours: the grids did not render.");
+            int plot = HeadlessChromium.Region(shot, 0, 0, 760, 560).Count(p => p.R < 250 || p.G < 250 || p.B < 250);
+            Assert.True(plot > 760 * 560 / 50, $"Only {plot} non-white pixels in the plot area.");
+        }
 
         // A rerun skips every stage; touching the collection reruns from the collection stage.
         var again = new QuickstartPipeline(Tiny(collection, dir.Path)).Run();
