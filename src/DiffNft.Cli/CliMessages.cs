@@ -15,6 +15,7 @@ public static class CliMessages
         ("QuickstartOptions.FromScratch", "--from-scratch"),
         ("QuickstartOptions.Overwrite", "--overwrite"),
         ("QuickstartOptions.Budget", "--budget"),
+        ("FineTuneTime", "--minutes-finetune"),
         ("QuickstartOptions.CollectionPath", "--collection"),
         ("QuickstartOptions.GenerationPrompt", "--prompt"),
     ];

@@ -189,7 +189,7 @@ public sealed record QuickstartOptions
         }
         if (Budget is { } budget && budget <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(Budget), budget, "Must be positive (null for no budget).");
         if (Budget is not null && !TrainsModels)
-            throw new ArgumentException("QuickstartOptions.Budget splits the time of trained models; with the bundled models set FineTuneTime instead, or set FromScratch.", nameof(Budget));
+            throw new ArgumentException("QuickstartOptions.Budget splits the time of the models a run trains; the bundled models are copied, not trained: set QuickstartOptions.FromScratch, or guard fine-tuning's time with FineTuneTime instead.", nameof(Budget));
         ArgumentNullException.ThrowIfNull(AlphaCurve, nameof(AlphaCurve));
         foreach (double a in AlphaCurve)
             if (!(a > 0 && a < 1)) throw new ArgumentOutOfRangeException(nameof(AlphaCurve), a, "Each α of the curve must lie strictly between 0 (the base model) and 1 (the tuned model).");

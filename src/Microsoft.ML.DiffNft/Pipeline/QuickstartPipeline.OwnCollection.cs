@@ -40,8 +40,6 @@ public sealed partial class QuickstartPipeline
             Array.Empty<string>(), context =>
             {
                 var ct = Options.CancellationToken;
-                if (!File.Exists(full) && !Directory.Exists(full))
-                    throw new FileNotFoundException($"The collection '{full}' does not exist: expected a folder or file that the collection loader reads (metadata with images, a CSV or JSON of traits with an image folder or atlas).", full);
                 context.Report(0, $"loading {full}");
                 var collection = NftCollectionLoader.Load(full);
                 CheckOwnCollection(collection);
@@ -107,16 +105,30 @@ public sealed partial class QuickstartPipeline
     }
 
     /// <summary>
-    /// A cheap fingerprint of a collection's files: every file's relative path, size and modification time under the
-    /// folder (for a file: the file and the files beside it and in the folders beside it), so that edits rerun the run.
+    /// A cheap fingerprint of a collection's files: the relative path, size and modification time of every file under
+    /// the folder — for a file, of the files beside it and under the <c>images/</c> folder beside it — so that edits
+    /// rerun the run.
     /// </summary>
     private static string SourceListing(string full)
     {
-        string root = Directory.Exists(full) ? full : Path.GetDirectoryName(full) ?? full;
-        if (!Directory.Exists(root)) return "missing";
+        IEnumerable<FileInfo> files;
+        string root;
+        if (Directory.Exists(full))
+        {
+            root = full;
+            files = new DirectoryInfo(full).EnumerateFiles("*", SearchOption.AllDirectories);
+        }
+        else if (File.Exists(full))
+        {
+            root = Path.GetDirectoryName(full)!;
+            string images = Path.Combine(root, "images");
+            files = new DirectoryInfo(root).EnumerateFiles()
+                .Concat(Directory.Exists(images) ? new DirectoryInfo(images).EnumerateFiles("*", SearchOption.AllDirectories) : []);
+        }
+        else
+            throw new FileNotFoundException($"The collection '{full}' does not exist: expected a folder or file that the collection loader reads (metadata with images, a CSV or JSON of traits with an image folder or atlas).", full);
         var text = new StringBuilder();
-        foreach (var file in new DirectoryInfo(root).EnumerateFiles("*", SearchOption.AllDirectories)
-                     .OrderBy(f => f.FullName, StringComparer.Ordinal))
+        foreach (var file in files.OrderBy(f => f.FullName, StringComparer.Ordinal))
             text.Append(Path.GetRelativePath(root, file.FullName)).Append('\t').Append(file.Length.ToString(CultureInfo.InvariantCulture))
                 .Append('\t').Append(file.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture)).Append('\n');
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));

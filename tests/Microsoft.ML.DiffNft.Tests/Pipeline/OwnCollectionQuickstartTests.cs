@@ -132,6 +132,16 @@ public sealed class OwnCollectionQuickstartTests(ITestOutputHelper output)
 
     private static RgbaImage FeatureResample(RgbaImage image, int size) => Microsoft.ML.DiffNft.Evaluation.FeatureImageResampler.Resample(image, size);
 
+    [Fact]
+    public void AMissingCollectionIsNamedAndNothingRuns()
+    {
+        using var dir = new TempDir();
+        string missing = Path.Combine(dir.Path, "no-such-collection");
+        var ex = Assert.Throws<FileNotFoundException>(() => new QuickstartPipeline(Tiny(missing, dir.Path)).Run());
+        Assert.Contains($"'{missing}' does not exist", ex.Message);
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "qs", "collection")));
+    }
+
     public static TheoryData<string, string[]> BadCollections => new()
     {
         { "few", new[] { "has only 10 tokens", "needs at least 32" } },
