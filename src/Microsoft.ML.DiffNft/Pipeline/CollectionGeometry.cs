@@ -131,7 +131,8 @@ internal sealed record CollectionGeometry
         return size + (Pads ? string.Create(CultureInfo.InvariantCulture, $", padded to {Side}×{Side} by repeating edge pixels") : string.Create(CultureInfo.InvariantCulture, $", trained as {Side}×{Side}"));
     }
 
-    private static bool IsOpaque(RgbaImage image)
+    /// <summary>Whether every pixel of the image has alpha 255.</summary>
+    public static bool IsOpaque(RgbaImage image)
     {
         var px = image.Pixels;
         for (int i = 3; i < px.Length; i += 4)

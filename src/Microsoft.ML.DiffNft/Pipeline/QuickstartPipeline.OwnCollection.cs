@@ -34,7 +34,7 @@ public sealed partial class QuickstartPipeline
         string full = Path.GetFullPath(source);
         int divisor = Options.BaseTraining.ResolveUNet().SizeDivisor;
         string fingerprint = StageFingerprint.Of(QuickstartStage.Collection,
-            $"own:{full};divisor={divisor};max_side={CollectionGeometry.MaxSide};subject={OwnCollectionSubject}\n{SourceListing(full)}");
+            $"own:{full};divisor={divisor};max_side={CollectionGeometry.MaxSide};subject={OwnCollectionSubject}\n{SourceListing(full, Paths.Root)}");
         RunStage(QuickstartStage.Collection, fingerprint,
             new[] { Path.Combine(Paths.Collection, "_metadata.json"), Path.Combine(Paths.Collection, NftCaptions.CaptionsFileName) },
             Array.Empty<string>(), context =>
@@ -62,7 +62,7 @@ public sealed partial class QuickstartPipeline
                 context.Report(0.6, "writing the working-size collection");
                 NftCollectionWriter.Write(new NftCollection(tokens, collection.Name), Paths.Collection,
                     new NftCollectionWriteOptions { ReplaceExisting = true }, cancellationToken: ct);
-                bool transparent = collection.Tokens.Any(t => HasTransparency(t.Image!));
+                bool transparent = collection.Tokens.Any(t => !CollectionGeometry.IsOpaque(t.Image!));
                 return new StageOutcome(
                     $"{N(collection.Count)} tokens over {collection.TraitTypes.Count} trait types from {full}; images {geometry.Describe()}" +
                     (transparent ? "; transparency composited onto white" : ""),
@@ -107,9 +107,9 @@ public sealed partial class QuickstartPipeline
     /// <summary>
     /// A cheap fingerprint of a collection's files: the relative path, size and modification time of every file under
     /// the folder — for a file, of the files beside it and under the <c>images/</c> folder beside it — so that edits
-    /// rerun the run.
+    /// rerun the run. Files of the run's own output folder are left out, should it lie inside the collection's.
     /// </summary>
-    private static string SourceListing(string full)
+    private static string SourceListing(string full, string outputRoot)
     {
         IEnumerable<FileInfo> files;
         string root;
@@ -128,18 +128,11 @@ public sealed partial class QuickstartPipeline
         else
             throw new FileNotFoundException($"The collection '{full}' does not exist: expected a folder or file that the collection loader reads (metadata with images, a CSV or JSON of traits with an image folder or atlas).", full);
         var text = new StringBuilder();
-        foreach (var file in files.OrderBy(f => f.FullName, StringComparer.Ordinal))
+        string own = Path.TrimEndingDirectorySeparator(outputRoot) + Path.DirectorySeparatorChar;
+        foreach (var file in files.Where(f => !f.FullName.StartsWith(own, StringComparison.Ordinal)).OrderBy(f => f.FullName, StringComparer.Ordinal))
             text.Append(Path.GetRelativePath(root, file.FullName)).Append('\t').Append(file.Length.ToString(CultureInfo.InvariantCulture))
                 .Append('\t').Append(file.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture)).Append('\n');
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
-    }
-
-    private static bool HasTransparency(RgbaImage image)
-    {
-        var px = image.Pixels;
-        for (int i = 3; i < px.Length; i += 4)
-            if (px[i] != 255) return true;
-        return false;
     }
 
     /// <summary>

@@ -133,6 +133,32 @@ public sealed class OwnCollectionQuickstartTests(ITestOutputHelper output)
     private static RgbaImage FeatureResample(RgbaImage image, int size) => Microsoft.ML.DiffNft.Evaluation.FeatureImageResampler.Resample(image, size);
 
     [Fact]
+    public void AnOutputFolderInsideTheCollectionDoesNotChangeItsFingerprint()
+    {
+        using var dir = new TempDir();
+        string collection = WriteCollection(dir.Path, 32);
+        var kinds = new List<(QuickstartStage, QuickstartProgressKind)>();
+        QuickstartOptions Run(CancellationTokenSource cts) => Tiny(collection, dir.Path) with
+        {
+            OutputDirectory = Path.Combine(collection, "out"),
+            SampleCount = 6,
+            CancellationToken = cts.Token,
+            Progress = new SynchronousProgress<QuickstartProgress>(p =>
+            {
+                kinds.Add((p.Stage, p.Kind));
+                if (p.Stage == QuickstartStage.Rarity && p.Kind is QuickstartProgressKind.Completed or QuickstartProgressKind.Skipped) cts.Cancel();
+            }),
+        };
+        using (var cts = new CancellationTokenSource())
+            Assert.Throws<QuickstartCanceledException>(() => new QuickstartPipeline(Run(cts)).Run());
+        Assert.Contains((QuickstartStage.Collection, QuickstartProgressKind.Completed), kinds);
+        kinds.Clear();
+        using (var cts = new CancellationTokenSource())
+            Assert.Throws<QuickstartCanceledException>(() => new QuickstartPipeline(Run(cts)).Run());
+        Assert.Contains((QuickstartStage.Collection, QuickstartProgressKind.Skipped), kinds); // the run's own files did not count
+    }
+
+    [Fact]
     public void AMissingCollectionIsNamedAndNothingRuns()
     {
         using var dir = new TempDir();
