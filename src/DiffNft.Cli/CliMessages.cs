@@ -16,6 +16,8 @@ public static class CliMessages
         ("QuickstartOptions.Overwrite", "--overwrite"),
         ("QuickstartOptions.Budget", "--budget"),
         ("FineTuneTime", "--minutes-finetune"),
+        ("QuickstartOptions.FidBudget", "--fid-budget"),
+        ("ValidationEvery", "--validate-every"),
         ("QuickstartOptions.CollectionPath", "--collection"),
         ("QuickstartOptions.GenerationPrompt", "--prompt"),
     ];

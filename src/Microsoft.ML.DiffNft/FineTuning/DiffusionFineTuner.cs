@@ -72,6 +72,8 @@ internal sealed class DiffusionFineTuner
         if (o.SamplingSteps > baseModel.Schedule.Timesteps)
             throw new ArgumentException($"FineTuneOptions.SamplingSteps ({o.SamplingSteps}) exceeds the base model's {baseModel.Schedule.Timesteps} timesteps.", nameof(baseModel));
         CheckStochasticSteps(baseModel.Schedule, o.SamplingSteps, o.Eta);
+        if (o.SnapshotEvery > 0 && baseModel is not DiffusionModel)
+            throw new ArgumentException($"FineTuneOptions.SnapshotEvery saves whole models, which a {baseModel.GetType().Name} is too large for; set it to 0.", nameof(baseModel));
         TorchRuntime.EnsureLoaded();
 
         var fingerprint = FineTuneFingerprint.From(o, reward.Name, WeightsSha256(baseModel), Sha256(Encoding.UTF8.GetBytes(string.Join("\n", distinct))));
@@ -139,6 +141,7 @@ internal sealed class DiffusionFineTuner
             if (o.LogPath is not null) log.Write(o.LogPath);
             o.Progress?.Report(progress);
             if (o.SampleGridEvery > 0 && iteration % o.SampleGridEvery == 0) WriteGrid(policy, distinct, iteration);
+            if (o.SnapshotEvery > 0 && iteration % o.SnapshotEvery == 0) SaveSnapshot(policy, iteration);
             if (o.CheckpointPath is not null && o.CheckpointEvery > 0 && iteration % o.CheckpointEvery == 0) Save();
         }
         if (o.CheckpointPath is not null) Save();
@@ -246,6 +249,17 @@ internal sealed class DiffusionFineTuner
         if (distinct.Length <= count)
             return Enumerable.Range(0, count).Select(i => distinct[i % distinct.Length]).ToArray();
         return SeededShuffle.Permutation(distinct.Length, rng).Take(count).Select(i => distinct[i]).ToArray();
+    }
+
+    /// <summary>The file of the snapshot after <paramref name="iteration"/> iterations in <paramref name="directory"/>.</summary>
+    public static string SnapshotPath(string directory, int iteration) =>
+        Path.Combine(directory, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"iteration-{iteration:D5}.diffnft"));
+
+    private void SaveSnapshot(FineTunePolicy policy, int iteration)
+    {
+        Directory.CreateDirectory(_options.SnapshotDirectory!);
+        using var model = (DiffusionModel)policy.Export();
+        model.Save(SnapshotPath(_options.SnapshotDirectory!, iteration));
     }
 
     private void WriteGrid(FineTunePolicy policy, string[] distinct, int iteration)

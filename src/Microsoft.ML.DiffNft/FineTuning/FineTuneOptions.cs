@@ -204,6 +204,16 @@ public sealed record FineTuneOptions
     /// <summary>CSV file with one row per iteration (rewritten atomically after each iteration); null for none.</summary>
     public string? LogPath { get; init; }
 
+    /// <summary>
+    /// Save the tuned model as it is after every this many iterations (0: never; needs <see cref="SnapshotDirectory"/>):
+    /// <c>iteration-{k:D5}.diffnft</c>, for choosing an iteration by validation afterwards (the quickstart's
+    /// <c>--fid-budget</c>). Package models only; a snapshot is a whole model (the LoRA update merged).
+    /// </summary>
+    public int SnapshotEvery { get; init; }
+
+    /// <summary>Where <see cref="SnapshotEvery"/> saves the snapshots (created when missing).</summary>
+    public string? SnapshotDirectory { get; init; }
+
     /// <summary>Write a fixed-seed sample grid every this many iterations (0: never; needs <see cref="SampleGridDirectory"/>).</summary>
     public int SampleGridEvery { get; init; }
 
@@ -291,6 +301,9 @@ public sealed record FineTuneOptions
         if (BackpropRewardShift < 0) throw new ArgumentOutOfRangeException(nameof(BackpropRewardShift), BackpropRewardShift, "Must be non-negative.");
         if (!(BackpropRewardNoise >= 0) || double.IsInfinity(BackpropRewardNoise)) throw new ArgumentOutOfRangeException(nameof(BackpropRewardNoise), BackpropRewardNoise, "Must be a finite non-negative number.");
         if (CheckpointEvery < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, "Must be non-negative.");
+        if (SnapshotEvery < 0) throw new ArgumentOutOfRangeException(nameof(SnapshotEvery), SnapshotEvery, "Must be non-negative.");
+        if (SnapshotEvery > 0 && string.IsNullOrWhiteSpace(SnapshotDirectory))
+            throw new ArgumentOutOfRangeException(nameof(SnapshotDirectory), SnapshotDirectory, "Snapshots (SnapshotEvery > 0) need a SnapshotDirectory.");
         if (SampleGridEvery < 0) throw new ArgumentOutOfRangeException(nameof(SampleGridEvery), SampleGridEvery, "Must be non-negative.");
         if (SampleGridEvery > 0 && string.IsNullOrWhiteSpace(SampleGridDirectory))
             throw new ArgumentOutOfRangeException(nameof(SampleGridDirectory), SampleGridDirectory, "Sample grids (SampleGridEvery > 0) need a SampleGridDirectory.");

@@ -41,6 +41,12 @@ public sealed class QuickstartPaths
     /// <summary>The fine-tuned diffusion model (<c>models/tuned.diffnft</c>).</summary>
     public string TunedModel => Path.Combine(Root, "models", "tuned.diffnft");
 
+    /// <summary>The tuned model after every <see cref="QuickstartOptions.ValidationEvery"/> iterations (<c>models/snapshots/iteration-{k:D5}.diffnft</c>).</summary>
+    public string Snapshots => Path.Combine(Root, "models", "snapshots");
+
+    /// <summary>The validation trajectory: one row per validated model (<c>validation.csv</c>).</summary>
+    public string ValidationCsv => Path.Combine(Root, "validation.csv");
+
     /// <summary>The fine-tuning log, one row per iteration (<c>finetune.log.csv</c>).</summary>
     public string FineTuneLog => Path.Combine(Root, "finetune.log.csv");
 

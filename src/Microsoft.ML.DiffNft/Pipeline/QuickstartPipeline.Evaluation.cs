@@ -152,6 +152,7 @@ public sealed partial class QuickstartPipeline
         report.Grids.Add(new ReportImage("base model", File.ReadAllBytes(Path.Combine(Paths.GeneratedBase, "grid.png"))));
         report.Grids.Add(new ReportImage("fine-tuned model", File.ReadAllBytes(Path.Combine(Paths.GeneratedTuned, "grid.png"))));
         foreach (var (alpha, metrics) in AlphaCurveMetrics()) report.AlphaCurve.Add(new ReportCurvePoint(alpha, metrics));
+        foreach (var point in ValidationPoints()) report.Validation.Add(point);
         return report;
     }
 
@@ -168,6 +169,10 @@ public sealed partial class QuickstartPipeline
     private List<(double Alpha, NftGenerationMetrics Metrics)> AlphaCurveMetrics() =>
         Options.AlphaCurve.Order().Select(a => (a, _evaluated.GetValueOrDefault(QuickstartPaths.AlphaLabel(a)) ?? NftGenerationMetricsJson.Load(Paths.AlphaMetrics(a)))).ToList();
 
+    /// <summary>The validation trajectory of fine-tuning (<c>validation.csv</c>), or none when validation is off.</summary>
+    private List<ValidationPoint> ValidationPoints() =>
+        Options.ValidationEvery > 0 && File.Exists(Paths.ValidationCsv) ? ValidationTrajectory.Load(Paths.ValidationCsv) : [];
+
     private static string Percent(double? value) => value is { } v ? v.ToString("P1", CultureInfo.InvariantCulture) : "n/a";
 
     private void ReportStage(NftGenerationMetrics baseMetrics, NftGenerationMetrics tunedMetrics, Stopwatch runClock)
@@ -178,7 +183,7 @@ public sealed partial class QuickstartPipeline
         var settings = QuickstartReport.Settings(Options, Paths);
         var provisional = new QuickstartStageResult(QuickstartStage.Report, TimeSpan.Zero, false, "report.json", new Dictionary<string, double>());
         string json = QuickstartReport.ToJson(settings, _results.Append(provisional).ToList(), baseMetrics, tunedMetrics, runClock.Elapsed, Warnings().ToList(),
-            AlphaCurveMetrics());
+            AlphaCurveMetrics(), ValidationPoints());
         AtomicFile.WriteAllText(Paths.ReportJson, json);
         // This run's evaluation carries the per-image rarity scores that the histograms need; the metrics files do not.
         NftReportWriter.WriteHtml(BuildHtmlReport(_evaluated.GetValueOrDefault("base") ?? baseMetrics,

@@ -17,10 +17,13 @@ public sealed partial class QuickstartPipeline
             o.FidelityWeight,
             o.RarityOutput,
             o.FineTunePrompts,
-        });
+        }) + (o.ValidationEvery > 0 ? StageFingerprint.Describe(new { o.ValidationEvery, o.ValidationSampleCount, o.FidBudget, o.EvaluationSeed }) : "");
         string fingerprint = StageFingerprint.Of(QuickstartStage.FineTune, settings, Fingerprint(QuickstartStage.BaseModel), Fingerprint(QuickstartStage.RewardModel));
-        RunStage(QuickstartStage.FineTune, fingerprint, new[] { Paths.TunedModel }, new[] { Paths.TunedCheckpoint, Paths.FineTuneLog }, context =>
+        var outputs = o.ValidationEvery > 0 ? new[] { Paths.TunedModel, Paths.ValidationCsv } : new[] { Paths.TunedModel };
+        RunStage(QuickstartStage.FineTune, fingerprint, outputs, new[] { Paths.TunedCheckpoint, Paths.FineTuneLog, Paths.ValidationCsv }, context =>
         {
+            // Snapshots of an earlier run with other settings are not this run's iterations.
+            if (!context.Resuming && Directory.Exists(Paths.Snapshots)) Directory.Delete(Paths.Snapshots, recursive: true);
             using var inputs = FineTuneInputs.Load(Paths.BaseModel, Paths.RewardModel, new RewardLoadOptions { RarityOutput = o.RarityOutput });
             var reward = FineTuneJob.RarityAndFidelity(inputs.BaseModel, inputs.Rarity, o.RarityWeight, o.FidelityWeight);
             int maxIterations = o.FineTune.MaxIterations;
@@ -29,7 +32,12 @@ public sealed partial class QuickstartPipeline
                 BaseModel = inputs.BaseModel,
                 Reward = reward,
                 Prompts = o.FineTunePrompts!,
-                Options = o.FineTune with { MaxTime = o.FineTuneTime },
+                Options = o.FineTune with
+                {
+                    MaxTime = o.FineTuneTime,
+                    SnapshotEvery = o.ValidationEvery,
+                    SnapshotDirectory = o.ValidationEvery > 0 ? Paths.Snapshots : null,
+                },
                 Files = new FineTuneFiles(Paths.TunedModel, Paths.TunedCheckpoint, Paths.FineTuneLog, Path.Combine(Paths.Root, "finetune-samples")),
                 CancellationToken = o.CancellationToken,
                 Progress = new SynchronousProgress<FineTuneProgress>(p =>
@@ -40,8 +48,20 @@ public sealed partial class QuickstartPipeline
                 }),
             };
             context.Report(0, $"PPO on {string.Join(", ", o.FineTunePrompts!.Select(p => $"\"{p}\""))} for {reward.Name}");
-            using var tuned = job.Run();
-            return FineTuneOutcome(FineTuneLogSummary.Read(Paths.FineTuneLog), maxIterations, o.FineTuneTime);
+            using (job.Run()) { }
+            var log = FineTuneLogSummary.Read(Paths.FineTuneLog);
+            var outcome = FineTuneOutcome(log, maxIterations, o.FineTuneTime);
+            if (o.ValidationEvery == 0 || log.Iterations == 0) return outcome;
+            var (points, n) = Validate(context, log.Iterations);
+            var chosen = points.FirstOrDefault(p => p.Chosen);
+            outcome.Numbers["validated_models"] = points.Count;
+            if (chosen is not null) outcome.Numbers["chosen_iteration"] = chosen.Iteration;
+            string pareto = string.Join(", ", points.Where(p => p.Pareto).Select(p => p.Iteration.ToString(CultureInfo.InvariantCulture)));
+            return outcome with
+            {
+                Summary = outcome.Summary + $"; validated {points.Count} models at N = {n} (Pareto: iterations {pareto})" +
+                          (chosen is not null ? string.Create(CultureInfo.InvariantCulture, $"; FID budget {o.FidBudget:G3}× chose iteration {chosen.Iteration}") : ""),
+            };
         });
     }
 

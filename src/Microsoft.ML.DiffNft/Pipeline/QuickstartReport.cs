@@ -85,9 +85,10 @@ internal static class QuickstartReport
     /// <param name="runElapsed">Wall time of the run that wrote the report.</param>
     /// <param name="warnings">What a reader must know before trusting the numbers (empty for none).</param>
     /// <param name="alphaCurve">The update scaled by α and evaluated, in increasing α (empty or null for none).</param>
+    /// <param name="validation">The validation trajectory of fine-tuning (empty or null for none).</param>
     public static string ToJson(JsonObject settings, IReadOnlyList<QuickstartStageResult> stages, NftGenerationMetrics baseMetrics,
         NftGenerationMetrics tunedMetrics, TimeSpan runElapsed, IReadOnlyList<string>? warnings = null,
-        IReadOnlyList<(double Alpha, NftGenerationMetrics Metrics)>? alphaCurve = null)
+        IReadOnlyList<(double Alpha, NftGenerationMetrics Metrics)>? alphaCurve = null, IReadOnlyList<ValidationPoint>? validation = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(stages);
@@ -127,6 +128,7 @@ internal static class QuickstartReport
                 ["alpha"] = p.Alpha,
                 ["metrics"] = JsonNode.Parse(p.Metrics.ToJson()),
             }).ToArray()),
+            ["validation"] = new JsonArray((validation ?? []).Select(p => (JsonNode?)ValidationTrajectory.ToJson(p)).ToArray()),
             ["stages"] = stageArray,
             ["total_stage_seconds"] = Math.Round(stages.Sum(s => s.Elapsed.TotalSeconds), 3),
             ["run_seconds"] = Math.Round(runElapsed.TotalSeconds, 3),

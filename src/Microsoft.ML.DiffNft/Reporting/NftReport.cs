@@ -36,6 +36,9 @@ internal sealed class NftReport
     /// </summary>
     public IList<ReportCurvePoint> AlphaCurve { get; } = new List<ReportCurvePoint>();
 
+    /// <summary>The validation trajectory of the fine-tuning run (iteration 0 is the base model); empty for none.</summary>
+    internal IList<Pipeline.ValidationPoint> Validation { get; } = new List<Pipeline.ValidationPoint>();
+
     /// <summary>How the tuned model is named in tables and legends.</summary>
     public string TunedName { get; set; } = "tuned";
 

@@ -112,6 +112,21 @@ internal static class NftReportWriter
             h.Append("<p class=\"note\" id=\"alpha-curve\">α rows: the fine-tuning update scaled by α (base + α·(tuned − base)), ")
                 .Append("generated and evaluated like the tuned model — the rarity–fidelity curve of one run, without retraining.</p>\n");
 
+        if (report.Validation.Count > 0)
+        {
+            h.Append("<h2>Validation during fine-tuning</h2>\n<table id=\"validation\">\n<tr><th>iteration</th><th>rare rate</th><th>FID-ResNet18</th><th>duplicates</th><th>decodable</th><th class=\"name\"></th></tr>\n");
+            foreach (var p in report.Validation.OrderBy(p => p.Iteration))
+            {
+                string F(double? v) => v is { } x && double.IsFinite(x) ? x.ToString("F4", CultureInfo.InvariantCulture) : "–";
+                string mark = (p.Iteration == 0 ? "base model" : "") + (p.Pareto ? (p.Iteration == 0 ? ", " : "") + "Pareto" : "") + (p.Chosen ? ", chosen" : "");
+                h.Append("<tr><td>").Append(p.Iteration.ToString(CultureInfo.InvariantCulture)).Append("</td><td>").Append(F(p.RareRate))
+                    .Append("</td><td>").Append(F(p.FidResNet18)).Append("</td><td>").Append(F(p.DuplicateRate)).Append("</td><td>")
+                    .Append(F(p.DecodableRate)).Append("</td><td class=\"name\">").Append(E(mark)).Append("</td></tr>\n");
+            }
+            h.Append("</table>\n<p class=\"note\">The base model and the tuned model after every few iterations, each generating the same validation ")
+                .Append("seeds (not the sets above) at a small N. Pareto: no other row is at least as rare and at least as close to the collection.</p>\n");
+        }
+
         if (report.Summary.Count > 0)
         {
             var keys = report.Summary.SelectMany(x => x.Parameters.Keys).Distinct(StringComparer.Ordinal).ToList();
@@ -226,6 +241,9 @@ internal static class NftReportWriter
                 Metrics(w, p.Metrics);
                 w.WriteEndObject();
             }
+            w.WriteEndArray();
+            w.WriteStartArray("validation");
+            foreach (var p in report.Validation.OrderBy(p => p.Iteration)) Pipeline.ValidationTrajectory.ToJson(p).WriteTo(w);
             w.WriteEndArray();
             if (report.LeaderboardRule is { } rule) w.WriteString("leaderboard_rule", rule);
             // What draws the page's plots: ScottPlot when the plotting folder loads, else the built-in chart; null without plots.

@@ -86,6 +86,26 @@ public class FineTuneRunTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void SnapshotsAreTheModelAfterTheirIterationAndTheLastIsTheTunedModel()
+    {
+        using var dir = new TempDir();
+        string snapshots = Path.Combine(dir.Path, "snapshots");
+        Run(FineTuneTestModels.Fast(3) with { SnapshotEvery = 1, SnapshotDirectory = snapshots }, new ChannelMeanReward(), out var tuned);
+        using (tuned)
+        {
+            Assert.Equal(new[] { "iteration-00001.diffnft", "iteration-00002.diffnft", "iteration-00003.diffnft" },
+                Directory.GetFiles(snapshots).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+            // The last snapshot is the returned model weight for weight; the first differs from it (training went on).
+            using var last = DiffusionModel.Load(Path.Combine(snapshots, "iteration-00003.diffnft"));
+            using var first = DiffusionModel.Load(Path.Combine(snapshots, "iteration-00001.diffnft"));
+            var tw = tuned.Network.state_dict();
+            foreach (var (name, w) in last.Network.state_dict()) Assert.True(w.eq(tw[name]).all().item<bool>(), $"{name} differs from the tuned model");
+            Assert.Contains(first.Network.state_dict(), kv => !kv.Value.eq(tw[kv.Key]).all().item<bool>());
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => (FineTuneTestModels.Fast(3) with { SnapshotEvery = 1 }).Validate());
+    }
+
+    [Fact]
     public void BlendingScalesTheFineTuningUpdateWeightByWeight()
     {
         Run(FineTuneTestModels.Fast(2), new ChannelMeanReward(), out var tuned);

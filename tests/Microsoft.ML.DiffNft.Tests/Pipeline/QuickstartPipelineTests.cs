@@ -142,6 +142,27 @@ public sealed class QuickstartPipelineTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ValidationRecordsTheTrajectoryAndTheFidBudgetChoosesTheTunedModel()
+    {
+        using var dir = new TempDir();
+        var options = Tiny(Path.Combine(dir.Path, "qs"), Path.Combine(dir.Path, "cache")) with { ValidationEvery = 1, ValidationSampleCount = 8, FidBudget = 1.0, AlphaCurve = [] };
+        var result = new QuickstartPipeline(options).Run();
+        var points = ValidationTrajectory.Load(result.Paths.ValidationCsv);
+        Assert.Equal(new[] { 0, 1, 2, 3 }, points.Select(p => p.Iteration));
+        Assert.Contains(points, p => p.Pareto);
+        // The chosen iteration is what the rule picks from the trajectory, and the tuned model is its snapshot.
+        var chosen = Assert.Single(points, p => p.Chosen);
+        Assert.Equal(ValidationTrajectory.Choose(points, 1.0), chosen.Iteration);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(result.Paths.Snapshots, $"iteration-{chosen.Iteration:D5}.diffnft")), File.ReadAllBytes(result.Paths.TunedModel));
+        Assert.Equal(chosen.Iteration, result[QuickstartStage.FineTune].Numbers["chosen_iteration"]);
+        using var report = JsonDocument.Parse(File.ReadAllText(result.Paths.ReportJson));
+        var rows = report.RootElement.GetProperty("validation").EnumerateArray().ToList();
+        Assert.Equal(4, rows.Count);
+        Assert.Equal(chosen.FidResNet18, rows.Single(r => r.GetProperty("chosen").GetBoolean()).GetProperty("fid_resnet18").GetDouble());
+        Assert.Contains("id=\"validation\"", File.ReadAllText(result.Paths.ReportHtml));
+    }
+
+    [Fact]
     public void InterruptedRunsResumeToTheModelsOfAnUninterruptedRun()
     {
         using var dir = new TempDir();
