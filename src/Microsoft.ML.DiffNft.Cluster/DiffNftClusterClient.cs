@@ -99,7 +99,7 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
                     await learner.Cancel();
                     cancelSent = true;
                 }
-                catch (Exception ex) when (SiloDispatch.IsTransient(ex))
+                catch (Exception ex) when (SiloDispatch.IsTransient(ex, cancellationToken))
                 {
                 }
             }
@@ -120,7 +120,7 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
                     progress?.Report($"job {spec.JobId}: learner resumed on silo {status.Silo} (process {status.ProcessId}) from its last checkpoint (was on {previous.Silo})");
                 }
             }
-            catch (Exception ex) when (SiloDispatch.IsTransient(ex))
+            catch (Exception ex) when (SiloDispatch.IsTransient(ex, cancellationToken))
             {
                 if (DateTime.UtcNow - lastContact > Patience)
                     throw new InvalidOperationException($"The learner of job {spec.JobId} has not answered for {Patience.TotalSeconds:F0} s ({ex.Message}).", ex);
@@ -187,7 +187,7 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
                 status = await grain.Status();
                 lastContact = DateTime.UtcNow;
             }
-            catch (Exception ex) when (SiloDispatch.IsTransient(ex))
+            catch (Exception ex) when (SiloDispatch.IsTransient(ex, cancellationToken))
             {
                 // Move the part only when its silo has left the cluster: a slow answer from a live silo must not start a
                 // second copy of the part writing the same files.
@@ -220,7 +220,7 @@ public sealed class DiffNftClusterClient : IAsyncDisposable
             {
                 return await call();
             }
-            catch (Exception ex) when (SiloDispatch.IsTransient(ex) && DateTime.UtcNow - start < TimeSpan.FromMinutes(2))
+            catch (Exception ex) when (SiloDispatch.IsTransient(ex, cancellationToken) && DateTime.UtcNow - start < TimeSpan.FromMinutes(2))
             {
                 progress?.Report($"could not {what} ({ex.GetType().Name}: {ProgressLines.FirstLine(ex.Message)}); retrying");
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);

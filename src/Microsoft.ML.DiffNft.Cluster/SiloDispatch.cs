@@ -78,7 +78,7 @@ internal static class SiloDispatch
                 done[index] = true;
                 remaining--;
             }
-            catch (Exception ex) when (IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (IsTransient(ex, cancellationToken) && !cancellationToken.IsCancellationRequested)
             {
                 failed.Add(from);
                 retries++;
@@ -91,13 +91,16 @@ internal static class SiloDispatch
 
     /// <summary>
     /// Failures of the cluster rather than of the work: a silo that died or cannot be reached, a call that timed out,
-    /// a message the runtime rejected. Anything else is the work's own error and is not retried.
+    /// a message the runtime rejected, or a call the runtime itself cancelled (while a dead silo's part of the grain
+    /// directory moves to the survivors) — any cancellation while <paramref name="cancellationToken"/>, the caller's, is not
+    /// cancelled. Anything else is the work's own error and is not retried.
     /// </summary>
-    public static bool IsTransient(Exception ex) => ex switch
+    public static bool IsTransient(Exception ex, CancellationToken cancellationToken) => ex switch
     {
         SiloUnavailableException or TimeoutException or OrleansMessageRejectionException => true,
         OrleansException => true,
-        AggregateException { InnerExceptions.Count: 1 } a => IsTransient(a.InnerExceptions[0]),
+        OperationCanceledException => !cancellationToken.IsCancellationRequested,
+        AggregateException { InnerExceptions.Count: 1 } a => IsTransient(a.InnerExceptions[0], cancellationToken),
         _ => false,
     };
 }

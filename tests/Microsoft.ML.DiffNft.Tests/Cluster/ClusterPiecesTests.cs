@@ -52,6 +52,26 @@ public sealed class ClusterPiecesTests
     }
 
     [Fact]
+    public async Task ACallTheRuntimeCancelsMovesToAnotherSiloButTheCallersCancellationStops()
+    {
+        // The runtime cancels a call while a dead silo's part of the grain directory moves: the work is not at fault.
+        var outcome = await SiloDispatch.RunAll(Enumerable.Range(0, 4).ToList(), _ => Silos("moving", "b"), async (silo, item, _) =>
+        {
+            await Task.Yield();
+            if (silo == "moving") throw new OperationCanceledException("The operation was canceled.");
+            return item;
+        }, null, TimeSpan.FromSeconds(5), default);
+        Assert.All(outcome.SiloOfItem, s => Assert.Equal("b", s));
+        Assert.Equal(1, outcome.Retries);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.False(SiloDispatch.IsTransient(new OperationCanceledException(cts.Token), cts.Token));
+        Assert.True(SiloDispatch.IsTransient(new OperationCanceledException(), CancellationToken.None));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SiloDispatch.RunAll(new[] { 1 }, _ => Silos("a"),
+            (_, item, ct) => Task.FromResult(item), null, TimeSpan.FromSeconds(5), cts.Token));
+    }
+
+    [Fact]
     public async Task AnErrorOfTheWorkItselfIsNotRetriedAndANoSiloClusterGivesUpAfterItsPatience()
     {
         var bad = await Assert.ThrowsAsync<InvalidDataException>(() => SiloDispatch.RunAll(new[] { 1, 2 }, _ => Silos("a", "b"),
