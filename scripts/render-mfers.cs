@@ -45,7 +45,9 @@ var fills = new Dictionary<string, SKColor>
 };
 
 string sheetPath = Path.Combine(data, "layers-spritesheet-256colors.png");
-using var sheet = SKBitmap.Decode(sheetPath) ?? throw new InvalidDataException($"Cannot decode the sprite sheet '{sheetPath}'.");
+using var sheetBitmap = SKBitmap.Decode(sheetPath) ?? throw new InvalidDataException($"Cannot decode the sprite sheet '{sheetPath}'.");
+// An immutable image: drawing from a mutable bitmap would copy the whole 4517×4825 sheet at every sprite.
+using var sheet = SKImage.FromBitmap(sheetBitmap);
 var index = JsonNode.Parse(File.ReadAllText(Path.Combine(data, "layers-spritesheet-index.json")))!.AsObject();
 var tokens = JsonNode.Parse(File.ReadAllText(Path.Combine(data, "mfers-traits.json")))!.AsArray();
 
@@ -62,7 +64,7 @@ void Sprite(string category, string variant)
 {
     var s = index[category]?[variant] ?? throw new InvalidDataException($"The sprite sheet has no sprite '{category}/{variant}'.");
     int x = (int)s["x"]!, y = (int)s["y"]!, w = (int)s["w"]!, h = (int)s["h"]!, ox = (int)s["og_x"]!, oy = (int)s["og_y"]!;
-    canvas.DrawBitmap(sheet, SKRect.Create(x, y, w, h), SKRect.Create(ox, oy, w, h), paint);
+    canvas.DrawImage(sheet, SKRect.Create(x, y, w, h), SKRect.Create(ox, oy, w, h), paint);
 }
 
 foreach (var node in tokens)
