@@ -53,11 +53,8 @@ public sealed partial class QuickstartPipeline
                 var (label, alpha, folder, _) = sets[k];
                 int offset = k * n;
                 using var model = LoadSetModel(label, alpha);
-                // The model's squares cropped back to the collection's working size (a no-op unless training padded them).
-                var geometry = WorkingGeometry(model.Options.UNet.SizeDivisor);
-                var images = model.Generate(prompts, seeds, o.Generation,
-                    new SynchronousProgress<int>(done => context.Report((offset + done) / ((double)sets.Length * n), $"{label}: {done:N0}/{n:N0} images")),
-                    o.CancellationToken).Select(image => geometry.Side == image.Width ? geometry.FromTraining(image) : image).ToArray();
+                var images = GenerateAtWorkingSize(model, prompts, seeds,
+                    new SynchronousProgress<int>(done => context.Report((offset + done) / ((double)sets.Length * n), $"{label}: {done:N0}/{n:N0} images")));
                 // Stale images of a run with a larger N would otherwise join this set in the evaluation.
                 if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
                 for (int i = 0; i < images.Length; i++)
@@ -92,16 +89,7 @@ public sealed partial class QuickstartPipeline
                 var (label, alpha, folder, metricsPath) = sets[k];
                 context.Report((double)k / sets.Length, $"{label}: FID-ResNet18, KID and decoded rarity of {N(o.SampleCount)} images");
                 var images = EvaluationData.LoadImageFolder(folder, ct).Tokens.Select(t => t.Image!).ToList();
-                var m = _mlContext.NftGeneration.Evaluate(images, reference, new NftGenerationEvaluatorOptions
-                {
-                    SampleSize = o.SampleCount,
-                    Seed = o.EvaluationSeed,
-                    KidSubsets = o.KidSubsets,
-                    ResNet18Extractor = resnet,
-                    TraitDecoder = judge?.AsTraitDecoder(),
-                    ReferenceCacheDirectory = o.ReferenceCacheDirectory,
-                    CancellationToken = ct,
-                });
+                var m = _mlContext.NftGeneration.Evaluate(images, reference, EvaluatorOptions(o.SampleCount, o.KidSubsets, resnet, judge));
                 AtomicFile.WriteAllText(metricsPath, m.ToJson());
                 metrics[label] = m;
                 _evaluated[label] = m;

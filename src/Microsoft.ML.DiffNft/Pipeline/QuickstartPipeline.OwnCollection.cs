@@ -201,6 +201,29 @@ public sealed partial class QuickstartPipeline
     /// <summary>The evaluator's trait decoder: the judge's classifier, or null for the evaluator's own choice (the exact Nouns decoder).</summary>
     private TraitClassifier? LoadJudge() => _classifierJudge ? TraitClassifier.Load(Paths.JudgeModel) : null;
 
+    /// <summary>
+    /// The images of <paramref name="model"/> for the prompts and seeds, at the collection's working size: the model's
+    /// squares cropped back (a no-op unless training padded them). Every generated set and validation goes through here.
+    /// </summary>
+    private RgbaImage[] GenerateAtWorkingSize(Diffusion.DiffusionModel model, IReadOnlyList<string> prompts, IReadOnlyList<long> seeds, IProgress<int>? progress = null)
+    {
+        var geometry = WorkingGeometry(model.Options.UNet.SizeDivisor);
+        var images = model.Generate(prompts, seeds, Options.Generation, progress, Options.CancellationToken);
+        return geometry.Side == model.ImageSize ? images.Select(geometry.FromTraining).ToArray() : images;
+    }
+
+    /// <summary>The evaluator's settings for N images against the collection, shared by the final sets and validation.</summary>
+    private NftGenerationEvaluatorOptions EvaluatorOptions(int sampleSize, int kidSubsets, ResNet18FeatureExtractor resnet, TraitClassifier? judge) => new()
+    {
+        SampleSize = sampleSize,
+        Seed = Options.EvaluationSeed,
+        KidSubsets = kidSubsets,
+        ResNet18Extractor = resnet,
+        TraitDecoder = judge?.AsTraitDecoder(),
+        ReferenceCacheDirectory = Options.ReferenceCacheDirectory,
+        CancellationToken = Options.CancellationToken,
+    };
+
     /// <summary>How the collection's working-size images map to the base model's squares and back.</summary>
     private CollectionGeometry WorkingGeometry(int divisor)
     {

@@ -44,19 +44,9 @@ public sealed partial class QuickstartPipeline
             var (iteration, path) = models[i];
             context.Report((double)i / models.Count, string.Create(CultureInfo.InvariantCulture, $"validating iteration {iteration} ({n} images)"));
             using var model = DiffusionModel.Load(path);
-            var geometry = WorkingGeometry(model.Options.UNet.SizeDivisor);
-            var images = model.Generate(prompts, seeds, o.Generation, cancellationToken: ct)
-                .Select(image => geometry.Side == image.Width ? geometry.FromTraining(image) : image).ToList();
-            var metrics = _mlContext.NftGeneration.Evaluate(images, reference, new NftGenerationEvaluatorOptions
-            {
-                SampleSize = n,
-                Seed = o.EvaluationSeed,
-                KidSubsets = 1,
-                ResNet18Extractor = resnet,
-                TraitDecoder = judge?.AsTraitDecoder(),
-                ReferenceCacheDirectory = o.ReferenceCacheDirectory,
-                CancellationToken = ct,
-            });
+            var images = GenerateAtWorkingSize(model, prompts, seeds);
+            // One KID subset: validation compares FID and the rarity keys; KID's spread needs more images than a small N.
+            var metrics = _mlContext.NftGeneration.Evaluate(images, reference, EvaluatorOptions(n, kidSubsets: 1, resnet, judge));
             points.Add(ValidationPoint.From(iteration, metrics));
         }
         points = ValidationTrajectory.MarkPareto(points);
