@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.ML.DiffNft.Collections;
 using Microsoft.ML.DiffNft.Collections.Nouns;
+using Microsoft.ML.DiffNft.Evaluation;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.IO;
 
@@ -60,7 +61,7 @@ internal static class NounsCommand
     {
         var images = new Option<string>("--images")
         {
-            Description = "Folder of 32×32 images (its images/ subfolder is used when present).",
+            Description = "Folder of 32×32 images, or of square images whose side is a multiple of 32 (reduced to 32×32 by averaging each block first); its images/ subfolder is used when present.",
             Required = true,
         };
         var output = new Option<string>("--out") { Description = "The CSV file to write.", Required = true };
@@ -74,7 +75,7 @@ internal static class NounsCommand
             Description = "Match only the first parts of some layers, as in 'collection nouns --parts' (default: all parts).",
             DefaultValueFactory = _ => "",
         };
-        var command = new Command("decode", "Recover the Nouns traits of 32×32 images, layer by layer, and write them as CSV.");
+        var command = new Command("decode", "Recover the Nouns traits of 32×32 images (or of enlarged ones, reduced first), layer by layer, and write them as CSV.");
         command.Options.Add(images);
         command.Options.Add(output);
         command.Options.Add(threshold);
@@ -128,10 +129,12 @@ internal static class NounsCommand
             try
             {
                 var image = PngCodec.Load(path);
-                if (image.Width != NounsArt.GridSize || image.Height != NounsArt.GridSize)
+                int g = NounsArt.GridSize;
+                if (!NounsImageTraitDecoder.IsGrid(image))
                     throw new InvalidDataException(
-                        $"Image '{path}' is {image.Width}×{image.Height}; the Nouns decoder needs {NounsArt.GridSize}×{NounsArt.GridSize} images (resize with nearest-neighbour first).");
-                loaded[i] = image;
+                        $"Image '{path}' is {image.Width}×{image.Height}; the Nouns decoder needs {g}×{g} images, or squares whose side is a multiple of {g} (such as 128×128), which it reduces first.");
+                // An enlarged Noun (collection nouns --scale) reduces back exactly; a generated one has each block averaged.
+                loaded[i] = NounsImageTraitDecoder.ToGrid(image);
             }
             catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
             {

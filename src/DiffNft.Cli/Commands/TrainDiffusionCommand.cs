@@ -24,10 +24,14 @@ internal static class TrainDiffusionCommand
         var seed = new Option<int>("--seed") { Description = "Seed of all random choices.", DefaultValueFactory = _ => 0 };
         var subject = new Option<string>("--subject") { Description = "Opening words of captions built from traits when the collection has none.", DefaultValueFactory = _ => "an nft" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (OUT.ckpt); a rerun resumes from it.", DefaultValueFactory = _ => 200 };
-        var output = new Option<string>("--out") { Description = "Model file to write (replaced when it exists; its checkpoint is OUT.ckpt).", Required = true };
+        var latent = new Option<bool>("--latent") { Description = "Latent diffusion: train a VAE (4× smaller latents) on the images first, then the UNet on its latents — for images above 64 px." };
+        var vaeSteps = new Option<int>("--vae-steps") { Description = "With --latent: VAE training steps at most.", DefaultValueFactory = _ => new LatentOptions().MaxSteps };
+        var vaeChannels = new Option<string>("--vae-channels") { Description = "With --latent: the VAE's channels per level, comma-separated; n levels make latents 2^(n−1) times smaller.", DefaultValueFactory = _ => string.Join(",", new LatentOptions().BlockChannels) };
+        var vaeFraction = new Option<double>("--vae-fraction") { Description = "With --latent and --minutes: the share of the time the VAE may use.", DefaultValueFactory = _ => new LatentOptions().TimeFraction };
+        var output = new Option<string>("--out") { Description = "Model file to write (replaced when it exists; its checkpoints are OUT.ckpt and OUT.ckpt.vae).", Required = true };
         var command = new Command("train-diffusion", "Train a text-to-image diffusion model on a collection's images and captions (resumable; Ctrl+C stops cleanly).")
         {
-            collection, preset, steps, minutes, batch, lr, schedule, minSnr, emaDecay, phraseDropout, seed, subject, checkpointEvery, output,
+            collection, preset, steps, minutes, batch, lr, schedule, minSnr, emaDecay, phraseDropout, seed, subject, checkpointEvery, latent, vaeSteps, vaeChannels, vaeFraction, output,
         };
         command.SetAction(parse => CliErrors.Guard(parse.InvocationConfiguration.Error, () =>
         {
@@ -40,6 +44,12 @@ internal static class TrainDiffusionCommand
             var options = new DiffusionTrainerOptions
             {
                 Preset = parse.GetValue(preset),
+                Latent = parse.GetValue(latent) ? new LatentOptions
+                {
+                    MaxSteps = parse.GetValue(vaeSteps), TimeFraction = parse.GetValue(vaeFraction),
+                    BlockChannels = SweepCommand.ParseList(parse.GetValue(vaeChannels)!, "--vae-channels")
+                        .Select(c => c == Math.Floor(c) && c is >= 1 and <= 1024 ? (int)c : throw new FormatException($"--vae-channels: {c} is not a channel count (whole numbers 1 … 1024).")).ToArray(),
+                } : null,
                 BatchSize = parse.GetValue(batch),
                 LearningRate = parse.GetValue(lr),
                 LearningRateSchedule = parse.GetValue(schedule),
@@ -52,7 +62,7 @@ internal static class TrainDiffusionCommand
                 CheckpointPath = outPath + ".ckpt",
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 Progress = new SynchronousProgress<DiffusionTrainingProgress>(p =>
-                    err.WriteLine($"step {p.Step}{(p.TotalSteps == int.MaxValue ? "" : "/" + p.TotalSteps)}  loss {p.Loss:F4}  {p.Elapsed:hh\\:mm\\:ss}")),
+                    err.WriteLine($"{(p.Phase == "vae" ? "vae " : "")}step {p.Step}{(p.TotalSteps == int.MaxValue ? "" : "/" + p.TotalSteps)}  loss {p.Loss:F4}  {p.Elapsed:hh\\:mm\\:ss}")),
                 CancellationToken = cancel.Token,
             };
             // Settings first: a bad value is reported before the collection is read and its images decoded.
@@ -66,7 +76,7 @@ internal static class TrainDiffusionCommand
             // disk or a second run training into the same file is reported now, not after the last step.
             using var target = OutputFile.Open(outPath, "train-diffusion");
             var captions = NftCaptions.ForCollection(c, parse.GetValue(subject)!);
-            err.WriteLine($"training {options.Preset} on {c.Count} images from '{path}' (checkpoint {options.CheckpointPath})");
+            err.WriteLine($"training {options.Preset}{(options.Latent is null ? "" : " latent")} on {c.Count} images from '{path}' (checkpoint {options.CheckpointPath})");
             using var model = new DiffusionTrainer(options).Train(c.Tokens.Select(t => t.Image!).ToList(), captions);
             model.Save(outPath);
             parse.InvocationConfiguration.Output.WriteLine($"wrote {outPath} ({model.ParameterCount:N0} parameters)");

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.ML.DiffNft.Diffusion.Modules;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.StableDiffusion.Modules;
 using Microsoft.ML.DiffNft.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -13,6 +14,10 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// A trained text-to-image diffusion model: the network, its prompt tokenizer and its options. Generates images from
 /// prompts, deterministically per seed, and saves to / loads from the package's model file.
 /// </summary>
+/// <remarks>
+/// A latent model (<see cref="DiffusionModelOptions.Vae"/> set) also owns a frozen VAE: the UNet denoises its scaled
+/// latents, and <see cref="ToImages"/> decodes them. Fine-tuning, LoRA and α-blending touch the UNet only.
+/// </remarks>
 internal sealed class DiffusionModel : DenoisingModel
 {
     /// <summary>The model-file format name written into every archive.</summary>
@@ -20,6 +25,12 @@ internal sealed class DiffusionModel : DenoisingModel
 
     /// <summary>The model-file format version this build writes and reads.</summary>
     public const int FormatVersion = 1;
+
+    /// <summary>The archive entry with a latent model's VAE weights.</summary>
+    internal const string VaeEntry = "vae.safetensors";
+
+    /// <summary>Images the VAE decodes at once: its full-resolution activations dominate memory.</summary>
+    private const int VaeBatch = 16;
 
     internal DiffusionModel(DiffusionModelOptions options, PromptTokenizer tokenizer, Device device)
     {
@@ -29,6 +40,14 @@ internal sealed class DiffusionModel : DenoisingModel
         Device = device;
         Network = new ConditionalUNet(options.UNet, tokenizer.VocabularySize, PromptTokenizer.PadId);
         Network.to(device);
+        if (options.Vae is { } vae)
+        {
+            Vae = new AutoencoderKL(vae);
+            Vae.to(device);
+            Vae.eval();
+            // Frozen: reward gradients pass through the decoder to the latents without accumulating in its weights.
+            foreach (var p in Vae.parameters()) p.requires_grad_(false);
+        }
     }
 
     /// <summary>The options the model was built with.</summary>
@@ -47,15 +66,39 @@ internal sealed class DiffusionModel : DenoisingModel
     public override PredictionType Prediction => Options.Prediction;
 
     /// <inheritdoc/>
-    public override bool ClipPredictedSample => true;
+    public override bool ClipPredictedSample => Vae is null;
 
     /// <inheritdoc/>
     public override long[] SampleShape => [Options.UNet.ImageChannels, Options.UNet.ImageSize, Options.UNet.ImageSize];
 
     /// <inheritdoc/>
-    public override int ImageSize => Options.UNet.ImageSize;
+    public override int ImageSize => Options.Vae?.SampleSize ?? Options.UNet.ImageSize;
 
     internal ConditionalUNet Network { get; }
+
+    /// <summary>The frozen VAE of a latent model; null for a pixel model.</summary>
+    internal AutoencoderKL? Vae { get; }
+
+    /// <summary>Pixels for a pixel model; for a latent model the VAE's decoding of latents ÷ scaling factor, a slice at a time.</summary>
+    internal override Tensor ToImages(Tensor samples)
+    {
+        if (Vae is null) return base.ToImages(samples);
+        using var scope = NewDisposeScope();
+        var slices = samples.split(VaeBatch, 0).Select(z => Vae.Decode(z / Vae.ScalingFactor)).ToArray();
+        return (slices.Length == 1 ? slices[0] : cat(slices, 0)).clamp(-1, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// What the UNet denoises for images ([B, 3, S, S] in [−1, 1]): the images themselves for a pixel model, the VAE
+    /// posterior's means times the scaling factor for a latent one; differentiable in the images.
+    /// </summary>
+    internal Tensor ToSamples(Tensor images)
+    {
+        if (Vae is null) return images.alias();
+        using var scope = NewDisposeScope();
+        using var posterior = Vae.Encode(images);
+        return (posterior.Mean * Vae.ScalingFactor).MoveToOuterDisposeScope();
+    }
 
     /// <inheritdoc/>
     internal override nn.Module Denoiser => Network;
@@ -91,7 +134,18 @@ internal sealed class DiffusionModel : DenoisingModel
         var dst = copy.Network.state_dict();
         foreach (var (name, value) in Network.state_dict())
             dst[name].copy_(value);
+        if (Vae is not null) copy.CopyVaeFrom(Vae);
         return copy;
+    }
+
+    /// <summary>Copies a trained VAE's weights into this latent model's VAE (same architecture).</summary>
+    internal void CopyVaeFrom(AutoencoderKL vae)
+    {
+        if (Vae is null) throw new InvalidOperationException("This is a pixel model; it has no VAE.");
+        using var noGrad = no_grad();
+        var dst = Vae.state_dict();
+        foreach (var (name, value) in vae.state_dict())
+            dst[name].copy_(value);
     }
 
     /// <summary>
@@ -127,8 +181,12 @@ internal sealed class DiffusionModel : DenoisingModel
     }
 
     /// <summary>The entries of the model file (manifest and weights), for <see cref="Save"/> and saved pipelines.</summary>
-    internal Dictionary<string, byte[]> ToEntries() =>
-        ModelFile.ToEntries(new Manifest(FormatName, FormatVersion, Options, Tokenizer.Vocabulary.ToArray()), JsonOptions, Network);
+    internal Dictionary<string, byte[]> ToEntries()
+    {
+        var entries = ModelFile.ToEntries(new Manifest(FormatName, FormatVersion, Options, Tokenizer.Vocabulary.ToArray()), JsonOptions, Network);
+        if (Vae is not null) entries[VaeEntry] = ModelArchive.SaveTensors(Vae.state_dict());
+        return entries;
+    }
 
     /// <summary>
     /// Loads a model saved by <see cref="Save"/>, checking the format version, the options, the vocabulary and every
@@ -146,7 +204,7 @@ internal sealed class DiffusionModel : DenoisingModel
         PromptTokenizer tokenizer;
         try
         {
-            manifest.Options.UNet.Validate();
+            manifest.Options.Validate();
             tokenizer = PromptTokenizer.FromVocabulary(manifest.Vocabulary);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidDataException)
@@ -154,14 +212,26 @@ internal sealed class DiffusionModel : DenoisingModel
             throw new InvalidDataException($"Model file '{path}': {ex.Message}", ex);
         }
         var model = new DiffusionModel(manifest.Options, tokenizer, TorchRuntime.Resolve(device));
-        // Names, shapes and finiteness checked: a NaN or infinite weight would otherwise generate black images silently.
-        // On failure LoadInto disposes the network, which is all the model owns.
-        ModelArchive.LoadInto(model.Network, entries, ModelFile.WeightsEntry, path);
+        try
+        {
+            // Names, shapes and finiteness checked: a NaN or infinite weight would otherwise generate black images silently.
+            ModelArchive.LoadInto(model.Network, entries, ModelFile.WeightsEntry, path);
+            if (model.Vae is not null) ModelArchive.LoadInto(model.Vae, entries, VaeEntry, path);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
         return model;
     }
 
     /// <inheritdoc/>
-    public override void Dispose() => Network.Dispose();
+    public override void Dispose()
+    {
+        Network.Dispose();
+        Vae?.Dispose();
+    }
 
     internal static readonly JsonSerializerOptions JsonOptions = new()
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.ML.DiffNft.Imaging;
+using Microsoft.ML.DiffNft.StableDiffusion.Modules;
 using Microsoft.ML.DiffNft.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,6 +21,8 @@ internal sealed class DiffusionTrainer
     private const string CheckpointFormat = "diffnft.diffusion-checkpoint";
     private readonly DiffusionTrainerOptions _options;
     private Func<TimeSpan> _elapsed = () => TimeSpan.Zero;
+    // The UNet's share of MaxTime: all of it for a pixel model; what the VAE leaves for a latent one.
+    private TimeSpan? _unetTime;
 
     /// <summary>Creates a trainer.</summary>
     public DiffusionTrainer(DiffusionTrainerOptions options)
@@ -28,7 +31,11 @@ internal sealed class DiffusionTrainer
         _options.Validate();
     }
 
-    /// <summary>Trains on images (one size, square) and their captions; returns the EMA model.</summary>
+    /// <summary>
+    /// Trains on images (one size, square) and their captions; returns the EMA model. With
+    /// <see cref="DiffusionTrainerOptions.Latent"/> the VAE is trained first (or read back from its checkpoint,
+    /// CheckpointPath + ".vae", on a resume) and the UNet on its latents.
+    /// </summary>
     public DiffusionModel Train(IReadOnlyList<RgbaImage> images, IReadOnlyList<string> captions)
     {
         ArgumentNullException.ThrowIfNull(images);
@@ -38,26 +45,53 @@ internal sealed class DiffusionTrainer
             throw new ArgumentException($"{images.Count} images but {captions.Count} captions.", nameof(captions));
         if (images[0].Width != images[0].Height)
             throw new ArgumentException($"The model trains on square images; the first image is {images[0].Width}×{images[0].Height}. Pad or crop the collection to squares first.", nameof(images));
+        var latent = _options.Latent;
+        int side = images[0].Width, factor = latent?.DownscaleFactor ?? 1;
+        if (side % factor != 0)
+            throw new ArgumentException($"The VAE makes latents {factor} times smaller, so the image side must be a multiple of {factor}; the images are {side}×{side}. Pad the images or change LatentOptions.BlockChannels.", nameof(images));
         UNetOptions unet;
         try
         {
-            unet = _options.ResolveUNet(images[0].Width);
+            unet = _options.ResolveUNet(side);
             unet.Validate();
         }
         catch (ArgumentException ex) when (_options.UNet is null)
         {
-            throw new ArgumentException($"The {_options.Preset} preset cannot train on the collection's {images[0].Width}×{images[0].Height} images: {ex.Message} Pad or resize the images, or choose another preset.", nameof(images), ex);
+            string space = latent is null ? "" : $" (latents of {side / factor}×{side / factor})";
+            throw new ArgumentException($"The {_options.Preset} preset cannot train on the collection's {images[0].Width}×{images[0].Height} images{space}: {ex.Message} Pad or resize the images, or choose another preset.", nameof(images), ex);
         }
-        if (images[0].Width != unet.ImageSize)
-            throw new ArgumentException($"The model expects {unet.ImageSize}×{unet.ImageSize} images; the first image is {images[0].Width}×{images[0].Height}. Resize first or choose ImageSize.", nameof(images));
+        if (side != unet.ImageSize * factor)
+            throw new ArgumentException($"The model expects {unet.ImageSize * factor}×{unet.ImageSize * factor} images; the first image is {images[0].Width}×{images[0].Height}. Resize first or choose ImageSize.", nameof(images));
+        if (latent is not null && unet.ImageChannels != latent.LatentChannels)
+            throw new ArgumentException($"The UNet has {unet.ImageChannels} input channels but the VAE's latents have {latent.LatentChannels}; set UNet.ImageChannels = LatentOptions.LatentChannels.", nameof(images));
 
         var device = TorchRuntime.Resolve(_options.Device);
         // Before any allocation: a batch that cannot fit would swap for minutes, then fail (a GPU reports its own limit).
         if (device.type == DeviceType.CPU) TrainingMemory.CheckBatchFits(unet, _options.BatchSize, TrainingMemory.AvailableBytes());
-        var modelOptions = new DiffusionModelOptions { UNet = unet, Prediction = _options.Prediction, Schedule = _options.Schedule };
-        var tokenizer = PromptTokenizer.FromCaptions(captions);
-        var model = TorchRuntime.Seeded(_options.EffectiveSeed, () => new DiffusionModel(modelOptions, tokenizer, device));
-        var ema = new DiffusionModel(modelOptions, tokenizer, device);
+        _unetTime = _options.MaxTime;
+        var (data, vae, vaeConfig) = TrainingSamples(images, latent, device);
+        DiffusionModel model, ema;
+        try
+        {
+            var modelOptions = new DiffusionModelOptions { UNet = unet, Prediction = _options.Prediction, Schedule = _options.Schedule, Vae = vaeConfig };
+            var tokenizer = PromptTokenizer.FromCaptions(captions);
+            model = TorchRuntime.Seeded(_options.EffectiveSeed, () => new DiffusionModel(modelOptions, tokenizer, device));
+            ema = new DiffusionModel(modelOptions, tokenizer, device);
+            if (vae is not null)
+            {
+                model.CopyVaeFrom(vae);
+                ema.CopyVaeFrom(vae);
+            }
+        }
+        catch
+        {
+            data.Dispose();
+            throw;
+        }
+        finally
+        {
+            vae?.Dispose();
+        }
         CopyWeights(model, ema);
         var adam = new AdamW(model.Network.named_parameters().Select(p => (p.name, (Tensor)p.parameter)), _options.LearningRate, weightDecay: _options.WeightDecay);
         try
@@ -66,7 +100,6 @@ internal sealed class DiffusionTrainer
             var elapsedBefore = TimeSpan.Zero;
             if (_options.CheckpointPath is not null && _options.Resume && File.Exists(_options.CheckpointPath))
                 (step, elapsedBefore) = LoadCheckpoint(_options.CheckpointPath, model, ema, adam);
-            using var data = ImageTensors.ToTensor(images, device);
             using var ids = model.EncodePrompts(captions);
             Loop(model, ema, adam, data, ids, captions, step, elapsedBefore);
             model.Dispose();
@@ -81,7 +114,54 @@ internal sealed class DiffusionTrainer
         finally
         {
             adam.Dispose();
+            data.Dispose();
         }
+    }
+
+    /// <summary>
+    /// What the UNet trains on: the images' pixels, or for a latent model the VAE's latents of them scaled to unit
+    /// standard deviation, with the trained VAE (the caller disposes both) and its config carrying the measured scaling
+    /// factor. The pixels of a latent model are freed once encoded: at 128×128 they are most of the training's memory.
+    /// </summary>
+    private (Tensor Data, AutoencoderKL? Vae, AutoencoderKLConfig? Config) TrainingSamples(IReadOnlyList<RgbaImage> images,
+        LatentOptions? latent, Device device)
+    {
+        var pixels = ImageTensors.ToTensor(images, device);
+        if (latent is null) return (pixels, null, null);
+        AutoencoderKL? vae = null;
+        try
+        {
+            vae = TrainVae(pixels, latent);
+            using var raw = VaeTrainer.Latents(vae, pixels);
+            double scale = VaeTrainer.ScalingFactor(raw);
+            return (raw * scale, vae, vae.Config with { ScalingFactor = scale });
+        }
+        catch
+        {
+            vae?.Dispose();
+            throw;
+        }
+        finally
+        {
+            pixels.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The VAE of a latent model: read back from CheckpointPath + ".vae" when a resumed run already trained it with these
+    /// settings, else trained in <see cref="LatentOptions.TimeFraction"/> of the time budget (the UNet gets the rest either
+    /// way, so a resumed run keeps its learning-rate schedule) and saved there.
+    /// </summary>
+    private AutoencoderKL TrainVae(Tensor pixels, LatentOptions latent)
+    {
+        string settings = JsonSerializer.Serialize(new { latent, _options.EffectiveSeed, Images = pixels.shape }, DiffusionModel.JsonOptions);
+        string? path = _options.CheckpointPath is null ? null : _options.CheckpointPath + ".vae";
+        TimeSpan? vaeTime = _options.MaxTime is { } total ? total * latent.TimeFraction : null;
+        _unetTime = _options.MaxTime is { } all ? all - vaeTime!.Value : null;
+        if (path is not null && _options.Resume && VaeTrainer.TryLoad(path, settings, pixels.device) is { } saved) return saved;
+        var vae = VaeTrainer.Train(pixels, latent, _options.EffectiveSeed, vaeTime, _options.Progress, _options.ReportEvery, _options.CancellationToken);
+        if (path is not null) VaeTrainer.Save(path, vae, settings);
+        return vae;
     }
 
     private void Loop(DiffusionModel model, DiffusionModel ema, AdamW adam, Tensor data, Tensor ids, IReadOnlyList<string> captions,
@@ -105,7 +185,7 @@ internal sealed class DiffusionTrainer
                 if (o.CheckpointPath is not null) SaveCheckpoint(o.CheckpointPath, model, ema, adam, step);
                 o.CancellationToken.ThrowIfCancellationRequested();
             }
-            if (o.MaxTime is { } limit && _elapsed() >= limit) break;
+            if (_unetTime is { } limit && _elapsed() >= limit) break;
             adam.LearningRate = o.LearningRate * LearningRateScheduleMath.Factor(o.LearningRateSchedule, step, o.WarmupSteps,
                 Progress(step), o.FinalLearningRateFraction);
             using (var scope = NewDisposeScope())
@@ -161,7 +241,7 @@ internal sealed class DiffusionTrainer
     private double Progress(int step)
     {
         double p = (double)step / _options.MaxSteps;
-        if (_options.MaxTime is { } limit && limit > TimeSpan.Zero)
+        if (_unetTime is { } limit && limit > TimeSpan.Zero)
             p = Math.Max(p, _elapsed().TotalSeconds / limit.TotalSeconds);
         return p;
     }
@@ -300,7 +380,7 @@ internal sealed class DiffusionTrainer
     internal static SortedDictionary<string, string> ResultSettings(DiffusionTrainerOptions o)
     {
         static string F(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
-        return new SortedDictionary<string, string>(StringComparer.Ordinal)
+        var settings = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
             [nameof(o.Prediction)] = o.Prediction.ToString(),
             [nameof(o.Schedule)] = o.Schedule.ToString(),
@@ -319,6 +399,9 @@ internal sealed class DiffusionTrainer
             [nameof(o.MaxSteps)] = o.MaxSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [nameof(o.MaxTime)] = o.MaxTime is { } t ? F(t.TotalSeconds) + " s" : "none",
         };
+        // Only for latent models, so that the checkpoints of pixel runs written before latent models existed still resume.
+        if (o.Latent is { } latent) settings[nameof(o.Latent)] = JsonSerializer.Serialize(latent, DiffusionModel.JsonOptions);
+        return settings;
     }
 
     // ElapsedSeconds: wall time trained so far, so that a resumed time-limited run keeps its learning-rate schedule.

@@ -7,7 +7,8 @@ namespace Microsoft.ML.DiffNft.Diffusion;
 /// <param name="TotalSteps">Step budget (or the current step when training is limited by time only).</param>
 /// <param name="Loss">Mean loss since the previous report.</param>
 /// <param name="Elapsed">Wall time since training (or resuming) started.</param>
-public sealed record DiffusionTrainingProgress(int Step, int TotalSteps, double Loss, TimeSpan Elapsed);
+/// <param name="Phase">What is training: "unet" (the denoiser), or "vae" (the autoencoder of a latent model, first).</param>
+public sealed record DiffusionTrainingProgress(int Step, int TotalSteps, double Loss, TimeSpan Elapsed, string Phase = "unet");
 
 /// <summary>Options of <see cref="DiffusionTrainer"/> and of <c>mlContext.Transforms.DiffNft.TrainDiffusion</c>.</summary>
 public sealed record DiffusionTrainerOptions
@@ -23,6 +24,13 @@ public sealed record DiffusionTrainerOptions
 
     /// <summary>An explicit architecture instead of a preset.</summary>
     public UNetOptions? UNet { get; init; }
+
+    /// <summary>
+    /// Null (default): the UNet denoises pixels. Set: latent diffusion — a VAE is trained on the images first and the UNet
+    /// (the preset's shape at the latent size, with <see cref="LatentOptions.LatentChannels"/> channels) on its latents;
+    /// the way to images above 64 px on a CPU.
+    /// </summary>
+    public LatentOptions? Latent { get; init; }
 
     /// <summary>What the network predicts: v (default) learns pixel art much faster than ε at CPU budgets.</summary>
     public PredictionType Prediction { get; init; } = PredictionType.V;
@@ -115,10 +123,18 @@ public sealed record DiffusionTrainerOptions
     /// <summary>
     /// The architecture to train: <see cref="UNet"/> when set; otherwise the preset, at the collection's image size when
     /// one is given (a preset is a network shape, not a resolution: CrypToadz' 36×36 art trains at 36×36, undistorted).
+    /// With <see cref="Latent"/> the preset runs at the latent size (the image's over the VAE's downscale factor) with
+    /// the latent's channels.
     /// </summary>
     /// <param name="imageSize">The side of the collection's square images; null for the preset's own 32.</param>
-    public UNetOptions ResolveUNet(int? imageSize = null) =>
-        UNet ?? (imageSize is { } side ? UNetOptions.For(Preset) with { ImageSize = side } : UNetOptions.For(Preset));
+    public UNetOptions ResolveUNet(int? imageSize = null)
+    {
+        if (UNet is not null) return UNet;
+        var preset = UNetOptions.For(Preset);
+        if (Latent is null) return imageSize is { } side ? preset with { ImageSize = side } : preset;
+        int factor = Latent.DownscaleFactor;
+        return preset with { ImageSize = (imageSize ?? preset.ImageSize * factor) / factor, ImageChannels = Latent.LatentChannels };
+    }
 
     /// <summary>Throws an <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting.</summary>
     public void Validate()
@@ -137,6 +153,7 @@ public sealed record DiffusionTrainerOptions
         if (MaxSteps < 1) throw new ArgumentOutOfRangeException(nameof(MaxSteps), MaxSteps, "Must be positive.");
         if (CheckpointEvery < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, "Must be non-negative.");
         if (ReportEvery < 1) throw new ArgumentOutOfRangeException(nameof(ReportEvery), ReportEvery, "Must be positive.");
+        Latent?.Validate();
         ResolveUNet().Validate();
     }
 }

@@ -91,8 +91,10 @@ public sealed class TrainDiffusionEstimator : IEstimator<DiffusionGeneratorTrans
         SchemaShapeChecks.CheckText(_host, inputSchema, PromptColumnName, "prompt");
         SchemaShapeChecks.CheckOptionalInteger(_host, inputSchema, GeneratorOptions.SeedColumnName, "seed");
         // A preset trains at the collection's size, which the image column's type carries when it is known here.
-        int size = Options.UNet?.ImageSize ?? (inputSchema.FirstOrDefault(c => c.Name == Options.ImageColumnName).ItemType is ImageDataViewType image
-            && image.Height == image.Width && image.Height > 0 ? image.Height : Options.ResolveUNet().ImageSize);
+        // A latent model's images are its UNet's side times the VAE's downscale factor.
+        int factor = Options.Latent?.DownscaleFactor ?? 1;
+        int size = Options.UNet is { } unet ? unet.ImageSize * factor : (inputSchema.FirstOrDefault(c => c.Name == Options.ImageColumnName).ItemType is ImageDataViewType image
+            && image.Height == image.Width && image.Height > 0 ? image.Height : Options.ResolveUNet().ImageSize * factor);
         return SchemaShapeOracle.WithColumns(inputSchema, new (string, DataViewType)[] { (GeneratorOptions.ImageColumnName, new ImageDataViewType(size, size)) });
     }
 }

@@ -51,14 +51,15 @@ internal sealed class NounsImageTraitDecoder : IImageTraitDecoder
 
     /// <summary>
     /// True when <paramref name="reference"/> looks like a Nouns collection this decoder can judge: it has trait types,
-    /// each one of <c>Background</c>, <c>Body</c>, <c>Accessory</c>, <c>Head</c>, <c>Glasses</c>, and every image is 32×32.
+    /// each one of <c>Background</c>, <c>Body</c>, <c>Accessory</c>, <c>Head</c>, <c>Glasses</c>, and every image is 32×32
+    /// or an enlargement of it (a square whose side is a multiple of 32, as <c>collection nouns --scale</c> renders).
     /// </summary>
     public static bool Handles(NftCollection reference)
     {
         ArgumentNullException.ThrowIfNull(reference);
         var names = new HashSet<string>(NounsLayers.DrawOrder.Select(NounsLayers.TraitType), StringComparer.OrdinalIgnoreCase);
         return reference.TraitTypes.Count > 0 && reference.TraitTypes.All(names.Contains) && reference.HasImages &&
-               reference.Tokens.All(t => t.Image!.Width == NounsArt.GridSize && t.Image.Height == NounsArt.GridSize);
+               reference.Tokens.All(t => IsGrid(t.Image!));
     }
 
     /// <summary>
@@ -69,10 +70,21 @@ internal sealed class NounsImageTraitDecoder : IImageTraitDecoder
     {
         var names = new HashSet<string>(NounsLayers.DrawOrder.Select(NounsLayers.TraitType), StringComparer.OrdinalIgnoreCase);
         if (reference.TraitTypes.Count == 0 || !reference.TraitTypes.All(names.Contains)) return "";
-        var other = reference.Tokens.FirstOrDefault(t => t.Image is { } i && (i.Width != NounsArt.GridSize || i.Height != NounsArt.GridSize));
+        var other = reference.Tokens.FirstOrDefault(t => t.Image is { } i && !IsGrid(i));
         return other is null ? "" :
-            $" (its trait types are Nouns', but the Nouns decoder reads {NounsArt.GridSize}×{NounsArt.GridSize} images and token '{other.TokenId}' is {other.Image!.Width}×{other.Image.Height})";
+            $" (its trait types are Nouns', but the Nouns decoder reads {NounsArt.GridSize}×{NounsArt.GridSize} images or enlargements of them and token '{other.TokenId}' is {other.Image!.Width}×{other.Image.Height})";
     }
+
+    /// <summary>Whether the decoder reads <paramref name="image"/>: 32×32, or a square whose side is a multiple of 32.</summary>
+    internal static bool IsGrid(RgbaImage image) =>
+        image.Width == image.Height && image.Width >= NounsArt.GridSize && image.Width % NounsArt.GridSize == 0;
+
+    /// <summary>
+    /// The 32×32 image the decoder reads: the image itself, or an enlargement reduced by averaging each block (exact for a
+    /// nearest-neighbour enlargement; for a generated one, the mean colour of each block). Requires <see cref="IsGrid"/>.
+    /// </summary>
+    internal static RgbaImage ToGrid(RgbaImage image) =>
+        image.Width == NounsArt.GridSize ? image : FeatureImageResampler.Resample(image, NounsArt.GridSize);
 
     /// <inheritdoc/>
     public IReadOnlyList<DecodedImageTraits> Decode(IReadOnlyList<RgbaImage> images, CancellationToken cancellationToken = default)
@@ -83,10 +95,10 @@ internal sealed class NounsImageTraitDecoder : IImageTraitDecoder
         for (int i = 0; i < images.Count; i++)
         {
             var image = images[i] ?? throw new ArgumentException($"Image {i} is null.", nameof(images));
-            if (image.Width == NounsArt.GridSize && image.Height == NounsArt.GridSize) decodable.Add(i);
+            if (IsGrid(image)) decodable.Add(i);
             else results[i] = new DecodedImageTraits(false, []);
         }
-        var decoded = _decoder.DecodeMany(decodable.Select(i => images[i]).ToList(), cancellationToken);
+        var decoded = _decoder.DecodeMany(decodable.Select(i => ToGrid(images[i])).ToList(), cancellationToken);
         for (int k = 0; k < decodable.Count; k++)
         {
             var d = decoded[k];

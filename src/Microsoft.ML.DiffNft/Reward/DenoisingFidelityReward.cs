@@ -18,6 +18,7 @@ namespace Microsoft.ML.DiffNft.Reward;
 /// <para>It is differentiable in the images. It needs only the base model — not the evaluation's trait decoder or its
 /// FID network, which would turn the evaluation into the objective. Pass the <em>frozen</em> base model: during LoRA
 /// fine-tuning the fine-tuner scores rewards with the adapter switched off, so the base network may be the one adapted.</para>
+/// <para>For a latent model the images are first encoded by its VAE, and the error is the UNet's on the latents.</para>
 /// </remarks>
 internal sealed class DenoisingFidelityReward : IImageReward
 {
@@ -55,14 +56,15 @@ internal sealed class DenoisingFidelityReward : IImageReward
     {
         ArgumentNullException.ThrowIfNull(images);
         var u = _model.Options.UNet;
-        if (images.dim() != 4 || images.shape[1] != u.ImageChannels || images.shape[2] != u.ImageSize || images.shape[3] != u.ImageSize)
-            throw new ArgumentException($"The fidelity reward's model takes [N, {u.ImageChannels}, {u.ImageSize}, {u.ImageSize}] images; got [{string.Join(", ", images.shape)}].", nameof(images));
+        int side = _model.ImageSize;
+        if (images.dim() != 4 || images.shape[1] != 3 || images.shape[2] != side || images.shape[3] != side)
+            throw new ArgumentException($"The fidelity reward's model takes [N, 3, {side}, {side}] images; got [{string.Join(", ", images.shape)}].", nameof(images));
         using var noGrad = images.requires_grad ? null : no_grad();
         using var scope = NewDisposeScope();
         long n = images.shape[0];
         int k = _timesteps.Length;
         var noise = Noise(images.device, images.dtype);
-        var x = images.to(_model.Device);
+        var x = _model.ToSamples(images.to(_model.Device));
         // One network call for all (image, timestep) pairs: [k·n, C, H, W], timestep-major.
         var xts = new Tensor[k];
         var eps = new Tensor[k];

@@ -126,6 +126,27 @@ public class NounsCliTests(ITestOutputHelper output)
         Assert.Equal(new[] { "noun, 116.png", "warm", "teal", "txt noun multicolor", "goat", "square red", "0", "true" }, rows[1]);
         Assert.Contains("\"noun, 116.png\"", File.ReadAllText(csv));
 
+        // An enlarged Noun (as `collection nouns --scale 4` or a 128×128 latent model makes) is reduced to 32×32 first:
+        // nearest-neighbour enlargement comes back exactly, with distance 0.
+        var golden = PngCodec.Load(NounsTestData.GoldenNoun116);
+        var big = new RgbaImage(128, 128);
+        for (int y = 0; y < 128; y++)
+            for (int x = 0; x < 128; x++)
+            {
+                int i = 4 * (y / 4 * 32 + x / 4);
+                big.SetPixel(x, y, golden.Pixels[i], golden.Pixels[i + 1], golden.Pixels[i + 2]);
+            }
+        string bigDir = Path.Combine(tmp.Path, "big");
+        Directory.CreateDirectory(bigDir);
+        PngCodec.Save(big, Path.Combine(bigDir, "big.png"));
+        Assert.Equal(0, Run("nouns", "decode", "--images", bigDir, "--out", csv).Code);
+        Assert.Equal(new[] { "big.png", "warm", "teal", "txt noun multicolor", "goat", "square red", "0", "true" }, ReadCsv(csv)[1]);
+        PngCodec.Save(new RgbaImage(48, 48), Path.Combine(bigDir, "odd.png"));
+        var odd = Run("nouns", "decode", "--images", bigDir, "--out", csv);
+        Assert.Equal(1, odd.Code);
+        Assert.Contains("odd.png' is 48×48", odd.Err);
+        Assert.Contains("multiple of 32", odd.Err);
+
         PngCodec.Save(new RgbaImage(40, 32), Path.Combine(images, "wide.png"));
         var (code, _, stderr) = Run("nouns", "decode", "--images", images, "--out", csv);
         Assert.Equal(1, code);

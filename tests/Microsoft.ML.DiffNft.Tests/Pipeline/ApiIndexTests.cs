@@ -31,9 +31,10 @@ public sealed class ApiIndexTests
     [Fact]
     public void TheMainPackageExportsFewTypes()
     {
-        // 63 today (docs/api.md lists them); the aim is 60. A new public type needs a user who calls it.
+        // 64 today (docs/api.md lists them); the aim is 60. A new public type needs a user who calls it: the last one was
+        // LatentOptions, which a user needs to train a latent model (DiffusionTrainerOptions.Latent).
         var exported = typeof(QuickstartPipeline).Assembly.GetExportedTypes().Where(t => !t.Name.Contains('<') && !t.Name.Contains('$')).ToList();
-        Assert.InRange(exported.Count, 1, 63);
+        Assert.InRange(exported.Count, 1, 64);
         Assert.DoesNotContain(exported, t => t.Name is "DiffusionModel" or "RarityRewardModel" or "DiffusionTrainer" or "DiffusionFineTuner"
             or "NftGenerationEvaluator" or "PngCodec" or "ModelArchive" or "AtomicFile");
     }

@@ -57,6 +57,7 @@ internal sealed record AutoencoderKLConfig
     public IReadOnlyList<string> IgnoredKeys { get; init; } = [];
 
     /// <summary>Spatial down-scaling factor between images and latents: 2^(levels − 1).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int DownscaleFactor => 1 << (BlockOutChannels.Count - 1);
 
     /// <summary>The tiny VAE of diffusers' own pipeline tests (tests/data/stable-diffusion/tiny/vae/config.json): block channels (32, 64), 4 latent channels.</summary>
