@@ -12,12 +12,13 @@ namespace Microsoft.ML.DiffNft.Pipeline;
 /// <list type="number">
 /// <item><b>Transparency</b> is composited onto white — the rule the evaluator's feature networks apply, so real and
 /// generated images are judged alike.</item>
-/// <item><b>Size.</b> A longest side up to <see cref="MaxSide"/> (64) is kept. A larger image is reduced by the smallest
-/// integer factor that divides both sides and brings the longest side to 64 or less: exact for art enlarged by
-/// nearest neighbour (a 128×128 Noun becomes 64×64, still its 32×32 original enlarged 2× bit for bit; 1000×1000 becomes
-/// 50×50). Only factors that leave a longest side above 32 count. Where no such factor divides, it is resampled
-/// by pixel area so that its longest side is 64, aspect kept. This is the <em>working size</em>: the collection the
-/// run writes, compares with and reports is at this size.</item>
+/// <item><b>Size.</b> A longest side up to the limit — <see cref="MaxSide"/> (64) for pixel-space models,
+/// <see cref="MaxLatentSide"/> (128) for latent ones — is kept. A larger image is reduced by the smallest integer factor
+/// that divides both sides and brings the longest side to the limit or less: exact for art enlarged by nearest neighbour
+/// (a 128×128 Noun becomes 64×64 for a pixel model, still its 32×32 original enlarged 2× bit for bit; 1000×1000 becomes
+/// 50×50, or 125×125 for a latent model). Only factors that leave a longest side above half the limit count. Where no
+/// such factor divides, it is resampled by pixel area so that its longest side is the limit, aspect kept. This is the
+/// <em>working size</em>: the collection the run writes, compares with and reports is at this size.</item>
 /// <item><b>Square and divisible.</b> A model trains on squares whose side its levels divide (<see cref="Divisor"/>):
 /// the working image is centred on the smallest such square and the border repeats the image's edge pixels, so the
 /// padding adds no colour the art lacks; generated squares are cropped back to the working size. CrypToadz' 36×36 and
@@ -28,6 +29,9 @@ internal sealed record CollectionGeometry
 {
     /// <summary>The longest working side of the pixel-space models: 64.</summary>
     public const int MaxSide = 64;
+
+    /// <summary>The longest working side of latent models (a 4× VAE and the Small UNet at 32×32 latents): 128.</summary>
+    public const int MaxLatentSide = 128;
 
     /// <summary>Width of the collection's images.</summary>
     public required int SourceWidth { get; init; }
@@ -62,20 +66,22 @@ internal sealed record CollectionGeometry
     /// <summary>The policy for images of <paramref name="width"/>×<paramref name="height"/> and a model whose side must be a multiple of <paramref name="divisor"/>.</summary>
     /// <param name="width">Width of the collection's images (all have one size).</param>
     /// <param name="height">Height of the collection's images.</param>
-    /// <param name="divisor">What the model's side must be a multiple of (<see cref="Diffusion.UNetOptions.SizeDivisor"/>).</param>
-    public static CollectionGeometry Choose(int width, int height, int divisor)
+    /// <param name="divisor">What the model's side must be a multiple of (<see cref="Diffusion.UNetOptions.SizeDivisor"/>, times the VAE's downscale factor for a latent model).</param>
+    /// <param name="maxSide">The longest working side: <see cref="MaxSide"/> for pixel models, <see cref="MaxLatentSide"/> for latent ones.</param>
+    public static CollectionGeometry Choose(int width, int height, int divisor, int maxSide = MaxSide)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(divisor, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSide, 2);
         int w = width, h = height, longest = Math.Max(width, height);
-        if (longest > MaxSide)
+        if (longest > maxSide)
         {
             // Only a factor that keeps more than half of the working limit: 97×97 is resampled to 64×64, not divided to 1×1.
-            int factor = Enumerable.Range(2, longest).FirstOrDefault(k => width % k == 0 && height % k == 0 && longest / k <= MaxSide && 2 * (longest / k) > MaxSide);
+            int factor = Enumerable.Range(2, longest).FirstOrDefault(k => width % k == 0 && height % k == 0 && longest / k <= maxSide && 2 * (longest / k) > maxSide);
             if (factor > 0) (w, h) = (width / factor, height / factor);
-            else if (width >= height) (w, h) = (MaxSide, Math.Max(1, (int)Math.Round((double)height * MaxSide / width)));
-            else (w, h) = (Math.Max(1, (int)Math.Round((double)width * MaxSide / height)), MaxSide);
+            else if (width >= height) (w, h) = (maxSide, Math.Max(1, (int)Math.Round((double)height * maxSide / width)));
+            else (w, h) = (Math.Max(1, (int)Math.Round((double)width * maxSide / height)), maxSide);
         }
         int side = (Math.Max(w, h) + divisor - 1) / divisor * divisor;
         return new CollectionGeometry { SourceWidth = width, SourceHeight = height, Width = w, Height = h, Side = side, Divisor = divisor };

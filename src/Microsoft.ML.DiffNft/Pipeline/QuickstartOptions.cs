@@ -70,7 +70,8 @@ public sealed record QuickstartOptions
     /// <summary>
     /// How the base diffusion model is trained with <see cref="FromScratch"/>. The default is the bundled model's recipe:
     /// Small, 1,859 steps of batch 64, seed 0 (about 20 minutes on 2 cores). Checkpoint, progress and cancellation
-    /// settings are set by the pipeline.
+    /// settings are set by the pipeline. With <see cref="DiffusionTrainerOptions.Latent"/> set the base model is a latent
+    /// one and a collection's working size may be up to 128 px instead of 64 (docs/own-collection.md).
     /// </summary>
     public DiffusionTrainerOptions BaseTraining { get; init; } = new() { Preset = DiffusionPreset.Small, MaxSteps = BundledModels.BaseTrainingSteps, CheckpointEvery = 100 };
 
@@ -234,6 +235,8 @@ public sealed record QuickstartOptions
         JudgeTraining.Validate();
         ArgumentNullException.ThrowIfNull(Generation, nameof(Generation));
         BaseTraining.Validate();
+        if (BaseTraining.Latent is not null && !TrainsModels)
+            throw new ArgumentException("A latent base model (BaseTraining.Latent, --latent) is trained on the collection, not bundled: set FromScratch (--from-scratch) or CollectionPath (--collection).", nameof(BaseTraining));
         RewardTraining.Validate();
         FineTune.Validate();
         Generation.Validate();

@@ -42,7 +42,7 @@ public sealed partial class QuickstartPipeline
             var captions = NftCaptions.ForCollection(collection, BuiltInCollection.Prompt);
             // Squares the model's levels divide: the working images as they are (32×32 Nouns, 36×36 CrypToadz), or centred
             // on the next such square with their edge pixels repeated; the generate stage crops back.
-            var geometry = WorkingGeometry(training.ResolveUNet().SizeDivisor);
+            var geometry = WorkingGeometry();
             var images = collection.Tokens.Select(t => geometry.ToTraining(t.Image!)).ToList();
             int total = training.MaxSteps;
             var options = training with
@@ -52,8 +52,10 @@ public sealed partial class QuickstartPipeline
                 CancellationToken = Options.CancellationToken,
                 Progress = new SynchronousProgress<DiffusionTrainingProgress>(p =>
                 {
-                    context.Report(Fraction(p.Step, total, context.Spent, training.MaxTime),
-                        StepText(p.Step, total, training.MaxTime) + FormattableString.Invariant($"  loss {p.Loss:F4}"));
+                    // A latent model's VAE trains first, in its share of the time; its steps are reported as such.
+                    context.Report(p.Phase == "vae" ? 0 : Fraction(p.Step, total, context.Spent, training.MaxTime),
+                        (p.Phase == "vae" ? FormattableString.Invariant($"VAE step {p.Step:N0}") : StepText(p.Step, total, training.MaxTime))
+                        + FormattableString.Invariant($"  loss {p.Loss:F4}"));
                     context.SaveSpent();
                 }),
             };

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.ML.DiffNft.Collections;
+using Microsoft.ML.DiffNft.Diffusion;
 using Microsoft.ML.DiffNft.Evaluation;
 using Microsoft.ML.DiffNft.Imaging;
 using Microsoft.ML.DiffNft.Threading;
@@ -32,9 +33,9 @@ public sealed partial class QuickstartPipeline
     private void OwnCollectionStage(string source)
     {
         string full = Path.GetFullPath(source);
-        int divisor = Options.BaseTraining.ResolveUNet().SizeDivisor;
+        var (divisor, maxSide) = ModelGeometry(Options.BaseTraining);
         string fingerprint = StageFingerprint.Of(QuickstartStage.Collection,
-            $"own:{full};divisor={divisor};max_side={CollectionGeometry.MaxSide};subject={OwnCollectionSubject}\n{SourceListing(full, Paths.Root)}");
+            $"own:{full};divisor={divisor};max_side={maxSide};subject={OwnCollectionSubject}\n{SourceListing(full, Paths.Root)}");
         RunStage(QuickstartStage.Collection, fingerprint,
             new[] { Path.Combine(Paths.Collection, "_metadata.json"), Path.Combine(Paths.Collection, NftCaptions.CaptionsFileName) },
             Array.Empty<string>(), context =>
@@ -44,7 +45,7 @@ public sealed partial class QuickstartPipeline
                 var collection = NftCollectionLoader.Load(full);
                 CheckOwnCollection(collection);
                 var first = collection.Tokens[0].Image!;
-                var geometry = CollectionGeometry.Choose(first.Width, first.Height, divisor);
+                var geometry = CollectionGeometry.Choose(first.Width, first.Height, divisor, maxSide);
                 context.Report(0.3, $"{collection.Count:N0} tokens; images {geometry.Describe()}");
                 var tokens = new NftToken[collection.Count];
                 ParallelLoop.For(tokens.Length, i =>
@@ -207,7 +208,7 @@ public sealed partial class QuickstartPipeline
     /// </summary>
     private RgbaImage[] GenerateAtWorkingSize(Diffusion.DiffusionModel model, IReadOnlyList<string> prompts, IReadOnlyList<long> seeds, IProgress<int>? progress = null)
     {
-        var geometry = WorkingGeometry(model.Options.UNet.SizeDivisor);
+        var geometry = WorkingGeometry();
         var images = model.Generate(prompts, seeds, Options.Generation, progress, Options.CancellationToken);
         return geometry.Side == model.ImageSize ? images.Select(geometry.FromTraining).ToArray() : images;
     }
@@ -225,12 +226,22 @@ public sealed partial class QuickstartPipeline
     };
 
     /// <summary>How the collection's working-size images map to the base model's squares and back.</summary>
-    private CollectionGeometry WorkingGeometry(int divisor)
+    private CollectionGeometry WorkingGeometry()
     {
         string images = Path.Combine(Paths.Collection, "images");
         string first = Directory.Exists(images) ? Directory.EnumerateFiles(images, "*.png").FirstOrDefault() ?? "" : "";
         if (first.Length == 0) throw new InvalidDataException($"The collection '{Paths.Collection}' has no images; delete the folder and run again.");
         var image = PngCodec.Load(first);
-        return CollectionGeometry.Choose(image.Width, image.Height, divisor);
+        var (divisor, maxSide) = ModelGeometry(Options.BaseTraining);
+        return CollectionGeometry.Choose(image.Width, image.Height, divisor, maxSide);
     }
+
+    /// <summary>
+    /// What the base model's image side must be a multiple of, and the longest working side it takes: the UNet's divisor
+    /// and 64 px for a pixel model; times the VAE's downscale factor, and 128 px, for a latent one.
+    /// </summary>
+    private static (int Divisor, int MaxSide) ModelGeometry(DiffusionTrainerOptions training) =>
+        training.Latent is { } latent
+            ? (training.ResolveUNet().SizeDivisor * latent.DownscaleFactor, CollectionGeometry.MaxLatentSide)
+            : (training.ResolveUNet().SizeDivisor, CollectionGeometry.MaxSide);
 }

@@ -29,6 +29,21 @@ public sealed class CollectionGeometryTests
         Assert.Equal(width != g.Width || height != g.Height, g.Resamples);
     }
 
+    [Theory]
+    // Latent models: a working side of up to 128, squares divisible by the UNet's 4 times the VAE's 4.
+    [InlineData(128, 128, 128, 128, 128)]    // mfers' render, Nouns --scale 4: as they are
+    [InlineData(96, 64, 96, 64, 96)]         // kept, padded to a square of 96
+    [InlineData(36, 36, 36, 36, 48)]         // small art: padded to the next multiple of 16
+    [InlineData(1000, 1000, 125, 125, 128)]  // ÷8, the smallest factor reaching ≤ 128
+    [InlineData(256, 256, 128, 128, 128)]    // ÷2
+    [InlineData(257, 257, 128, 128, 128)]    // a prime side: pixel-area resampling to 128
+    public void LatentModelsWorkAtUpTo128Pixels(int width, int height, int workWidth, int workHeight, int side)
+    {
+        var g = CollectionGeometry.Choose(width, height, 16, CollectionGeometry.MaxLatentSide);
+        Assert.Equal((workWidth, workHeight, side), (g.Width, g.Height, g.Side));
+        Assert.Equal(0, g.Side % 16);
+    }
+
     [Fact]
     public void AnIntegerReductionOfNearestNeighbourArtGivesBackTheOriginalPixels()
     {

@@ -110,6 +110,34 @@ public sealed class OwnCollectionQuickstartTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ALatentBaseModelWorksAtTheCollectionsOwnSizeAbove64Pixels()
+    {
+        using var dir = new TempDir();
+        string collection = WriteCollection(dir.Path, 40);
+        var tiny = Tiny(collection, dir.Path);
+        // A 2× VAE for the test; the Tiny UNet's divisor 4 makes squares of a multiple of 8.
+        var latent = new LatentOptions { BlockChannels = [8, 8], Groups = 4, BatchSize = 4, CropSize = 16, MaxSteps = 3 };
+        var result = new QuickstartPipeline(tiny with { BaseTraining = tiny.BaseTraining with { Latent = latent } }).Run();
+        foreach (var s in result.Stages) output.WriteLine($"{s.Name,-13} {s.Elapsed.TotalSeconds,6:F2} s  {s.Summary}");
+
+        // 96×64 stays 96×64 (a latent model works at up to 128 px), trained as squares of 96.
+        var c = result[QuickstartStage.Collection];
+        Assert.Equal((96, 64, 96), ((int)c.Numbers["width"], (int)c.Numbers["height"], (int)c.Numbers["side"]));
+        Assert.Equal(96, (int)result[QuickstartStage.BaseModel].Numbers["side"]);
+        using (var model = DiffusionModel.Load(result.Paths.BaseModel, DiffNftDevice.Cpu))
+            Assert.Equal(new long[] { 4, 48, 48 }, model.SampleShape);
+        var generated = PngCodec.Load(Path.Combine(result.Paths.GeneratedTuned, "images", "0.png"));
+        Assert.Equal((96, 64), (generated.Width, generated.Height));
+        Assert.NotNull(result.TunedMetrics.DecodableRate);
+
+        // A latent model is trained, never bundled: asking for one with the bundled models is refused up front.
+        var bundled = new QuickstartOptions { OutputDirectory = Path.Combine(dir.Path, "b"), BaseTraining = new DiffusionTrainerOptions { Latent = latent } };
+        var ex = Assert.Throws<ArgumentException>(bundled.Validate);
+        Assert.Contains("--latent", ex.Message);
+        (bundled with { FromScratch = true }).Validate();
+    }
+
+    [Fact]
     public void AThousandPixelCollectionIsReducedToItsWorkingSizeBeforeTraining()
     {
         using var dir = new TempDir();
