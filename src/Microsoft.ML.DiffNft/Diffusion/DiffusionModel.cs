@@ -80,13 +80,7 @@ internal sealed class DiffusionModel : DenoisingModel
     internal AutoencoderKL? Vae { get; }
 
     /// <summary>Pixels for a pixel model; for a latent model the VAE's decoding of latents ÷ scaling factor, a slice at a time.</summary>
-    internal override Tensor ToImages(Tensor samples)
-    {
-        if (Vae is null) return base.ToImages(samples);
-        using var scope = NewDisposeScope();
-        var slices = samples.split(VaeBatch, 0).Select(z => Vae.Decode(z / Vae.ScalingFactor)).ToArray();
-        return (slices.Length == 1 ? slices[0] : cat(slices, 0)).clamp(-1, 1).MoveToOuterDisposeScope();
-    }
+    internal override Tensor ToImages(Tensor samples) => Vae is null ? base.ToImages(samples) : Vae.DecodeScaled(samples, VaeBatch);
 
     /// <summary>
     /// What the UNet denoises for images ([B, 3, S, S] in [−1, 1]): the images themselves for a pixel model, the VAE

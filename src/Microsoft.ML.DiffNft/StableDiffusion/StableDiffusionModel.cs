@@ -143,14 +143,7 @@ internal sealed class StableDiffusionModel : DenoisingModel
     public int VaeDecodeBatch { get; init; } = 4;
 
     /// <summary>Latents decoded by the VAE (divided by its scaling factor first) <see cref="VaeDecodeBatch"/> at a time, clamped to [−1, 1].</summary>
-    internal override Tensor ToImages(Tensor samples)
-    {
-        using var scope = NewDisposeScope();
-        var slices = samples.split(VaeDecodeBatch, 0)
-            .Select(z => Vae.Decode((z / Vae.ScalingFactor).to_type(ComputeType)).to_type(ScalarType.Float32)).ToArray();
-        var images = slices.Length == 1 ? slices[0] : cat(slices, 0);
-        return images.clamp(-1, 1).MoveToOuterDisposeScope();
-    }
+    internal override Tensor ToImages(Tensor samples) => Vae.DecodeScaled(samples, VaeDecodeBatch, ComputeType);
 
     /// <summary>Stable Diffusion is fine-tuned with LoRA only: a full copy of its UNet is not made.</summary>
     internal override DenoisingModel CloneForTraining() =>

@@ -71,6 +71,20 @@ internal sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
         return decoder.call(post_quant_conv.call(latents)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Images from the latents a UNet denoises (scaled by <see cref="ScalingFactor"/>), decoded <paramref name="slice"/> at
+    /// a time — the decoder's full-resolution activations dominate memory — in <paramref name="computeType"/> (the VAE's
+    /// weights' dtype), returned in float32, clamped to [−1, 1]. Differentiable in the latents.
+    /// </summary>
+    public Tensor DecodeScaled(Tensor latents, int slice, ScalarType computeType = ScalarType.Float32)
+    {
+        ArgumentNullException.ThrowIfNull(latents);
+        ArgumentOutOfRangeException.ThrowIfLessThan(slice, 1);
+        using var scope = NewDisposeScope();
+        var slices = latents.split(slice, 0).Select(z => Decode((z / ScalingFactor).to_type(computeType)).to_type(ScalarType.Float32)).ToArray();
+        return (slices.Length == 1 ? slices[0] : cat(slices, 0)).clamp(-1, 1).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Reconstructs images through the posterior's mode (diffusers' <c>forward</c> with <c>sample_posterior=False</c>).</summary>
     public override Tensor forward(Tensor images)
     {
