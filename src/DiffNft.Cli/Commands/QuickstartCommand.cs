@@ -29,7 +29,7 @@ internal static class QuickstartCommand
         var collection = new Option<string?>("--collection")
         {
             Description = "A collection of your own (a folder or file the collection loaders read: OpenSea metadata with images, CSV or JSON traits with an image folder or atlas). " +
-                          "The run checks it, brings its images to a working size of at most 64 px, trains the base model, the reward model and a held-out trait classifier (the judge) on it, then fine-tunes, generates, evaluates and reports.",
+                          "The run checks it, brings its images to a working size of at most 64 px (128 px with --latent), trains the base model, the reward model and a held-out trait classifier (the judge) on it, then fine-tunes, generates, evaluates and reports.",
         };
         var latent = new Option<bool>("--latent")
         {
