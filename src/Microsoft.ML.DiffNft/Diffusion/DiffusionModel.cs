@@ -124,21 +124,21 @@ internal sealed class DiffusionModel : DenoisingModel
     internal DiffusionModel Clone()
     {
         var copy = new DiffusionModel(Options, Tokenizer, Device);
-        using var noGrad = no_grad();
-        var dst = copy.Network.state_dict();
-        foreach (var (name, value) in Network.state_dict())
-            dst[name].copy_(value);
+        CopyState(Network, copy.Network);
         if (Vae is not null) copy.CopyVaeFrom(Vae);
         return copy;
     }
 
     /// <summary>Copies a trained VAE's weights into this latent model's VAE (same architecture).</summary>
-    internal void CopyVaeFrom(AutoencoderKL vae)
+    internal void CopyVaeFrom(AutoencoderKL vae) =>
+        CopyState(vae, Vae ?? throw new InvalidOperationException("This is a pixel model; it has no VAE."));
+
+    /// <summary>Copies every tensor of <paramref name="from"/>'s state into <paramref name="to"/> (same architecture).</summary>
+    private static void CopyState(nn.Module from, nn.Module to)
     {
-        if (Vae is null) throw new InvalidOperationException("This is a pixel model; it has no VAE.");
         using var noGrad = no_grad();
-        var dst = Vae.state_dict();
-        foreach (var (name, value) in vae.state_dict())
+        var dst = to.state_dict();
+        foreach (var (name, value) in from.state_dict())
             dst[name].copy_(value);
     }
 

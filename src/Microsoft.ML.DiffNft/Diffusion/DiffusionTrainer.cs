@@ -68,7 +68,7 @@ internal sealed class DiffusionTrainer
         var device = TorchRuntime.Resolve(_options.Device);
         // Before any allocation: a batch that cannot fit would swap for minutes, then fail (a GPU reports its own limit).
         if (device.type == DeviceType.CPU) TrainingMemory.CheckBatchFits(unet, _options.BatchSize, TrainingMemory.AvailableBytes());
-        _unetTime = _options.MaxTime;
+        _unetTime = latent is null ? _options.MaxTime : _options.MaxTime - VaeTime(latent);
         var (data, vae, vaeConfig) = TrainingSamples(images, latent, device);
         DiffusionModel model, ema;
         try
@@ -156,13 +156,14 @@ internal sealed class DiffusionTrainer
     {
         string settings = JsonSerializer.Serialize(new { latent, _options.EffectiveSeed, Images = pixels.shape }, DiffusionModel.JsonOptions);
         string? path = _options.CheckpointPath is null ? null : _options.CheckpointPath + ".vae";
-        TimeSpan? vaeTime = _options.MaxTime is { } total ? total * latent.TimeFraction : null;
-        _unetTime = _options.MaxTime is { } all ? all - vaeTime!.Value : null;
         if (path is not null && _options.Resume && VaeTrainer.TryLoad(path, settings, pixels.device) is { } saved) return saved;
-        var vae = VaeTrainer.Train(pixels, latent, _options.EffectiveSeed, vaeTime, _options.Progress, _options.ReportEvery, _options.CancellationToken);
+        var vae = VaeTrainer.Train(pixels, latent, _options.EffectiveSeed, VaeTime(latent), _options.Progress, _options.ReportEvery, _options.CancellationToken);
         if (path is not null) VaeTrainer.Save(path, vae, settings);
         return vae;
     }
+
+    /// <summary>The VAE's share of the time budget (null without one); the UNet's is the rest.</summary>
+    private TimeSpan? VaeTime(LatentOptions latent) => _options.MaxTime * latent.TimeFraction;
 
     private void Loop(DiffusionModel model, DiffusionModel ema, AdamW adam, Tensor data, Tensor ids, IReadOnlyList<string> captions,
         int step, TimeSpan elapsedBefore)
